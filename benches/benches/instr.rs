@@ -1,0 +1,2 @@
+//! Instruction-count bench target (gungraun), generated from the workload registry.
+fn main() {}

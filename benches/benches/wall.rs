@@ -1,0 +1,2 @@
+//! Wall-clock bench target (criterion), generated from the workload registry.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The instr engine. Filled in by the run-pipeline work.

@@ -1,0 +1,5 @@
+//! Measuring engines: wall (criterion), instr (gungraun), process (whole commands).
+
+pub mod instr;
+pub mod process;
+pub mod wall;

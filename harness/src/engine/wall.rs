@@ -1,0 +1,1 @@
+//! The wall engine. Filled in by the run-pipeline work.

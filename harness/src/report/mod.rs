@@ -1,0 +1,1 @@
+//! Sign-off report formats (Markdown, HTML, JSON). Filled in by the sign-off work.

@@ -1,0 +1,1 @@
+//! GPU path (feature `cuda`). Filled in by the GPU work.

@@ -1,0 +1,1 @@
+//! Repository sync kernels (see DESIGN.md, "sync"). Filled in by the sync work.

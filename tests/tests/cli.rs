@@ -1,0 +1,22 @@
+//! The CLI as a user meets it.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn benchseal() -> Command {
+    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    benchseal()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn unknown_subcommand_is_usage_error() {
+    benchseal().arg("frobnicate").assert().code(2);
+}
