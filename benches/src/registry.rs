@@ -219,6 +219,11 @@ pub trait Instance: Send {
     fn run(&mut self, path: KernelPath) -> Result<(), RunError>;
     /// Feeds the serialised output of the last successful `run` to `sink`.
     fn output(&self, sink: &mut dyn FnMut(&[u8]));
+    /// Metrics of their own computed from the last run (name, value, unit), e.g. the
+    /// cosine similarity of ternarised weights. Reported beside the timings, never hidden.
+    fn extra_metrics(&self) -> Vec<(String, f64, String)> {
+        Vec::new()
+    }
 }
 
 type SetupFn = dyn Fn() -> Result<Box<dyn Instance>, String> + Send + Sync;
