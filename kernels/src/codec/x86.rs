@@ -227,20 +227,20 @@ pub(super) fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFa
     // SAFETY: the mask selects the top `n` lanes, exactly the bytes of `src`.
     let x =
         unsafe { _mm_maskz_loadu_epi8(live, src.as_ptr().wrapping_add(n).wrapping_sub(16).cast()) };
-    // One byte per nibble, in reading order: byte 2k = high nibble, 2k+1 = low nibble.
-    let words = _mm256_cvtepu8_epi16(x);
-    let nibbles = _mm256_or_si256(
-        _mm256_srli_epi16::<4>(words),
-        _mm256_slli_epi16::<8>(_mm256_and_si256(words, _mm256_set1_epi16(0x0F))),
+    // One byte per digit nibble, in reading order, the sign nibble left out: u16 lane k
+    // holds (low nibble of byte k-1, high nibble of byte k), so the digits end right-aligned
+    // at the top lane, ready to fold.
+    let previous = _mm_bslli_si128::<1>(x);
+    let digits = _mm256_or_si256(
+        _mm256_and_si256(_mm256_cvtepu8_epi16(previous), _mm256_set1_epi16(0x0F)),
+        _mm256_slli_epi16::<8>(_mm256_srli_epi16::<4>(_mm256_cvtepu8_epi16(x))),
     );
-    // Digit nibbles: all of the field's but the last (the sign).
-    let digit_lanes = !_bzhi_u32(u32::MAX, 32 - 2 * n as u32) & 0x7FFF_FFFF;
-    let bad = _mm256_mask_cmpgt_epu8_mask(digit_lanes, nibbles, _mm256_set1_epi8(9));
+    let digit_lanes = !_bzhi_u32(u32::MAX, 33 - 2 * n as u32);
+    let bad = _mm256_mask_cmpgt_epu8_mask(digit_lanes, digits, _mm256_set1_epi8(9));
     let pad_ok = !pad || src[0] >> 4 == 0;
     match numeric::packed_sign(src[n - 1] & 0x0F, signed) {
         Some(negative) if bad == 0 && pad_ok => {
-            // With the sign lane zeroed the fold yields ten times the value.
-            let value = (fold_digits(_mm256_maskz_mov_epi8(digit_lanes, nibbles)) / 10) as i64;
+            let value = fold_digits(digits) as i64;
             Ok(if negative { -value } else { value })
         }
         _ => numeric::packed(src, pad, signed),
