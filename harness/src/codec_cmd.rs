@@ -252,7 +252,7 @@ fn decode(args: DecodeArgs) -> Result<Outcome> {
 fn path_label(fast: benchseal_kernels::codec::FastPath, asked: CodecPath) -> String {
     match asked {
         CodecPath::Scalar => "scalar".into(),
-        CodecPath::Simd => fast.label(),
+        CodecPath::Simd | CodecPath::AtMost(_) => fast.label(),
     }
 }
 

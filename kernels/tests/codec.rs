@@ -11,7 +11,17 @@ use benchseal_kernels::codec::{
 };
 use proptest::prelude::*;
 
-const PATHS: [CodecPath; 2] = [CodecPath::Scalar, CodecPath::Simd];
+/// Every code path: the oracle, then each fast path this CPU has (narrower ones are run
+/// by capping; on a CPU without one, the cap resolves to the next narrower path).
+const PATHS: [CodecPath; 4] = [
+    CodecPath::Scalar,
+    CodecPath::AtMost(FastPath::Avx2),
+    CodecPath::AtMost(FastPath::Avx512Bw),
+    CodecPath::Simd,
+];
+
+/// The fast paths, each held to the oracle.
+const FAST_PATHS: [CodecPath; 3] = [PATHS[1], PATHS[2], PATHS[3]];
 
 fn text_codec(codepage: CodePage, policy: Unmappable, length: usize) -> FieldCodec {
     FieldCodec::new(&Field::display("t", 0, length.max(1)), codepage, policy)
@@ -42,6 +52,7 @@ fn this_machine_runs_a_vector_path_when_it_has_avx512() {
         assert_eq!(FastPath::detect().label(), "simd (avx512vbmi2)");
     }
     assert_eq!(FastPath::resolve(CodecPath::Scalar), FastPath::None);
+    assert!(FastPath::resolve(CodecPath::AtMost(FastPath::Avx2)) <= FastPath::Avx2);
 }
 
 #[test]
@@ -246,10 +257,12 @@ proptest! {
         }
         if let Some((index, byte)) = corrupt {
             bytes[index.index(length)] = byte;
-            prop_assert_eq!(
-                codec.decode_number(CodecPath::Simd, &bytes),
-                codec.decode_number(CodecPath::Scalar, &bytes)
-            );
+            for path in FAST_PATHS {
+                prop_assert_eq!(
+                    codec.decode_number(path, &bytes),
+                    codec.decode_number(CodecPath::Scalar, &bytes)
+                );
+            }
         }
     }
 
@@ -265,10 +278,12 @@ proptest! {
         let codec = number_codec(kind, digits, signed, codepage);
         let length = benchseal_kernels::codec::numeric_length(kind, digits);
         let src = &data[..length];
-        prop_assert_eq!(
-            codec.decode_number(CodecPath::Simd, src),
-            codec.decode_number(CodecPath::Scalar, src)
-        );
+        for path in FAST_PATHS {
+            prop_assert_eq!(
+                codec.decode_number(path, src),
+                codec.decode_number(CodecPath::Scalar, src)
+            );
+        }
     }
 
     #[test]
@@ -295,9 +310,11 @@ proptest! {
             data
         };
         let (scalar_cols, scalar_errs) = decode_all(&layout, CodecPath::Scalar, format, &input);
-        let (simd_cols, simd_errs) = decode_all(&layout, CodecPath::Simd, format, &input);
-        prop_assert_eq!(scalar_errs, simd_errs);
-        prop_assert_eq!(scalar_cols, simd_cols);
+        for path in FAST_PATHS {
+            let (fast_cols, fast_errs) = decode_all(&layout, path, format, &input);
+            prop_assert_eq!(&scalar_errs, &fast_errs);
+            prop_assert_eq!(&scalar_cols, &fast_cols);
+        }
     }
 }
 

@@ -98,6 +98,9 @@ impl FieldCodec {
             FastPath::None => self.number::<ScalarKernels>(src)?,
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `resolve` reported that this CPU has the features.
+            FastPath::Avx2 => unsafe { number_avx2(self, src)? },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `resolve` reported that this CPU has the features.
             _ => unsafe { number_avx512(self, src)? },
             #[cfg(not(target_arch = "x86_64"))]
             _ => self.number::<ScalarKernels>(src)?,
@@ -119,6 +122,34 @@ impl FieldCodec {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
 fn number_avx512(codec: &FieldCodec, src: &[u8]) -> Option<Result<i64, FieldFault>> {
     codec.number::<Avx512Kernels>(src)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi2")]
+fn number_avx2(codec: &FieldCodec, src: &[u8]) -> Option<Result<i64, FieldFault>> {
+    codec.number::<Avx2Kernels>(src)
+}
+
+/// AVX2: vector zoned and COMP-3, scalar DISPLAY.
+#[cfg(target_arch = "x86_64")]
+struct Avx2Kernels;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx2Kernels {
+    #[inline(always)]
+    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+        display::display(tables, src, out)
+    }
+    #[inline(always)]
+    fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+        // SAFETY: only reached from functions entered after detecting AVX2 + BMI2.
+        unsafe { super::x86::zoned_avx2(src, ebcdic, signed) }
+    }
+    #[inline(always)]
+    fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+        // SAFETY: as above.
+        unsafe { super::x86::packed_avx2(src, pad, signed) }
+    }
 }
 
 /// The per-kind decoders of one code path; the record loop is generic over it so each
@@ -269,6 +300,7 @@ vector_entry_points!(
     decode_avx512,
     record_avx512
 );
+vector_entry_points!("avx2,bmi2", Avx2Kernels, decode_avx2, record_avx2);
 
 /// Records framed and decoded column by column in one go; a power of two that keeps the
 /// spans on the stack and a chunk's columns in cache.
@@ -365,6 +397,11 @@ impl RecordDecoder {
             // SAFETY: as above.
             FastPath::Avx512Bw => unsafe {
                 self.decode_avx512(input, format, cursor, max_records, out, on_error)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            FastPath::Avx2 => unsafe {
+                self.decode_avx2(input, format, cursor, max_records, out, on_error)
             },
             _ => {
                 self.decode_with::<ScalarKernels>(input, format, cursor, max_records, out, on_error)
@@ -557,6 +594,9 @@ impl RecordDecoder {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
             FastPath::Avx512Bw => unsafe { self.record_avx512(record, index, offset, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            FastPath::Avx2 => unsafe { self.record_avx2(record, index, offset, out) },
             _ => self.record_with::<ScalarKernels>(record, index, offset, out),
         }
     }

@@ -47,6 +47,9 @@ pub enum CodecPath {
     Scalar,
     /// The widest fast path this CPU supports (the oracles when it supports none).
     Simd,
+    /// The widest fast path up to this one that the CPU supports: runs a narrower path on
+    /// a wider CPU (tests, comparisons); never widens.
+    AtMost(FastPath),
 }
 
 /// The fast path this process can run, detected once.
@@ -54,6 +57,9 @@ pub enum CodecPath {
 pub enum FastPath {
     /// No usable vector extension: the oracles run.
     None,
+    /// AVX2 (+ BMI2): zoned and COMP-3 vectorised; DISPLAY runs the oracle. The widest
+    /// path valgrind can run, so it is what the instruction-count engine measures.
+    Avx2,
     /// AVX-512 BW/VL: zoned and COMP-3 vectorised; DISPLAY runs the oracle.
     Avx512Bw,
     /// AVX-512 BW/VL plus VBMI/VBMI2 (and BMI2): every vectorised kind.
@@ -66,8 +72,12 @@ impl FastPath {
     pub fn detect() -> FastPath {
         #[cfg(target_arch = "x86_64")]
         {
-            if SimdLevel::detect() < SimdLevel::Avx512 || !is_x86_feature_detected!("bmi2") {
+            let level = SimdLevel::detect();
+            if level < SimdLevel::Avx2 || !is_x86_feature_detected!("bmi2") {
                 return FastPath::None;
+            }
+            if level < SimdLevel::Avx512 {
+                return FastPath::Avx2;
             }
             if is_x86_feature_detected!("avx512vbmi")
                 && is_x86_feature_detected!("avx512vbmi2")
@@ -89,12 +99,14 @@ impl FastPath {
         match path {
             CodecPath::Scalar => FastPath::None,
             CodecPath::Simd => FastPath::detect(),
+            CodecPath::AtMost(limit) => limit.min(FastPath::detect()),
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             FastPath::None => "scalar",
+            FastPath::Avx2 => "avx2",
             FastPath::Avx512Bw => "avx512bw",
             FastPath::Avx512Vbmi2 => "avx512vbmi2",
         }

@@ -13,6 +13,9 @@
 //!   folded into an integer with three multiply-add steps. A field that fails any check is
 //!   decoded again by the oracle to get the exact error.
 //!
+//! * Zoned and COMP-3 on AVX2 (no masked loads): the field is first copied right-aligned
+//!   into a small zeroed array, then checked and folded the same way.
+//!
 //! Every function here requires its target features; callers uphold that by construction.
 
 use std::arch::x86_64::*;
@@ -164,7 +167,7 @@ unsafe fn display_with(
 /// Folds up to 19 right-aligned decimal digits (one per byte, zeros before them) into an
 /// integer: pairs, then quads, then groups of eight, then the three low groups.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+#[target_feature(enable = "avx2")]
 fn fold_digits(digits: __m256i) -> u64 {
     let pairs = _mm256_maddubs_epi16(digits, _mm256_set1_epi16(0x010A));
     let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_0064));
@@ -183,7 +186,7 @@ fn fold_digits(digits: __m256i) -> u64 {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
 pub(super) fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
-    let Some((&last, body)) = src.split_last() else {
+    let Some((_, body)) = src.split_last() else {
         return numeric::zoned(src, ebcdic, signed);
     };
     if body.len() > 17 {
@@ -201,13 +204,28 @@ pub(super) fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, Field
                 .cast(),
         )
     };
+    zoned_checked(x, live, src, ebcdic, signed)
+}
+
+/// Checks and folds a zoned field whose body (all but the last byte) is right-aligned in
+/// `x` over the `live` lanes, zeros elsewhere; shared by the AVX-512 and AVX2 loads.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn zoned_checked(
+    x: __m256i,
+    live: u32,
+    src: &[u8],
+    ebcdic: bool,
+    signed: bool,
+) -> Result<i64, FieldFault> {
+    let last = src[src.len() - 1];
     let zone = _mm256_set1_epi8(if ebcdic { 0xF0u8 as i8 } else { 0x30 });
     let high = _mm256_and_si256(x, _mm256_set1_epi8(0xF0u8 as i8));
     let digits = _mm256_and_si256(x, _mm256_set1_epi8(0x0F));
-    let bad = _mm256_mask_cmpneq_epi8_mask(live, high, zone)
-        | _mm256_mask_cmpgt_epu8_mask(live, digits, _mm256_set1_epi8(9));
+    let zone_ok = _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zone)) as u32;
+    let digit_bad = _mm256_movemask_epi8(_mm256_cmpgt_epi8(digits, _mm256_set1_epi8(9))) as u32;
     match numeric::zoned_last_byte(last, ebcdic, signed) {
-        Ok((digit, negative)) if bad == 0 => {
+        Ok((digit, negative)) if live & (!zone_ok | digit_bad) == 0 => {
             let value = (fold_digits(digits) * 10 + u64::from(digit)) as i64;
             Ok(if negative { -value } else { value })
         }
@@ -227,22 +245,70 @@ pub(super) fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFa
     // SAFETY: the mask selects the top `n` lanes, exactly the bytes of `src`.
     let x =
         unsafe { _mm_maskz_loadu_epi8(live, src.as_ptr().wrapping_add(n).wrapping_sub(16).cast()) };
+    packed_checked(x, src, pad, signed)
+}
+
+/// Checks and folds a COMP-3 field right-aligned in `x`, zeros before it; shared by the
+/// AVX-512 and AVX2 loads.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn packed_checked(x: __m128i, src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
     // One byte per digit nibble, in reading order, the sign nibble left out: u16 lane k
     // holds (low nibble of byte k-1, high nibble of byte k), so the digits end right-aligned
-    // at the top lane, ready to fold.
+    // at the top lane, ready to fold. Lanes before the field are zero, so a check of the
+    // whole register is exact.
     let previous = _mm_bslli_si128::<1>(x);
     let digits = _mm256_or_si256(
         _mm256_and_si256(_mm256_cvtepu8_epi16(previous), _mm256_set1_epi16(0x0F)),
         _mm256_slli_epi16::<8>(_mm256_srli_epi16::<4>(_mm256_cvtepu8_epi16(x))),
     );
-    let digit_lanes = !_bzhi_u32(u32::MAX, 33 - 2 * n as u32);
-    let bad = _mm256_mask_cmpgt_epu8_mask(digit_lanes, digits, _mm256_set1_epi8(9));
+    let bad = _mm256_movemask_epi8(_mm256_cmpgt_epi8(digits, _mm256_set1_epi8(9)));
     let pad_ok = !pad || src[0] >> 4 == 0;
-    match numeric::packed_sign(src[n - 1] & 0x0F, signed) {
+    match numeric::packed_sign(src[src.len() - 1] & 0x0F, signed) {
         Some(negative) if bad == 0 && pad_ok => {
             let value = fold_digits(digits) as i64;
             Ok(if negative { -value } else { value })
         }
         _ => numeric::packed(src, pad, signed),
     }
+}
+
+/// `src` (at most N bytes) right-aligned in an N-byte array, zeros before it: the AVX2
+/// paths' stand-in for a masked load.
+#[inline(always)]
+fn right_aligned<const N: usize>(src: &[u8]) -> [u8; N] {
+    let mut buf = [0u8; N];
+    buf[N - src.len()..].copy_from_slice(src);
+    buf
+}
+
+/// Zoned decimal of 1 to 18 bytes. Requires AVX2 and BMI2.
+#[inline]
+#[target_feature(enable = "avx2,bmi2")]
+pub(super) fn zoned_avx2(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+    let Some((_, body)) = src.split_last() else {
+        return numeric::zoned(src, ebcdic, signed);
+    };
+    if body.len() > 17 {
+        return numeric::zoned(src, ebcdic, signed);
+    }
+    let buf = right_aligned::<32>(body);
+    // SAFETY: `buf` is 32 bytes.
+    let x = unsafe { _mm256_loadu_si256(buf.as_ptr().cast()) };
+    let live = !_bzhi_u32(u32::MAX, 32 - body.len() as u32);
+    zoned_checked(x, live, src, ebcdic, signed)
+}
+
+/// COMP-3 packed decimal of 1 to 10 bytes. Requires AVX2 and BMI2.
+#[inline]
+#[target_feature(enable = "avx2,bmi2")]
+pub(super) fn packed_avx2(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+    let n = src.len();
+    if n == 0 || n > 10 || (n == 10 && !pad) {
+        return numeric::packed(src, pad, signed);
+    }
+    let buf = right_aligned::<16>(src);
+    // SAFETY: `buf` is 16 bytes.
+    let x = unsafe { _mm_loadu_si128(buf.as_ptr().cast()) };
+    packed_checked(x, src, pad, signed)
 }
