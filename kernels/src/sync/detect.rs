@@ -190,6 +190,16 @@ pub fn by_extension(path: &Path) -> Option<FileKind> {
 /// Full detection: the extension lists for `path`, then the content rules on `bytes`
 /// (the file's contents or at least its first [`SAMPLE_LEN`] bytes).
 pub fn detect(path: &Path, bytes: &[u8]) -> Detection {
+    detect_with(path, || detect_content(bytes))
+}
+
+/// As [`detect`], with the content scan at `level` (narrowed to what this CPU supports;
+/// `SimdLevel::None` is the scalar oracle).
+pub fn detect_at(path: &Path, bytes: &[u8], level: SimdLevel) -> Detection {
+    detect_with(path, || sample_stats_at(bytes, level).detection())
+}
+
+fn detect_with(path: &Path, by_content: impl FnOnce() -> Detection) -> Detection {
     match by_extension(path) {
         Some(FileKind::Text) => Detection {
             kind: FileKind::Text,
@@ -199,7 +209,7 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Detection {
             kind: FileKind::Binary,
             reason: Reason::BinaryExtension,
         },
-        None => detect_content(bytes),
+        None => by_content(),
     }
 }
 
