@@ -106,7 +106,7 @@ proptest! {
         prop_assert!(((mean as f32).max(1e-5) - s).abs() <= s * 1e-5, "scale {} vs mean {}", s, mean);
         for (i, v) in values.iter().enumerate() {
             let want = (v / s).round_ties_even().clamp(-1.0, 1.0) as i8;
-            prop_assert_eq!(oracle.weight(i / shape.cols, i % shape.cols), want, "index {}", i);
+            prop_assert_eq!(oracle.weight(i / shape.cols, i % shape.cols), Some(want), "index {}", i);
         }
     }
 
@@ -255,6 +255,9 @@ fn i2s_layout_matches_the_bitnet_byte_formula() {
     assert_eq!(m.as_bytes().len(), 2 * 64 + 4);
     assert_eq!(m.as_bytes()[32], 0b10_01_01_01);
     assert_eq!(m.as_bytes()[34], 0b01_01_01_01);
+    assert_eq!(m.weight(1, 129), Some(1));
+    assert_eq!(m.weight(1, 130), None, "padding is not a weight");
+    assert_eq!(m.weight(2, 0), None);
 }
 
 #[test]
