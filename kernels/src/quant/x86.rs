@@ -13,8 +13,9 @@ use super::ternary::pack_row_scalar;
 use super::{I2S_BLOCK, I2S_BLOCK_BYTES, I2sMatrix, QuantizedActivations, Shape, dequantize};
 
 /// Rows processed together before moving on to the next token tile: their packed weights
-/// (32 rows × K/4 bytes) stay in L1/L2 while every token tile streams over them.
-const ROW_CHUNK: usize = 32;
+/// (16 rows × K/4 bytes, 16 KiB at K = 4096) and one token tile's activations (4 × K bytes)
+/// fit in L1 together, so a tile's activations are read from L2 once per row chunk.
+const ROW_CHUNK: usize = 16;
 /// Tokens that share one decode of the weights.
 const TOKEN_TILE: usize = 4;
 
