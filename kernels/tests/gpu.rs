@@ -88,3 +88,27 @@ fn the_kernel_source_defines_both_entry_points() {
         );
     }
 }
+
+#[test]
+fn the_kernel_source_compiles_with_nvrtc_when_the_library_is_present() {
+    // NVRTC needs no driver, so the CUDA source can be checked on a machine without a GPU
+    // that has the NVRTC library (e.g. LD_LIBRARY_PATH pointing at a CUDA toolkit's lib).
+    let ptx = match gpu::compile_kernels(9, 0) {
+        Ok(ptx) => ptx.to_src(),
+        Err(GpuError::Unavailable(why)) => {
+            eprintln!("NVRTC not checked: {why}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert!(ptx.contains(".entry i2s_gemv(") && ptx.contains(".entry i2s_gemm8("));
+    assert!(ptx.contains("dp4a"), "integer dot products must use dp4a");
+    // Bit-equality with the CPU needs the three correctly rounded steps and no fused ones.
+    assert!(
+        ptx.contains("cvt.rn.f32.s32") && ptx.contains("mul.rn.f32") && ptx.contains("div.rn.f32")
+    );
+    assert!(
+        !ptx.contains("fma.rn.f32"),
+        "a fused multiply-add would change output bits"
+    );
+}

@@ -14,13 +14,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cudarc::driver::sys::{self, CUdevice_attribute};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg, result,
 };
-use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
+use cudarc::nvrtc::{CompileOptions, Ptx, compile_ptx_with_opts};
 use serde::{Deserialize, Serialize};
 
 use crate::quant::{I2sMatrix, QuantError, QuantizedActivations};
@@ -40,7 +39,10 @@ const ROWS_PER_BLOCK: u32 = 8;
 /// Tokens per warp in the GEMM kernel (`i2s_gemm8`).
 const GEMM_TOKENS: usize = 8;
 
-static NVRTC_COMPILATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // Per thread, so a check of "nothing was compiled" is not disturbed by other threads.
+    static NVRTC_COMPILATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// What went wrong on the GPU path.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -89,9 +91,9 @@ pub struct GpuTiming {
     pub download_ms: f64,
 }
 
-/// How many times the kernel source was handed to NVRTC in this process.
+/// How many times the kernel source was handed to NVRTC on the calling thread.
 pub fn nvrtc_compilations() -> usize {
-    NVRTC_COMPILATIONS.load(Ordering::Relaxed)
+    NVRTC_COMPILATIONS.get()
 }
 
 fn driver(call: &'static str) -> impl Fn(result::DriverError) -> GpuError {
@@ -227,6 +229,29 @@ pub fn gpu_info() -> Result<GpuInfo, String> {
     .map_err(|e| e.to_string())
 }
 
+/// Compiles [`KERNEL_SOURCE`] with NVRTC for compute capability `major.minor`, with the
+/// options that keep float operations correctly rounded and unfused (bit-equal to the
+/// CPU). Needs only the NVRTC library, no driver; [`GpuGemm::new`] calls it only after a
+/// driver and a device were found.
+pub fn compile_kernels(major: i32, minor: i32) -> Result<Ptx, GpuError> {
+    nvrtc_version().map_err(GpuError::Unavailable)?;
+    guarded(|| {
+        NVRTC_COMPILATIONS.set(NVRTC_COMPILATIONS.get() + 1);
+        compile_ptx_with_opts(
+            KERNEL_SOURCE,
+            CompileOptions {
+                ftz: Some(false),
+                prec_div: Some(true),
+                fmad: Some(false),
+                options: vec![format!("--gpu-architecture=compute_{major}{minor}")],
+                name: Some("i2s.cu".into()),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| GpuError::Compile(format!("{e:?}")))
+    })
+}
+
 /// I2_S weights resident on the GPU, with buffers for a fixed number of tokens.
 pub struct GpuGemm {
     stream: Arc<CudaStream>,
@@ -267,7 +292,7 @@ impl GpuGemm {
                 "compute capability {major}.{minor} lacks __dp4a (needs 6.1)"
             )));
         }
-        nvrtc_version().map_err(GpuError::Unavailable)?;
+        let ptx = compile_kernels(major, minor)?;
         let padded = shape.padded_cols();
         let total_q = tokens
             .checked_mul(padded)
@@ -275,20 +300,6 @@ impl GpuGemm {
         guarded(|| {
             let ctx = CudaContext::new(ordinal).map_err(driver("cuDevicePrimaryCtxRetain"))?;
             let stream = ctx.default_stream();
-            NVRTC_COMPILATIONS.fetch_add(1, Ordering::Relaxed);
-            let ptx = compile_ptx_with_opts(
-                KERNEL_SOURCE,
-                CompileOptions {
-                    // Correctly rounded, unfused float operations: bit-equal to the CPU.
-                    ftz: Some(false),
-                    prec_div: Some(true),
-                    fmad: Some(false),
-                    options: vec![format!("--gpu-architecture=compute_{major}{minor}")],
-                    name: Some("i2s.cu".into()),
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| GpuError::Compile(format!("{e:?}")))?;
             let module = ctx.load_module(ptx).map_err(driver("cuModuleLoadData"))?;
             let (name, tokens_per_warp) = if tokens == 1 {
                 ("i2s_gemv", 1)
