@@ -340,6 +340,8 @@ mod gpu {
     pub(super) struct GpuState {
         gemm: Option<GpuGemm>,
         last: Option<GpuTiming>,
+        /// The device's memory bandwidth bound, GB/s, when the driver reports it.
+        peak_gbs: Option<f64>,
     }
 
     impl GpuState {
@@ -355,6 +357,10 @@ mod gpu {
                     benchseal_kernels::gpu::device_available().map_err(RunError::Unavailable)?;
                     let gemm = GpuGemm::new(weights, act.shape().rows)
                         .map_err(|e| RunError::Failed(e.to_string()))?;
+                    self.peak_gbs = benchseal_kernels::gpu::gpu_info()
+                        .ok()
+                        .map(|info| info.peak_memory_bandwidth_gbs)
+                        .filter(|gbs| *gbs > 0.0);
                     self.gemm.insert(gemm)
                 }
             };
@@ -369,16 +375,18 @@ mod gpu {
             let Some(t) = self.last else {
                 return Vec::new();
             };
-            vec![
+            // Packed weights are the bytes a GEMV must read: its bandwidth bound.
+            let gbs = weight_bytes as f64 / (t.kernel_ms * 1e-3) / 1e9;
+            let mut metrics = vec![
                 ("gpu_kernel_time".into(), t.kernel_ms, "ms".into()),
                 ("gpu_upload_time".into(), t.upload_ms, "ms".into()),
                 ("gpu_download_time".into(), t.download_ms, "ms".into()),
-                (
-                    "gpu_weight_bandwidth".into(),
-                    weight_bytes as f64 / (t.kernel_ms * 1e-3) / 1e9,
-                    "GB/s".into(),
-                ),
-            ]
+                ("gpu_weight_bandwidth".into(), gbs, "GB/s".into()),
+            ];
+            if let Some(peak) = self.peak_gbs {
+                metrics.push(("gpu_bandwidth_fraction".into(), gbs / peak, "ratio".into()));
+            }
+            metrics
         }
     }
 }
