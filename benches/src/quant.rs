@@ -304,11 +304,15 @@ impl Instance for ProductInstance {
     }
 
     fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
-        self.act.quantize_into(&self.x).map_err(failed)?;
         if path == KernelPath::Gpu && self.case.layout == Layout::I2s {
+            // The host quantises the activations, as a GPU inference loop would hand them over.
+            self.act
+                .quantize_into(&self.x, QuantKernel::detect())
+                .map_err(failed)?;
             return self.gpu.run(&self.i2s, &self.act, &mut self.out);
         }
         let kernel = cpu_kernel(path)?;
+        self.act.quantize_into(&self.x, kernel).map_err(failed)?;
         match &self.laid_out {
             LaidOut::I2s => gemm_i2s(&self.i2s, &self.act, &mut self.out, kernel),
             LaidOut::Tl1(m) => gemm_tl1(m, &self.act, &mut self.out, &mut self.scratch, kernel),
