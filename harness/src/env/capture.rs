@@ -684,50 +684,36 @@ fn gpu(src: &EnvSources<'_>) -> Gpu {
 pub(crate) fn parse_gpu_csv(csv: &str) -> Result<BTreeMap<String, GpuDevice>, String> {
     let mut devices = BTreeMap::new();
     for line in csv.lines().filter(|l| !l.trim().is_empty()) {
-        let v: Vec<String> = line.split(',').map(|f| f.trim().to_string()).collect();
-        let [
-            index,
-            name,
-            uuid,
-            driver_version,
-            persistence_mode,
-            ecc_mode,
-            pstate,
-            clocks_sm_mhz,
-            clocks_mem_mhz,
-            max_clocks_sm_mhz,
-            max_clocks_mem_mhz,
-            application_clocks_sm_mhz,
-            application_clocks_mem_mhz,
-            power_limit_w,
-            temperature_c,
-        ] = <[String; 15]>::try_from(v).map_err(|v| {
-            format!(
-                "nvidia-smi printed {} fields where 15 were asked: `{}`",
-                v.len(),
+        let fields: Vec<String> = line.split(',').map(|f| f.trim().to_string()).collect();
+        if fields.len() != GPU_QUERY.split(',').count() {
+            return Err(format!(
+                "nvidia-smi printed {} fields where {} were asked: `{}`",
+                fields.len(),
+                GPU_QUERY.split(',').count(),
                 sources::abbreviate(line)
-            )
-        })?;
-        devices.insert(
-            format!("gpu{index}"),
-            GpuDevice {
-                index,
-                name,
-                uuid,
-                driver_version,
-                persistence_mode,
-                ecc_mode,
-                pstate,
-                clocks_sm_mhz,
-                clocks_mem_mhz,
-                max_clocks_sm_mhz,
-                max_clocks_mem_mhz,
-                application_clocks_sm_mhz,
-                application_clocks_mem_mhz,
-                power_limit_w,
-                temperature_c,
-            },
-        );
+            ));
+        }
+        // Fields arrive in GPU_QUERY order, which is the declaration order below.
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().unwrap_or_default();
+        let device = GpuDevice {
+            index: next(),
+            name: next(),
+            uuid: next(),
+            driver_version: next(),
+            persistence_mode: next(),
+            ecc_mode: next(),
+            pstate: next(),
+            clocks_sm_mhz: next(),
+            clocks_mem_mhz: next(),
+            max_clocks_sm_mhz: next(),
+            max_clocks_mem_mhz: next(),
+            application_clocks_sm_mhz: next(),
+            application_clocks_mem_mhz: next(),
+            power_limit_w: next(),
+            temperature_c: next(),
+        };
+        devices.insert(format!("gpu{}", device.index), device);
     }
     if devices.is_empty() {
         return Err("nvidia-smi lists no GPU".into());

@@ -48,30 +48,36 @@ pub enum PinAction {
 impl PinAction {
     /// What applying this action does, for people.
     pub fn describe(&self) -> String {
-        match self {
-            PinAction::Write {
-                setting,
-                path,
-                previous,
-                value,
-            } => format!("{setting}: {} → {value} ({path})", previous.trim()),
-            PinAction::Command { setting, apply, .. } => {
-                format!("{setting}: run `{}`", apply.join(" "))
-            }
-        }
+        self.describe_direction(false)
     }
 
     /// What undoing this action does, for people.
     pub fn describe_undo(&self) -> String {
+        self.describe_direction(true)
+    }
+
+    fn describe_direction(&self, undo: bool) -> String {
         match self {
             PinAction::Write {
                 setting,
                 path,
                 previous,
                 value,
-            } => format!("{setting}: {value} → {} ({path})", previous.trim()),
-            PinAction::Command { setting, undo, .. } => {
-                format!("{setting}: run `{}`", undo.join(" "))
+            } => {
+                let (from, to) = if undo {
+                    (value.trim(), previous.trim())
+                } else {
+                    (previous.trim(), value.trim())
+                };
+                format!("{setting}: {from} → {to} ({path})")
+            }
+            PinAction::Command {
+                setting,
+                apply,
+                undo: undo_argv,
+            } => {
+                let argv = if undo { undo_argv } else { apply };
+                format!("{setting}: run `{}`", argv.join(" "))
             }
         }
     }
