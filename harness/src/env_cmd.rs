@@ -13,7 +13,7 @@ use crate::env::{self, EnvSources, SystemCommands};
 #[derive(Debug, clap::Args)]
 pub struct EnvArgs {
     /// Print JSON instead of a table (the snapshot, or the check items).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["pin", "reset"])]
     pub json: bool,
     /// Judge each tuning setting against benchseal's recommendation.
     #[arg(long, conflicts_with_all = ["pin", "reset"])]
