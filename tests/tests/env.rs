@@ -1,17 +1,14 @@
 //! Environment snapshots, checks and pinning against fixture system trees: an Intel server
 //! with intel_pstate, an AMD desktop with cpufreq boost, and a VM without cpufreq.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod env_support;
+
+use std::path::Path;
 
 use benchseal::env::pin::{self, PinAction};
-use benchseal::env::{self, CheckState, EnvSnapshot, EnvSources, StubCommands, capture::capture};
+use env_support::{fixture, tree_contents, writable_copy};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/env")
-        .join(name)
-}
+use benchseal::env::{self, CheckState, EnvSnapshot, EnvSources, StubCommands, capture::capture};
 
 /// Commands as a typical development machine answers them.
 fn tools() -> StubCommands {
@@ -40,44 +37,6 @@ fn verdict<'a>(items: &'a [env::CheckItem], name: &str) -> &'a CheckState {
         .find(|i| i.name == name)
         .unwrap_or_else(|| panic!("no check item {name}"))
         .state
-}
-
-/// Copies a fixture into a temporary directory that a test may write to.
-fn writable_copy(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&fixture(name), dir.path());
-    dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Every file under `dir` with its bytes, by relative path.
-fn tree_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -470,4 +429,17 @@ fn pin_guard_resets_when_dropped() {
     let mut after = tree_contents(dir.path());
     after.remove(Path::new("pin-state.json"));
     assert_eq!(after, original);
+}
+
+#[test]
+fn a_stored_snapshot_with_fewer_fields_reads_as_not_recorded() {
+    let s: EnvSnapshot =
+        serde_json::from_str(r#"{"schema": "benchseal.env/1", "machine_class": "m"}"#).unwrap();
+    assert_eq!(s.machine_class, "m");
+    assert_eq!(s.tuning.aslr.reason(), Some("not recorded"));
+    assert_eq!(s.cpu.model_name.reason(), Some("not recorded"));
+    assert_eq!(
+        EnvSnapshot::default().toolchain.rustc.reason(),
+        Some("not recorded")
+    );
 }

@@ -1,17 +1,13 @@
 //! `benchseal env` as a user meets it, reading fixture system trees through
 //! `BENCHSEAL_SYSROOT`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod env_support;
+
+use std::path::Path;
 
 use assert_cmd::Command;
+use env_support::{fixture, tree_contents, writable_copy};
 use predicates::prelude::*;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/env")
-        .join(name)
-}
 
 /// `benchseal` reading system files from `root`. PATH points at an empty directory so no
 /// real tool (nvidia-smi above all) is run or changed by a test.
@@ -23,36 +19,6 @@ fn benchseal_env(root: &Path, no_tools: &Path) -> Command {
         .env_remove("BENCHSEAL_PIN_STATE")
         .current_dir(no_tools);
     cmd
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn tree_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -128,8 +94,7 @@ fn table_groups_settings_by_section() {
 
 #[test]
 fn dry_run_writes_nothing() {
-    let root = tempfile::tempdir().unwrap();
-    copy_tree(&fixture("intel-pstate"), root.path());
+    let root = writable_copy("intel-pstate");
     let before = tree_contents(root.path());
     let empty = tempfile::tempdir().unwrap();
     let state = empty.path().join("pin-state.json");
@@ -150,8 +115,7 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn pin_then_reset_through_the_cli_restores_the_tree() {
-    let root = tempfile::tempdir().unwrap();
-    copy_tree(&fixture("amd-boost"), root.path());
+    let root = writable_copy("amd-boost");
     let before = tree_contents(root.path());
     let empty = tempfile::tempdir().unwrap();
     let state = root.path().join("state/pin-state.json");
@@ -210,6 +174,9 @@ fn reset_from_a_corrupt_state_file_is_bad_input() {
 
 #[test]
 fn conflicting_flags_are_usage_errors() {
+    // A writable copy: were a conflict not caught, `--pin` must not touch the fixture.
+    let root = writable_copy("vm-no-cpufreq");
+    let before = tree_contents(root.path());
     let empty = tempfile::tempdir().unwrap();
     for args in [
         &["--dry-run"][..],
@@ -217,9 +184,10 @@ fn conflicting_flags_are_usage_errors() {
         &["--pin", "--reset"],
         &["--json", "--pin"],
     ] {
-        benchseal_env(&fixture("vm-no-cpufreq"), empty.path())
+        benchseal_env(root.path(), empty.path())
             .args(args)
             .assert()
             .code(2);
     }
+    assert_eq!(tree_contents(root.path()), before);
 }

@@ -75,6 +75,13 @@ impl<T> Captured<T> {
     }
 }
 
+/// What a field missing from a stored snapshot reads as.
+impl<T> Default for Captured<T> {
+    fn default() -> Self {
+        Captured::absent("not recorded")
+    }
+}
+
 impl<T> From<Result<T, String>> for Captured<T> {
     fn from(result: Result<T, String>) -> Self {
         match result {

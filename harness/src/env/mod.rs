@@ -38,7 +38,11 @@ pub use sources::{CommandRunner, EnvSources, StubCommands, SystemCommands, Syste
 pub const ENV_SCHEMA: &str = "benchseal.env/1";
 
 /// Everything about the machine and build that can change a number.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+///
+/// Reading is lenient within the schema: a field missing from a stored snapshot reads as
+/// absent ("not recorded") rather than failing the whole run record.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct EnvSnapshot {
     pub schema: String,
     /// Short stable id of CPU model, kernel path and toolchain; baselines are keyed by it.
@@ -61,7 +65,8 @@ pub struct EnvSnapshot {
 }
 
 /// How this benchseal binary was built and which kernel paths it picked.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Build {
     /// `arch-os` of this binary.
     pub target: String,
@@ -83,7 +88,8 @@ pub struct Build {
 }
 
 /// The Rust toolchain on PATH (the one that builds the bench targets).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Toolchain {
     pub rustc: Captured<Rustc>,
     /// `cargo -V`.
@@ -100,7 +106,8 @@ pub struct Rustc {
 }
 
 /// The source tree that was measured.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Source {
     /// The nearest directory at or above the working directory holding `Cargo.lock`.
     pub workspace_root: Captured<String>,
@@ -111,7 +118,8 @@ pub struct Source {
 }
 
 /// The processor.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Cpu {
     pub arch: String,
     pub vendor: Captured<String>,
@@ -142,7 +150,8 @@ pub struct Cache {
     pub shared_cpu_list: Captured<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Memory {
     pub total_kib: Captured<u64>,
     /// `/sys/kernel/mm/transparent_hugepage/enabled` (the bracketed choice is active).
@@ -150,7 +159,8 @@ pub struct Memory {
 }
 
 /// Kernel and distribution.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Os {
     pub kernel_release: Captured<String>,
     /// `PRETTY_NAME` of `/etc/os-release`.
@@ -164,7 +174,8 @@ pub struct Os {
 }
 
 /// The settings `benchseal env --check` judges and `--pin` changes.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct TuningSettings {
     /// cpufreq policies by name (`policy0`, …).
     pub cpufreq: Captured<BTreeMap<String, CpufreqPolicy>>,
@@ -232,7 +243,8 @@ pub struct LoadAverage {
 }
 
 /// Versions of the tools that produce numbers.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Tools {
     pub valgrind: Captured<String>,
     /// `gungraun-runner --version` (or the runner `$GUNGRAUN_RUNNER` names).
@@ -244,7 +256,8 @@ pub struct Tools {
 }
 
 /// Containers and Nix: what the process is isolated in, and the image or store path.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Isolation {
     /// `podman`, `docker`, `container (cgroup)` or `none detected`.
     pub container: String,
@@ -260,7 +273,8 @@ pub struct Isolation {
 }
 
 /// GPUs: the NVIDIA driver's view (nvidia-smi) and the CUDA view (feature `cuda`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Gpu {
     pub nvidia_smi: Captured<NvidiaSmi>,
     pub cuda: Captured<BTreeMap<String, String>>,
