@@ -34,7 +34,7 @@ pub struct EnvArgs {
 }
 
 pub fn execute(args: EnvArgs) -> Result<Outcome> {
-    let commands = SystemCommands;
+    let commands = SystemCommands::default();
     let sources = EnvSources::system(&commands);
     let state_path = args
         .state
@@ -79,7 +79,7 @@ pub fn execute(args: EnvArgs) -> Result<Outcome> {
 }
 
 fn reset(state_path: &std::path::Path) -> Result<Outcome> {
-    let report = pin::reset(&SystemCommands, state_path)?;
+    let report = pin::reset(&SystemCommands::default(), state_path)?;
     if !report.was_pinned {
         println!(
             "nothing to reset (no pin state at {})",

@@ -8,7 +8,9 @@ use std::path::Path;
 use benchseal::env::pin::{self, PinAction};
 use env_support::{fixture, tree_contents, writable_copy};
 
-use benchseal::env::{self, CheckState, EnvSnapshot, EnvSources, StubCommands, capture::capture};
+use benchseal::env::{
+    self, Captured, CheckState, EnvSnapshot, EnvSources, StubCommands, capture::capture,
+};
 
 /// Commands as a typical development machine answers them.
 fn tools() -> StubCommands {
@@ -73,6 +75,7 @@ fn intel_pstate_machine_is_captured() {
     let containerenv = s.isolation.containerenv.value().unwrap();
     assert_eq!(containerenv["image"], "localhost/benchseal:0.1.0");
     assert_eq!(containerenv["imageid"], "9a8b7c6d");
+    assert_eq!(s.isolation.cpu_quota.value().unwrap(), "cpu.max max 100000");
     assert_eq!(s.os.name.value().unwrap(), "Debian GNU/Linux 12 (bookworm)");
     assert_eq!(s.toolchain.rustc.value().unwrap().release, "1.95.0");
     assert_eq!(s.tools.valgrind.value().unwrap(), "3.19.0");
@@ -112,6 +115,10 @@ fn amd_machine_with_cpufreq_boost_is_captured() {
     assert_eq!(*s.tuning.aslr.value().unwrap(), 0);
     assert_eq!(s.isolation.container, "docker");
     assert!(s.isolation.dockerenv);
+    assert_eq!(
+        s.isolation.cpu_quota.value().unwrap(),
+        "cfs_quota_us 200000, cfs_period_us 100000"
+    );
     assert!(
         s.machine_class
             .starts_with("x86_64-amd-ryzen-9-7950x-16-processor-")
@@ -442,4 +449,39 @@ fn a_stored_snapshot_with_fewer_fields_reads_as_not_recorded() {
         EnvSnapshot::default().toolchain.rustc.reason(),
         Some("not recorded")
     );
+}
+
+#[test]
+fn pin_moves_this_process_onto_isolated_cpus_and_back() {
+    let commands = tools();
+    let real = EnvSources::system(&commands)
+        .affinity
+        .value()
+        .cloned()
+        .unwrap();
+    assert!(
+        real.len() > 1,
+        "the test needs a process allowed on two CPUs or more"
+    );
+    let first = real[0];
+    let dir = writable_copy("vm-no-cpufreq");
+    std::fs::write(
+        dir.path().join("sys/devices/system/cpu/isolated"),
+        format!("{first}\n"),
+    )
+    .unwrap();
+    let mut sources = EnvSources::fixture(dir.path(), &commands);
+    sources.affinity = Captured::Present(real.clone());
+    sources.may_set_affinity = true;
+    let guard = pin::pin_with(&sources, &dir.path().join("pin-state.json")).unwrap();
+    assert!(
+        guard.applied.iter().any(|l| l.starts_with("cpu affinity:")),
+        "{:?}",
+        guard.applied
+    );
+    let during = EnvSources::system(&commands).affinity.value().cloned();
+    assert_eq!(during, Some(vec![first]));
+    drop(guard);
+    let after = EnvSources::system(&commands).affinity.value().cloned();
+    assert_eq!(after, Some(real));
 }

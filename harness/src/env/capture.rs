@@ -643,8 +643,24 @@ fn isolation(src: &EnvSources<'_>) -> Isolation {
         containerenv,
         dockerenv,
         cgroup,
+        cpu_quota: cpu_quota(root),
         nix_store_path,
         in_nix_shell: src.var("IN_NIX_SHELL").map(str::to_string),
+    }
+}
+
+fn cpu_quota(root: &SystemRoot) -> Captured<String> {
+    const V2: &str = "/sys/fs/cgroup/cpu.max";
+    const V1_QUOTA: &str = "/sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+    const V1_PERIOD: &str = "/sys/fs/cgroup/cpu/cpu.cfs_period_us";
+    if root.exists(V2) {
+        return root.read(V2).map(|v| format!("cpu.max {v}"));
+    }
+    match (root.read(V1_QUOTA), root.read(V1_PERIOD)) {
+        (Captured::Present(quota), Captured::Present(period)) => {
+            Captured::Present(format!("cfs_quota_us {quota}, cfs_period_us {period}"))
+        }
+        _ => Captured::absent(format!("neither {V2} nor {V1_QUOTA} is readable")),
     }
 }
 

@@ -266,6 +266,9 @@ pub struct Isolation {
     pub dockerenv: bool,
     /// `/proc/self/cgroup`.
     pub cgroup: Captured<Vec<String>>,
+    /// The CPU bandwidth limit of this cgroup (a quota throttles wall-clock runs):
+    /// cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`.
+    pub cpu_quota: Captured<String>,
     /// The Nix store path this executable runs from, if any.
     pub nix_store_path: Option<String>,
     /// `$IN_NIX_SHELL` (`pure` or `impure`).
@@ -323,7 +326,7 @@ impl EnvSnapshot {
 /// Captures the environment of this process and machine. Never fails: what cannot be
 /// read is recorded as absent, with the reason.
 pub fn snapshot() -> EnvSnapshot {
-    capture::capture(&EnvSources::system(&SystemCommands))
+    capture::capture(&EnvSources::system(&SystemCommands::default()))
 }
 
 /// Human-readable lines naming each setting that differs between two snapshots, e.g.

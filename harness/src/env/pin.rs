@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::capture::{ASLR, CPUFREQ_BOOST, INTEL_NO_TURBO, PERF_SAMPLE_RATE, irq_numbers};
-use super::sources::{CommandRunner, EnvSources, SystemCommands, SystemRoot};
+use super::sources::{CommandRunner, EnvSources, SystemCommands, SystemRoot, set_affinity};
 use super::{Captured, EnvSnapshot, cpulist};
 use crate::exit::bad_input;
 
@@ -415,31 +415,83 @@ pub struct PinGuard {
     /// The state file this guard resets from when dropped; `None` when it changed nothing
     /// or when an earlier `benchseal env --pin` owns the pin.
     state_file: Option<PathBuf>,
+    /// This process's CPU affinity before it was moved onto the isolated CPUs.
+    previous_affinity: Option<Vec<usize>>,
 }
 
 impl PinGuard {
     /// Resets now, reporting failures instead of printing them as `Drop` must.
     pub fn release(mut self) -> Result<ResetReport> {
-        match self.state_file.take() {
-            Some(path) => reset(&SystemCommands, &path),
-            None => Ok(ResetReport::default()),
+        let mut report = ResetReport::default();
+        if let Some(cpus) = self.previous_affinity.take()
+            && let Err(why) = set_affinity(&cpus)
+        {
+            report.failed.push(why);
+        }
+        if let Some(path) = self.state_file.take() {
+            let files = reset(&SystemCommands::default(), &path)?;
+            report.was_pinned = files.was_pinned;
+            report.restored.extend(files.restored);
+            report.failed.extend(files.failed);
+        }
+        Ok(report)
+    }
+
+    /// Moves this process (and the benchmarks it starts later) onto the isolated CPUs,
+    /// when there are any and it is not on them already. Affinity is per thread: call
+    /// [`pin`] from the thread that starts the engines.
+    fn move_onto_isolated_cpus(&mut self, snap: &EnvSnapshot, sources: &EnvSources<'_>) {
+        let isolated: Vec<usize> = snap
+            .tuning
+            .isolated_cpus
+            .value()
+            .and_then(|l| cpulist::parse(l).ok())
+            .map(|set| set.into_iter().collect())
+            .unwrap_or_default();
+        let Some(current) = sources.affinity.value() else {
+            return;
+        };
+        if isolated.is_empty() || current.iter().all(|c| isolated.contains(c)) {
+            return;
+        }
+        let change = format!(
+            "cpu affinity: {} → {} (this process and the benchmarks it starts)",
+            cpulist::format(current),
+            cpulist::format(&isolated)
+        );
+        match set_affinity(&isolated) {
+            Ok(()) => {
+                self.applied.push(change);
+                self.previous_affinity = Some(current.clone());
+            }
+            Err(why) => self.not_applied.push(why),
         }
     }
 }
 
 impl Drop for PinGuard {
     fn drop(&mut self) {
-        if let Some(path) = self.state_file.take() {
-            match reset(&SystemCommands, &path) {
-                Ok(report) if report.failed.is_empty() => {}
-                Ok(report) => eprintln!(
-                    "benchseal: could not restore every pinned setting ({}); the rest is saved \
-                     in {}: run `benchseal env --reset`",
-                    report.failed.join("; "),
-                    path.display()
-                ),
-                Err(e) => eprintln!("benchseal: restoring pinned settings failed: {e:#}"),
-            }
+        // Checked before building the guard below: dropping a guard with nothing to
+        // restore must not build another one.
+        if self.state_file.is_none() && self.previous_affinity.is_none() {
+            return;
+        }
+        let path = self.state_file.clone();
+        let owned = PinGuard {
+            applied: Vec::new(),
+            not_applied: Vec::new(),
+            state_file: self.state_file.take(),
+            previous_affinity: self.previous_affinity.take(),
+        };
+        match owned.release() {
+            Ok(report) if report.failed.is_empty() => {}
+            Ok(report) => eprintln!(
+                "benchseal: could not restore every pinned setting ({}){}",
+                report.failed.join("; "),
+                path.map(|p| format!("; run `benchseal env --reset` (state in {})", p.display()))
+                    .unwrap_or_default()
+            ),
+            Err(e) => eprintln!("benchseal: restoring pinned settings failed: {e:#}"),
         }
     }
 }
@@ -448,7 +500,7 @@ impl Drop for PinGuard {
 /// resets it when dropped (on error paths too). A process killed outright leaves the state
 /// file behind; `benchseal env --reset` restores from it.
 pub fn pin() -> Result<PinGuard> {
-    let commands = SystemCommands;
+    let commands = SystemCommands::default();
     let sources = EnvSources::system(&commands);
     let state_path = default_state_path(&sources.workdir);
     pin_with(&sources, &state_path)
@@ -456,22 +508,54 @@ pub fn pin() -> Result<PinGuard> {
 
 /// [`pin`] with explicit sources and state file.
 pub fn pin_with(sources: &EnvSources<'_>, state_path: &Path) -> Result<PinGuard> {
-    if state_path.exists() {
-        return Ok(PinGuard {
-            applied: vec![format!(
-                "pinned earlier by `benchseal env --pin` (state in {}); left in place",
-                state_path.display()
-            )],
-            not_applied: Vec::new(),
-            state_file: None,
-        });
-    }
     let snap = super::capture::capture(sources);
-    let plan = plan(&snap, &sources.root);
-    let report = apply(&plan, &sources.root, sources.commands, state_path)?;
-    Ok(PinGuard {
-        applied: report.applied,
-        not_applied: report.not_applied,
-        state_file: report.state_file,
-    })
+    let mut guard = PinGuard::default();
+    if state_path.exists() {
+        guard.applied.push(format!(
+            "pinned earlier by `benchseal env --pin` (state in {}); left in place",
+            state_path.display()
+        ));
+    } else {
+        let plan = plan(&snap, &sources.root);
+        let report = apply(&plan, &sources.root, sources.commands, state_path)?;
+        guard.applied = report.applied;
+        guard.not_applied = report.not_applied;
+        guard.state_file = report.state_file;
+    }
+    if sources.may_set_affinity {
+        guard.move_onto_isolated_cpus(&snap, sources);
+    }
+    Ok(guard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `Drop` built a temporary guard before checking whether anything needed
+    /// restoring, and dropping that temporary recursed until the stack overflowed.
+    #[test]
+    fn dropping_a_guard_with_nothing_to_restore_does_not_recurse() {
+        drop(PinGuard::default());
+        let report = PinGuard::default().release().unwrap();
+        assert!(!report.was_pinned && report.failed.is_empty());
+    }
+
+    #[test]
+    fn undo_descriptions_run_the_other_way() {
+        let action = PinAction::Write {
+            setting: "aslr".into(),
+            path: ASLR.into(),
+            previous: "0\n".into(),
+            value: "2".into(),
+        };
+        assert_eq!(
+            action.describe(),
+            "aslr: 0 → 2 (/proc/sys/kernel/randomize_va_space)"
+        );
+        assert_eq!(
+            action.describe_undo(),
+            "aslr: 2 → 0 (/proc/sys/kernel/randomize_va_space)"
+        );
+    }
 }

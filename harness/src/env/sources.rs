@@ -7,8 +7,10 @@
 //! can all be captured on any machine.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::captured::Captured;
 
@@ -136,32 +138,86 @@ pub trait CommandRunner {
     fn output(&self, program: &str, args: &[&str], cwd: Option<&Path>) -> Result<String, String>;
 }
 
-/// Runs commands for real.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemCommands;
+/// Runs commands for real, each with a time limit: a wedged GPU driver can make
+/// `nvidia-smi` hang, and a snapshot must never hang a run.
+#[derive(Clone, Copy, Debug)]
+pub struct SystemCommands {
+    pub timeout: Duration,
+}
+
+impl Default for SystemCommands {
+    fn default() -> Self {
+        SystemCommands {
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
 
 impl CommandRunner for SystemCommands {
     fn output(&self, program: &str, args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
         let shown = command_line(program, args);
         let mut command = Command::new(program);
-        command.args(args).stdin(std::process::Stdio::null());
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(dir) = cwd {
             command.current_dir(dir);
         }
-        let out = command.output().map_err(|e| match e.kind() {
+        let mut child = command.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => format!("`{program}` is not installed"),
             _ => format!("`{shown}` could not start: {e}"),
         })?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        // Drain both pipes on their own threads so a chatty command cannot block on a full
+        // pipe while this thread waits for it to exit.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "`{shown}` did not finish within {} s and was stopped",
+                        self.timeout.as_secs()
+                    ));
+                }
+                Err(e) => return Err(format!("`{shown}`: waiting for it failed: {e}")),
+            }
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        if status.success() {
+            Ok(String::from_utf8_lossy(&stdout).into_owned())
         } else {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = String::from_utf8_lossy(&stderr);
             let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            Err(format!(
-                "`{shown}` failed ({}): {}",
-                out.status,
-                first.trim()
-            ))
+            Err(format!("`{shown}` failed ({status}): {}", first.trim()))
         }
     }
 }
@@ -232,6 +288,9 @@ pub struct EnvSources<'a> {
     pub exe: Captured<PathBuf>,
     /// The CPUs this process may run on.
     pub affinity: Captured<Vec<usize>>,
+    /// Whether pinning may move this process onto the isolated CPUs (only when the
+    /// sources describe this very process and machine).
+    pub may_set_affinity: bool,
 }
 
 impl<'a> EnvSources<'a> {
@@ -250,6 +309,7 @@ impl<'a> EnvSources<'a> {
                 .map_err(|e| format!("the executable path is unknown: {e}"))
                 .into(),
             affinity: process_affinity(),
+            may_set_affinity: true,
         }
     }
 
@@ -262,6 +322,7 @@ impl<'a> EnvSources<'a> {
             vars: BTreeMap::new(),
             exe: Captured::Present(PathBuf::from("/usr/local/bin/benchseal")),
             affinity: Captured::Present(vec![0, 1]),
+            may_set_affinity: false,
         }
     }
 
@@ -302,6 +363,40 @@ fn process_affinity() -> Captured<Vec<usize>> {
     Captured::absent("CPU affinity is only read on Linux")
 }
 
+/// Restricts the calling thread, and the processes it starts from now on, to `cpus`.
+#[cfg(target_os = "linux")]
+pub(crate) fn set_affinity(cpus: &[usize]) -> Result<(), String> {
+    let limit = libc::CPU_SETSIZE as usize;
+    if let Some(cpu) = cpus.iter().find(|&&c| c >= limit) {
+        return Err(format!(
+            "CPU {cpu} is beyond the {limit} a CPU set can name"
+        ));
+    }
+    // SAFETY: all-zero bytes is the empty `cpu_set_t`; `CPU_SET` writes inside the set for
+    // indices below `CPU_SETSIZE` (checked above); the kernel reads `size_of` bytes of it.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        let err = std::io::Error::last_os_error();
+        Err(format!(
+            "sched_setaffinity to CPUs {}: {err}",
+            super::cpulist::format(cpus)
+        ))
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn set_affinity(_cpus: &[usize]) -> Result<(), String> {
+    Err("CPU affinity is only set on Linux".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +435,25 @@ mod tests {
     fn this_process_has_an_affinity() {
         let cpus = process_affinity();
         assert!(cpus.value().is_some_and(|c| !c.is_empty()), "{cpus:?}");
+    }
+
+    #[test]
+    fn real_commands_report_output_failure_absence_and_hangs() {
+        let run = SystemCommands::default();
+        assert_eq!(run.output("sh", &["-c", "echo hi"], None).unwrap(), "hi\n");
+        let failed = run
+            .output("sh", &["-c", "echo bad >&2; exit 3"], None)
+            .unwrap_err();
+        assert!(failed.contains("bad") && failed.contains('3'), "{failed}");
+        assert_eq!(
+            run.output("benchseal-no-such-tool", &[], None).unwrap_err(),
+            "`benchseal-no-such-tool` is not installed"
+        );
+        let quick = SystemCommands {
+            timeout: Duration::from_millis(200),
+        };
+        let hung = quick.output("sleep", &["30"], None).unwrap_err();
+        assert!(hung.contains("did not finish"), "{hung}");
     }
 
     #[test]
