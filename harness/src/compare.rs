@@ -1139,23 +1139,41 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
 
 /// Compares a finished run with the stored baseline `version` of its machine class, prints
 /// the comparison and returns its outcome (used by `benchseal run --compare-to V`, after
-/// the run has saved its own record).
+/// the run has saved its own record). Uses the default [`Policy`].
 pub fn compare_to_baseline(
     record: &RunRecord,
     version: &str,
     allow_env_mismatch: bool,
 ) -> Result<Outcome> {
-    let baselines = Path::new(BASELINES_DIR);
-    let version_dir = crate::baseline::version_dir(baselines, version)?;
+    let comparison = compare_with_stored_baseline(
+        record,
+        version,
+        allow_env_mismatch,
+        Path::new(BASELINES_DIR),
+        &Policy::default(),
+    )?;
+    print!("{}", render::render(&comparison, Format::Table, record));
+    Ok(comparison.outcome())
+}
+
+/// The comparison behind [`compare_to_baseline`], with the store and policy explicit.
+pub fn compare_with_stored_baseline(
+    record: &RunRecord,
+    version: &str,
+    allow_env_mismatch: bool,
+    baselines_dir: &Path,
+    policy: &Policy,
+) -> Result<Comparison> {
+    let version_dir = crate::baseline::version_dir(baselines_dir, version)?;
     if !version_dir.is_dir() {
         return Err(bad_input(format!(
             "no baseline `{version}` in {} (save one with `benchseal baseline save --version {version}`)",
-            baselines.display()
+            baselines_dir.display()
         )));
     }
     let class =
         crate::baseline::pick_machine_class(&version_dir, None, Some(&record.env.machine_class))?;
-    let path = crate::baseline::baseline_path(baselines, version, &class)?;
+    let path = crate::baseline::baseline_path(baselines_dir, version, &class)?;
     let old = Resolved {
         record: load_record(&path)?,
         source: SideSource::Baseline {
@@ -1170,14 +1188,140 @@ pub fn compare_to_baseline(
             path: format!("{RUNS_DIR}/{}.json", record.run_id),
         },
     };
-    let comparison = compare_resolved(
+    compare_resolved(
         &old,
         &new,
         version,
         &record.run_id,
-        &Policy::default(),
+        policy,
         allow_env_mismatch,
-    )?;
-    print!("{}", render::render(&comparison, Format::Table, record));
-    Ok(comparison.outcome())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn json_path_names_nested_fields() {
+        let text =
+            "{\n  \"a\": 1,\n  \"list\": [\n    {\"x\": 1},\n    {\"y\": {\"z\": \"bad\"}}\n  ]\n}";
+        // Line 5 holds `{"y": {"z": "bad"}}`; column 17 lies inside "bad".
+        assert_eq!(json_path_at(text, 5, 17), "list[1].y.z");
+        assert_eq!(json_path_at(text, 2, 8), "a");
+        assert_eq!(json_path_at(text, 1, 1), "");
+    }
+
+    #[test]
+    fn json_path_skips_escaped_quotes_and_separators_in_strings() {
+        let text = r#"{"k\"ey": "a,b:[c", "next": [1, 2, "x"]}"#;
+        let column = text.find("\"x\"").unwrap() + 2;
+        assert_eq!(json_path_at(text, 1, column), "next[2]");
+    }
+
+    #[test]
+    fn instruction_soft_limits() {
+        assert_eq!(instructions_verdict(1000, 1005, 0.5), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(1000, 1006, 0.5), Verdict::Regressed);
+        assert_eq!(instructions_verdict(1000, 994, 0.5), Verdict::Improved);
+        assert_eq!(instructions_verdict(0, 0, 0.5), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(0, 1, 0.5), Verdict::Regressed);
+    }
+
+    #[test]
+    fn policy_parses_from_toml_with_defaults_for_missing_fields() {
+        let policy: Policy = toml::from_str(
+            "[wall]\nthreshold_pct = 4.0\n[instructions]\nhard_limit = 99\n\
+             hard_limits = { \"codec/comp3/s9v2/tiny\" = 7 }\n",
+        )
+        .unwrap();
+        assert_eq!(policy.wall.threshold_pct, 4.0);
+        assert_eq!(policy.wall.confidence, 0.95);
+        assert_eq!(policy.instructions.hard_limit, Some(99));
+        assert_eq!(policy.instructions.hard_limits["codec/comp3/s9v2/tiny"], 7);
+        assert_eq!(policy.memory, MemoryPolicy::default());
+        assert!(toml::from_str::<Policy>("[wall]\nthreshold = 4.0\n").is_err());
+        let bad = Policy {
+            wall: WallPolicy {
+                confidence: 1.5,
+                ..WallPolicy::default()
+            },
+            ..Policy::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("wall.confidence"));
+    }
+
+    /// A record with one workload on one path, from JSON, as a run would write it.
+    fn record(samples: &[f64], instructions: u64) -> RunRecord {
+        let median = crate::stats::median(samples).unwrap_or(1.0);
+        let wall = serde_json::json!({
+            "median_ns": median, "median_ci_lower_ns": median, "median_ci_upper_ns": median,
+            "mean_ns": median, "mean_ci_lower_ns": median, "mean_ci_upper_ns": median,
+            "std_dev_ns": 0.0, "confidence_level": 0.95, "samples_ns": samples,
+            "sample_iters": [], "throughput_per_s": 1.0,
+        });
+        let instr = serde_json::json!({
+            "instructions": instructions, "l1_hits": null, "ll_hits": null, "ram_hits": null,
+            "total_read_write": null, "estimated_cycles": null,
+        });
+        let path = serde_json::json!({
+            "path": "scalar", "label": "scalar", "output_sha256": "out", "status": "ok",
+            "wall": {"status": "ok", "metrics": wall},
+            "instr": {"status": "ok", "metrics": instr},
+        });
+        let workload = serde_json::json!({
+            "id": "sync/cache/ttl/tiny", "family": "sync", "unit": "operations", "units": 1,
+            "describe": "", "input_sha256": "in", "golden_output_sha256": null, "paths": [path],
+        });
+        let artifact = serde_json::json!({
+            "version": "0", "git_commit": null, "git_dirty": null, "cargo_lock_sha256": null,
+            "bench_executables": {"instr": {"path": "x", "sha256": "same"}},
+        });
+        let value = serde_json::json!({
+            "schema": crate::record::RUN_SCHEMA, "run_id": "r", "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": null, "complete": true, "command": [],
+            "options": {"suites": [], "sizes": [], "engines": [], "paths": [], "quick": false},
+            "artifact": artifact, "env": crate::env::snapshot(), "env_after": null,
+            "tuning": {"tuned": false}, "workloads": [workload], "seal": null,
+        });
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn sides(r: &RunRecord) -> (Side, Side) {
+        (Side::of(r, "a", None), Side::of(r, "b", None))
+    }
+
+    #[test]
+    fn one_instruction_more_from_the_same_executable_breaks_reproducibility() {
+        let a = record(&[100.0, 101.0, 99.0], 5000);
+        let b = record(&[100.0, 101.0, 99.0], 5001);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        assert_eq!(c.outcome(), Outcome::Irreproducible);
+        assert!(
+            c.reproducibility[0]
+                .problem
+                .contains("identical executable")
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Comparing a record with itself never reports a regression or an improvement.
+        #[test]
+        fn a_record_compared_with_itself_never_changes(
+            samples in prop::collection::vec(1.0f64..1e7, 1..40),
+            instructions in 0u64..u64::MAX / 2,
+        ) {
+            let r = record(&samples, instructions);
+            let (a, b) = sides(&r);
+            let policy = Policy { wall: WallPolicy { resamples: 200, ..WallPolicy::default() }, ..Policy::default() };
+            let c = compare_records(&r, &r, &policy, a, b);
+            prop_assert_eq!(c.outcome(), Outcome::Success);
+            prop_assert_eq!(c.summary.regressed + c.summary.improved, 0);
+            prop_assert!(c.reproducibility.is_empty());
+        }
+    }
 }
