@@ -44,7 +44,11 @@ fn export_head(root: &Path, dest: &Path) {
         "git archive HEAD",
     );
     run(
-        Command::new("tar").arg("-xf").arg(&archive).arg("-C").arg(dest),
+        Command::new("tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(dest),
         "tar -x",
     );
 }
@@ -56,7 +60,15 @@ fn release_build(checkout: &Path) -> PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(checkout)
-        .args(["build", "--release", "--locked", "-p", "benchseal", "--bin", "benchseal"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "benchseal",
+            "--bin",
+            "benchseal",
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         // The two builds must see the same flags; whatever the caller's environment injects
         // into one build would be a difference of the test, not of the sources.
@@ -66,7 +78,10 @@ fn release_build(checkout: &Path) -> PathBuf {
         .env_remove("RUSTC_WRAPPER")
         .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
         .stdout(Stdio::null());
-    run(&mut cargo, &format!("release build in {}", checkout.display()));
+    run(
+        &mut cargo,
+        &format!("release build in {}", checkout.display()),
+    );
     target_dir.join("release").join("benchseal")
 }
 
@@ -77,7 +92,10 @@ fn release_builds_from_two_checkouts_are_bit_identical() {
     let scratch = tempfile::tempdir().expect("a temporary directory");
     // Different names and different lengths, so a leaked absolute path cannot cancel out.
     let first = scratch.path().join("a");
-    let second = scratch.path().join("checkout-in-a-longer-directory").join("b");
+    let second = scratch
+        .path()
+        .join("checkout-in-a-longer-directory")
+        .join("b");
     export_head(&root, &first);
     export_head(&root, &second);
 
