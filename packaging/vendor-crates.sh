@@ -18,18 +18,18 @@ fi
 log() { echo "vendor-crates: $*" >&2; }
 
 workspace_key=$(sha256sum "$repo/Cargo.lock" | cut -c1-64)
-if [ "$(cat "$offline/workspace.key" 2>/dev/null)" != "$workspace_key" ]; then
+if [ "$(cat "$offline/workspace/key" 2>/dev/null)" != "$workspace_key" ]; then
   log "cargo vendor (workspace, Cargo.lock $workspace_key)"
-  rm -rf "$offline/workspace" "$offline/workspace.key"
+  rm -rf "$offline/workspace/crates" "$offline/workspace/key"
   cargo vendor --quiet --locked --versioned-dirs --manifest-path "$repo/Cargo.toml" \
-    "$offline/workspace" >/dev/null
-  echo "$workspace_key" >"$offline/workspace.key"
+    "$offline/workspace/crates" >/dev/null
+  echo "$workspace_key" >"$offline/workspace/key"
 fi
 
 runner_key="gungraun-runner $runner_version"
-if [ "$(cat "$offline/runner.key" 2>/dev/null)" != "$runner_key" ]; then
+if [ "$(cat "$offline/runner/key" 2>/dev/null)" != "$runner_key" ]; then
   log "cargo vendor ($runner_key and its Cargo.lock)"
-  rm -rf "$offline/runner" "$offline/runner.key"
+  rm -rf "$offline/runner/crates" "$offline/runner/key"
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
   # A throwaway package depending on the runner makes cargo vendor the runner crate itself
@@ -52,8 +52,8 @@ EOF
   # ... and vendoring again with the runner's own manifest and lock adds exactly the versions
   # `cargo install --locked` will ask for.
   cargo vendor --quiet --versioned-dirs --manifest-path "$scratch/pin/Cargo.toml" \
-    -s "$runner_src/Cargo.toml" "$offline/runner" >/dev/null 2>&1
-  test -d "$offline/runner/gungraun-runner-$runner_version"
-  echo "$runner_key" >"$offline/runner.key"
+    -s "$runner_src/Cargo.toml" "$offline/runner/crates" >/dev/null 2>&1
+  test -d "$offline/runner/crates/gungraun-runner-$runner_version"
+  echo "$runner_key" >"$offline/runner/key"
 fi
-log "ready: $(ls "$offline/workspace" | wc -l) workspace crates, $(ls "$offline/runner" | wc -l) runner crates"
+log "ready: $(ls "$offline/workspace/crates" | wc -l) workspace crates, $(ls "$offline/runner/crates" | wc -l) runner crates"

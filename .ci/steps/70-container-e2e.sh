@@ -87,17 +87,24 @@ inventory=$(in_image "${unconfined[@]}" "$image" sh -c '
   benchseal --version
   gungraun-runner --version
   valgrind --version
-  for f in benchseal benchseal-bench-wall benchseal-bench-instr; do test -x "/usr/local/bin/$f"; echo "$f: $(sha256sum "/usr/local/bin/$f" | cut -c1-64)"; done
+  for f in benchseal benchseal-bench-wall benchseal-bench-instr gungraun-runner; do test -x "/usr/local/bin/$f"; echo "$f: $(sha256sum "/usr/local/bin/$f" | cut -c1-64)"; done
   ls /benchseal
   ! command -v cargo
   ! command -v rustc
-  cat /run/.containerenv')
+  test -e /run/.containerenv && echo "container marker: /run/.containerenv"
+  cat "$BENCHSEAL_IMAGE_INFO"')
 echo "$inventory"
 grep -qx "benchseal $crate_version" <<<"$inventory" || fail "benchseal --version is not $crate_version"
 grep -q "gungraun-runner.* $gungraun_version\$" <<<"$inventory" || fail "gungraun-runner is not $gungraun_version (the locked gungraun)"
 grep -qx "valgrind-3.19.0" <<<"$inventory" || fail "valgrind is not 3.19.0"
-# What `benchseal env` reads to record the container and its image.
-grep -qx "imageid=\"${image_id}\"" <<<"$inventory" || fail "/run/.containerenv does not carry the image id"
+# What `benchseal env` reads to record the container and which image it was.
+grep -qx "container marker: /run/.containerenv" <<<"$inventory" || fail "no /run/.containerenv in the container"
+grep -qx "builder_image=\"$BUILDER_IMAGE\"" <<<"$inventory" || fail "the image description lacks its builder image"
+for exe in benchseal benchseal_bench_wall benchseal_bench_instr gungraun_runner; do
+  shipped=$(sed -n "s/^${exe//_/-}: //p" <<<"$inventory")
+  described=$(sed -n "s/^${exe}_sha256=//p" <<<"$inventory")
+  [ -n "$described" ] && [ "$described" = "$shipped" ] || fail "the image description's ${exe}_sha256 does not match the file"
+done
 
 if in_image "${unconfined[@]}" "$image" benchseal verify --help 2>/dev/null | grep -q -- '--rerun'; then
   phase "verdict: the image's default command (verify the committed baseline --rerun)"
