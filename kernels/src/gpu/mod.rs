@@ -276,6 +276,15 @@ impl GpuGemm {
     /// `Unavailable("no CUDA device")` before any context is created or anything compiled.
     pub fn new(weights: &I2sMatrix, tokens: usize) -> Result<GpuGemm, GpuError> {
         let shape = weights.shape();
+        let act_shape = crate::quant::Shape::new(tokens, shape.cols);
+        // The kernel indexes rows and tokens with 32-bit ints and tiles tokens over grid.y.
+        if tokens == 0 {
+            return Err(QuantError::EmptyShape { shape: act_shape }.into());
+        }
+        let outputs = tokens
+            .checked_mul(shape.rows)
+            .filter(|_| shape.rows <= i32::MAX as usize && tokens <= 65_535 * GEMM_TOKENS)
+            .ok_or(QuantError::TooLarge { shape: act_shape })?;
         let (ordinal, dev) = probe_device()?;
         let (major, minor) = (
             attribute(
@@ -315,9 +324,7 @@ impl GpuGemm {
                 q: stream.alloc_zeros::<u8>(total_q).map_err(&upload)?,
                 q_sums: stream.alloc_zeros::<i32>(tokens).map_err(&upload)?,
                 act_scales: stream.alloc_zeros::<f32>(tokens).map_err(&upload)?,
-                out: stream
-                    .alloc_zeros::<f32>(tokens * shape.rows)
-                    .map_err(&upload)?,
+                out: stream.alloc_zeros::<f32>(outputs).map_err(&upload)?,
                 host_sums: vec![0; tokens],
                 stream,
                 function,
