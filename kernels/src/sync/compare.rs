@@ -141,8 +141,19 @@ pub fn compare_scalar(old: &[u8], new: &[u8]) -> Comparison {
     compare_with(Scalar, old, new)
 }
 
+/// Below this many bytes the vector set-up costs more than it saves.
+const SHORT: usize = 64;
+
 /// `level` is supported by this CPU (both callers narrow it).
 fn compare_at_supported(old: &[u8], new: &[u8], level: SimdLevel) -> Comparison {
+    if old.len().max(new.len()) < SHORT {
+        // Short inputs: the C library's equality check settles the common equal case in a
+        // few nanoseconds; only differing buffers pay for the scalar scans.
+        if old == new {
+            return Comparison { difference: None };
+        }
+        return compare_with(Scalar, old, new);
+    }
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => compare_with(x86::Avx512::new_unchecked(), old, new),
