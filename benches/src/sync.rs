@@ -763,7 +763,7 @@ mod tests {
         assert!(!text.contains(".tmp"), "excluded files were planned");
         assert!(
             text.lines()
-                .any(|l| l.starts_with("update") && l.contains("\tdigest\t"))
+                .any(|l| l.starts_with("update") && l.contains("\tcontent\t"))
         );
     }
 

@@ -70,9 +70,9 @@ fn decides_by_presence_then_size_then_digest_in_path_order() {
         actions(&plan),
         owned(&[
             ("a", "unchanged", "directory"),
-            ("a/edited.txt", "update", "digest"),
+            ("a/edited.txt", "update", "content"),
             ("a/grown.txt", "update", "size"),
-            ("a/same.txt", "unchanged", "digest"),
+            ("a/same.txt", "unchanged", "content"),
             ("a.b", "create", "presence"),
             ("new", "create", "presence"),
             ("new/file.txt", "create", "presence"),
@@ -174,7 +174,7 @@ fn unreadable_file_is_listed_with_its_path_and_the_rest_is_planned() {
         actions(&plan),
         owned(&[
             ("locked", "unchanged", "directory"),
-            ("ok.txt", "unchanged", "digest")
+            ("ok.txt", "unchanged", "content")
         ])
     );
     assert_eq!(plan.problems.len(), 1);

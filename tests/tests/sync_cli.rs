@@ -52,7 +52,7 @@ fn plan_prints_aligned_columns_and_counts() {
     let text = String::from_utf8(out).unwrap();
     let expected = "\
 ACTION     KIND     SIZE  PATH
-update     file       10  docs/edit.md  (digest differs)
+update     file       10  docs/edit.md  (content differs)
 create     file       10  docs/new.md
 update     file       21  lib/grow.rs  (size differs)
 delete     file        5  lib/old.rs

@@ -107,7 +107,7 @@ pub enum Evidence {
     /// Both files, sizes differ.
     Size,
     /// Both files, same size, contents compared (the source's SHA-256 is recorded).
-    Digest,
+    Content,
     /// Both symlinks; target texts compared.
     LinkTarget,
     /// Both directories (their contents are separate entries).
@@ -120,7 +120,7 @@ impl Evidence {
             Evidence::Presence => "presence",
             Evidence::Kind => "kind",
             Evidence::Size => "size",
-            Evidence::Digest => "digest",
+            Evidence::Content => "content",
             Evidence::LinkTarget => "link-target",
             Evidence::Directory => "directory",
         }
@@ -760,7 +760,7 @@ fn both_sides(
                 entry.evidence = Evidence::Size;
                 entry.action = Action::Update;
             } else {
-                entry.evidence = Evidence::Digest;
+                entry.evidence = Evidence::Content;
                 let (digest, same) = files
                     .reader
                     .digest_and_compare(
