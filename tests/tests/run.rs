@@ -266,3 +266,32 @@ fn unknown_workload_is_bad_input_listing_the_registered_ids() {
         assert.stderr(predicate::str::contains(first));
     }
 }
+
+#[test]
+fn the_cli_exits_3_when_a_registered_workload_misses_its_golden_digest() {
+    let workload = benchseal_benches::registry()
+        .into_iter()
+        .find(|w| w.id.size == benchseal_benches::Size::Tiny)
+        .expect("a tiny workload is registered");
+    let id = workload.id.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let golden = dir.path().join("golden.json");
+    let file = serde_json::json!({
+        "schema": "benchseal.digests/1",
+        "workloads": {&id: {"input_sha256": "0".repeat(64), "output_sha256": "0".repeat(64)}},
+    });
+    std::fs::write(&golden, file.to_string()).unwrap();
+    let out = dir.path().join("runs");
+    benchseal()
+        .args(["run", "--workload", &id, "--golden"])
+        .arg(&golden)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("invalid"))
+        .stdout(predicate::str::contains("digest mismatch: input"));
+    let record = only_record(&out);
+    record.verify_seal().unwrap();
+    assert!(record.workloads[0].paths.iter().all(|p| p.wall.is_none() && p.instr.is_none()));
+}

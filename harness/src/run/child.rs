@@ -43,9 +43,11 @@ impl Finished {
 }
 
 /// Runs `command` to completion, calling `on_line` for each line it prints on stdout.
+/// Lines of stderr for which `is_noise` holds (progress chatter) are not kept.
 pub fn run(
     mut command: Command,
     interrupt: &Interrupt,
+    is_noise: fn(&str) -> bool,
     mut on_line: impl FnMut(&str),
 ) -> Result<Finished> {
     let program = command.get_program().to_string_lossy().into_owned();
@@ -65,6 +67,9 @@ pub fn run(
         let tail = Arc::clone(&tail);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.trim().is_empty() || is_noise(&line) {
+                    continue;
+                }
                 let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
                 if tail.len() == STDERR_TAIL_LINES {
                     tail.pop_front();
@@ -134,9 +139,10 @@ mod tests {
     #[test]
     fn lines_and_the_stderr_tail_are_captured() {
         let mut command = Command::new("sh");
-        command.args(["-c", "echo one; echo two; echo oops >&2; exit 7"]);
+        command.args(["-c", "echo one; echo two; echo oops >&2; echo progress >&2; exit 7"]);
         let mut lines = Vec::new();
-        let done = run(command, &Interrupt::never(), |l| lines.push(l.to_string())).unwrap();
+        let noise = |l: &str| l.starts_with("progress");
+        let done = run(command, &Interrupt::never(), noise, |l| lines.push(l.to_string())).unwrap();
         assert_eq!(lines, ["one", "two"]);
         assert_eq!(done.status.code(), Some(7));
         assert_eq!(done.stderr_tail, ["oops"]);
@@ -151,7 +157,7 @@ mod tests {
         let mut command = Command::new("sh");
         command.args(["-c", "sleep 30 & sleep 30; echo late"]);
         let started = Instant::now();
-        let done = run(command, &interrupt, |_| {}).unwrap();
+        let done = run(command, &interrupt, |_| false, |_| {}).unwrap();
         assert!(done.interrupted);
         assert!(!done.status.success());
         assert!(started.elapsed() < Duration::from_secs(10));

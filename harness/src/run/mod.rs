@@ -583,9 +583,11 @@ trait EngineRun {
     type Metrics;
     /// The command for `cases`, writing its results under `home`.
     fn command(&self, home: &Path, cases: &[Case]) -> Command;
-    /// Whether a stdout line marks a finished benchmark (progress, and a moment to read
-    /// results back).
-    fn finished_line(line: &str) -> bool;
+    /// If a stdout line marks a finished benchmark, which one (for progress, and as a
+    /// moment to read results back). `last` carries state between lines.
+    fn finished(line: &str, last: &mut String, cases: &[Case]) -> Option<String>;
+    /// Whether a stderr line is progress chatter, not worth quoting after a crash.
+    fn stderr_noise(line: &str) -> bool;
     /// The results under `home`, by index into `cases`.
     fn ingest(home: &Path, cases: &[Case]) -> Vec<(usize, Result<Self::Metrics, String>)>;
     fn store(path: &mut PathRecord, result: EngineResult<Self::Metrics>);
@@ -619,8 +621,21 @@ impl EngineRun for WallRun<'_> {
         command
     }
 
-    fn finished_line(line: &str) -> bool {
-        line.starts_with("Benchmarking ") && line.ends_with(": Analyzing")
+    fn stderr_noise(line: &str) -> bool {
+        line.starts_with("Benchmarking ")
+    }
+
+    fn finished(line: &str, last: &mut String, _cases: &[Case]) -> Option<String> {
+        // Without a terminal criterion prints the benchmark id alone on a line, then its
+        // indented `time:` line once the benchmark is analysed and saved.
+        if line.trim_start().starts_with("time:") {
+            Some(last.clone())
+        } else {
+            if !line.is_empty() && !line.starts_with(char::is_whitespace) && !line.starts_with("Found ") {
+                *last = line.to_string();
+            }
+            None
+        }
     }
 
     fn ingest(home: &Path, cases: &[Case]) -> Vec<(usize, Result<WallStats, String>)> {
@@ -664,8 +679,15 @@ impl EngineRun for InstrRun<'_> {
         command
     }
 
-    fn finished_line(line: &str) -> bool {
-        line.contains("::kernel cases_")
+    fn stderr_noise(_line: &str) -> bool {
+        false
+    }
+
+    fn finished(line: &str, _last: &mut String, cases: &[Case]) -> Option<String> {
+        // gungraun prints `<module>::kernel cases_<index>:<args>` as each case ends.
+        let (_, rest) = line.split_once("::kernel cases_")?;
+        let index: usize = rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+        Some(cases.get(index).map_or_else(|| format!("case {index}"), |c| c.key.clone()))
     }
 
     fn ingest(home: &Path, cases: &[Case]) -> Vec<(usize, Result<InstrMetrics, String>)> {
@@ -785,9 +807,14 @@ impl Engines<'_> {
             let mut done = vec![false; remaining.len()];
             let mut finished_count = total - remaining.len();
             let mut save_error = None;
-            let absorb = |recorder: &mut Recorder, done: &mut Vec<bool>| -> Result<()> {
+            // While the bench process runs, a file may be half-written: errors count only
+            // in the final pass, after it has exited.
+            let absorb = |recorder: &mut Recorder, done: &mut Vec<bool>, last_pass: bool| -> Result<()> {
                 let mut changed = false;
                 for (index, result) in E::ingest(&home, &remaining) {
+                    if result.is_err() && !last_pass {
+                        continue;
+                    }
                     let Some(case) = remaining.get(index) else {
                         // A file not tied to a case: its error is worth seeing.
                         if let Err(e) = result {
@@ -819,11 +846,12 @@ impl Engines<'_> {
             };
             let finished = {
                 let command = engine.command(&home, &remaining);
-                child::run(command, self.interrupt, |line| {
-                    if E::finished_line(line) {
+                let mut last = String::new();
+                child::run(command, self.interrupt, E::stderr_noise, |line| {
+                    if let Some(name) = E::finished(line, &mut last, &remaining) {
                         finished_count += 1;
-                        progress(format!("{} [{finished_count}/{total}] {}", E::NAME, line));
-                        if let Err(e) = absorb(recorder, &mut done) {
+                        progress(format!("{} [{finished_count}/{total}] {name}", E::NAME));
+                        if let Err(e) = absorb(recorder, &mut done, false) {
                             save_error.get_or_insert(e);
                         }
                     }
@@ -833,7 +861,7 @@ impl Engines<'_> {
                 return Err(e);
             }
             spent += finished.elapsed;
-            absorb(recorder, &mut done)?;
+            absorb(recorder, &mut done, true)?;
             let missing: Vec<Case> = remaining
                 .iter()
                 .zip(&done)

@@ -67,10 +67,19 @@ fn ok_metrics<T>(result: &Option<EngineResult<T>>) -> Option<&T> {
 }
 
 fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
+    // The worst of the digest verdict and the engines' statuses; reasons follow the table.
+    let engine_invalid = [
+        path.wall.as_ref().map(|r| &r.status),
+        path.instr.as_ref().map(|r| &r.status),
+    ]
+    .into_iter()
+    .flatten()
+    .any(Status::is_invalid);
     let status = match &path.status {
-        Status::Ok => "ok",
-        Status::Skipped(_) => "skipped",
         Status::Invalid(_) => "invalid",
+        _ if engine_invalid => "invalid",
+        Status::Skipped(_) => "skipped",
+        Status::Ok => "ok",
     };
     // An invalid path's timings are not results: show none.
     let trusted = path.status.is_ok();
