@@ -737,19 +737,38 @@ pub(crate) fn parse_gpu_csv(csv: &str) -> Result<BTreeMap<String, GpuDevice>, St
     Ok(devices)
 }
 
-/// The CUDA driver's view of the GPUs. The CUDA path is compiled only with feature `cuda`;
-/// without it there is nothing that could run on a GPU, and that is what is recorded.
+/// The CUDA driver's view of the GPU the `gpu` kernel path would use. The CUDA path is
+/// compiled only with feature `cuda`; without it nothing could run on a GPU, and that is
+/// what is recorded.
 #[cfg(not(feature = "cuda"))]
 fn cuda_view() -> Captured<BTreeMap<String, String>> {
     Captured::absent("built without feature cuda")
 }
 
+/// With feature `cuda`: the kernels crate's description of the device (driver and CUDA
+/// versions, name, SM count, clocks, ECC), flattened to strings so this record does not
+/// depend on that struct's exact shape.
 #[cfg(feature = "cuda")]
 fn cuda_view() -> Captured<BTreeMap<String, String>> {
-    Captured::absent(
-        "built with feature cuda; CUDA device details come from nvidia-smi until the kernels \
-         crate reports them",
-    )
+    let info = match benchseal_kernels::gpu::gpu_info() {
+        Ok(info) => info,
+        Err(why) => return Captured::absent(why),
+    };
+    match serde_json::to_value(&info) {
+        Ok(serde_json::Value::Object(fields)) => Captured::Present(
+            fields
+                .into_iter()
+                .map(|(name, value)| {
+                    let text = match value {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (name, text)
+                })
+                .collect(),
+        ),
+        _ => Captured::absent("the CUDA device description is not a JSON object"),
+    }
 }
 
 #[cfg(test)]

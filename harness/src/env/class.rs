@@ -8,7 +8,7 @@
 //! - the kernel paths the families chose (`simd (avx512)` and `simd (avx2)` are different
 //!   code) and the target features compiled in (they change the instructions `wide` emits);
 //! - the toolchain: rustc release and host triple (a new compiler is a new binary);
-//! - the names of NVIDIA GPUs, when nvidia-smi reports any.
+//! - the names of NVIDIA GPUs, from nvidia-smi or else from the CUDA driver.
 //!
 //! Deliberately left out, though recorded and diffed: stepping and microcode, core count,
 //! memory size, kernel, OS, frequency policy, load, git commit. They change a number too,
@@ -37,12 +37,12 @@ impl MachineClass {
         let rustc = snap.toolchain.rustc.value();
         let release = rustc.map_or_else(|| "unknown".into(), |r| r.release.clone());
         let host = rustc.map_or_else(|| "unknown".into(), |r| shown(&r.host));
-        let gpus: Vec<String> = snap
-            .gpu
-            .nvidia_smi
-            .value()
-            .map(|s| s.devices.values().map(|d| d.name.clone()).collect())
-            .unwrap_or_default();
+        // nvidia-smi names every device; without it, the CUDA view names the one in use.
+        let gpus: Vec<String> = match (snap.gpu.nvidia_smi.value(), snap.gpu.cuda.value()) {
+            (Some(smi), _) => smi.devices.values().map(|d| d.name.clone()).collect(),
+            (None, Some(cuda)) => cuda.get("name").cloned().into_iter().collect(),
+            (None, None) => Vec::new(),
+        };
         let paths: Vec<String> = snap
             .build
             .kernel_paths

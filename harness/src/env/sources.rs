@@ -288,8 +288,8 @@ pub struct EnvSources<'a> {
     pub exe: Captured<PathBuf>,
     /// The CPUs this process may run on.
     pub affinity: Captured<Vec<usize>>,
-    /// Whether pinning may move this process onto the isolated CPUs (only when the
-    /// sources describe this very process and machine).
+    /// Whether pinning may move this process onto the isolated CPUs: only when the
+    /// system files are this machine's (not a `BENCHSEAL_SYSROOT` fixture).
     pub may_set_affinity: bool,
 }
 
@@ -300,8 +300,11 @@ impl<'a> EnvSources<'a> {
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
+        let root = SystemRoot::from_env();
+        // Isolated CPUs read from a fixture tree do not describe this machine.
+        let may_set_affinity = root == SystemRoot::default();
         EnvSources {
-            root: SystemRoot::from_env(),
+            root,
             commands,
             workdir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             vars,
@@ -309,7 +312,7 @@ impl<'a> EnvSources<'a> {
                 .map_err(|e| format!("the executable path is unknown: {e}"))
                 .into(),
             affinity: process_affinity(),
-            may_set_affinity: true,
+            may_set_affinity,
         }
     }
 
