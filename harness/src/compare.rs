@@ -98,6 +98,8 @@ impl Default for WallPolicy {
 pub struct InstructionsPolicy {
     /// Soft limit: a change above this percentage of the old count is a regression (below
     /// its negative, an improvement). gungraun's soft limits are percentages too.
+    /// (`threshold_pct` is accepted as another name.)
+    #[serde(alias = "threshold_pct")]
     pub soft_limit_pct: f64,
     /// Hard limit: a new count above this absolute number is a regression, whatever the
     /// old count was.
@@ -123,6 +125,8 @@ pub struct MemoryPolicy {
     /// Peak RSS growth above this percentage is a regression.
     pub threshold_pct: f64,
     /// Whether a memory regression fails the comparison (exit 1) or is only reported.
+    /// (`fails` is accepted as another name.)
+    #[serde(alias = "fails")]
     pub fail: bool,
 }
 
@@ -1242,6 +1246,11 @@ mod tests {
         assert_eq!(policy.instructions.hard_limits["codec/comp3/s9v2/tiny"], 7);
         assert_eq!(policy.memory, MemoryPolicy::default());
         assert!(toml::from_str::<Policy>("[wall]\nthreshold = 4.0\n").is_err());
+        let aliased: Policy =
+            toml::from_str("[instructions]\nthreshold_pct = 1.0\n[memory]\nfails = false\n")
+                .unwrap();
+        assert_eq!(aliased.instructions.soft_limit_pct, 1.0);
+        assert!(!aliased.memory.fail);
         let bad = Policy {
             wall: WallPolicy {
                 confidence: 1.5,
@@ -1304,6 +1313,35 @@ mod tests {
                 .problem
                 .contains("identical executable")
         );
+    }
+
+    #[test]
+    fn without_raw_samples_the_recorded_median_intervals_decide() {
+        let mut a = record(&[], 1000);
+        let mut b = record(&[], 1000);
+        let set = |r: &mut RunRecord, median: f64, half_width: f64| {
+            let wall = r.workloads[0].paths[0]
+                .wall
+                .as_mut()
+                .unwrap()
+                .metrics
+                .as_mut()
+                .unwrap();
+            wall.median_ns = median;
+            wall.median_ci_lower_ns = median - half_width;
+            wall.median_ci_upper_ns = median + half_width;
+        };
+        set(&mut a, 100.0, 1.0);
+        set(&mut b, 110.0, 1.0);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x.clone(), y.clone());
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Regressed);
+        assert!(wall.note.as_deref().unwrap().contains("no raw samples"));
+        set(&mut b, 104.0, 6.0);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Inconclusive);
     }
 
     proptest! {
