@@ -36,7 +36,10 @@ pub struct GoldenDigests {
 
 impl Default for GoldenDigests {
     fn default() -> Self {
-        GoldenDigests { schema: DIGESTS_SCHEMA.into(), workloads: BTreeMap::new() }
+        GoldenDigests {
+            schema: DIGESTS_SCHEMA.into(),
+            workloads: BTreeMap::new(),
+        }
     }
 }
 

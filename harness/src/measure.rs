@@ -48,7 +48,9 @@ fn parse_unit(text: &str) -> Result<Unit, String> {
         "weights" => Ok(Unit::Weights),
         "files" => Ok(Unit::Files),
         "operations" => Ok(Unit::Operations),
-        other => Err(format!("unknown unit `{other}` (valid: bytes, weights, files, operations)")),
+        other => Err(format!(
+            "unknown unit `{other}` (valid: bytes, weights, files, operations)"
+        )),
     }
 }
 
@@ -56,21 +58,39 @@ pub fn execute(args: MeasureArgs) -> Result<Outcome> {
     let id = args.id.clone().unwrap_or_else(|| {
         std::path::Path::new(&args.command[0])
             .file_name()
-            .map_or_else(|| args.command[0].clone(), |n| n.to_string_lossy().into_owned())
+            .map_or_else(
+                || args.command[0].clone(),
+                |n| n.to_string_lossy().into_owned(),
+            )
     });
-    let plan = ProcessPlan { id, command: args.command.clone(), runs: args.runs, warmup: args.warmup, unit: args.unit, units: args.units };
+    let plan = ProcessPlan {
+        id,
+        command: args.command.clone(),
+        runs: args.runs,
+        warmup: args.warmup,
+        unit: args.unit,
+        units: args.units,
+    };
     let record = process::measure(&plan).map_err(|e| bad_input(e.to_string()))?;
     print!("{}", summary(&record));
     if let Some(out) = &args.out {
         append_to_run(out, record.clone())?;
         println!("added to {} (resealed)", out.display());
     }
-    Ok(if record.status.is_ok() { Outcome::Success } else { Outcome::Failed })
+    Ok(if record.status.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// The human-readable lines for one measurement.
 pub fn summary(r: &ProcessRecord) -> String {
-    let ms = |ns: Option<f64>| ns.map_or("-".to_string(), |v| format!("{} ms", significant(v / 1e6, 4)));
+    let ms = |ns: Option<f64>| {
+        ns.map_or("-".to_string(), |v| {
+            format!("{} ms", significant(v / 1e6, 4))
+        })
+    };
     let mut out = format!("{}: {}\n", r.id, r.command.join(" "));
     match &r.status {
         Status::Ok => {
@@ -80,10 +100,17 @@ pub fn summary(r: &ProcessRecord) -> String {
                 ms(r.wall_p50_ns),
                 ms(r.wall_p95_ns),
                 ms(r.wall_p99_ns),
-                r.peak_rss_bytes.map_or("-".into(), |b| format!("{} MiB", significant(b as f64 / (1u64 << 20) as f64, 4)))
+                r.peak_rss_bytes.map_or("-".into(), |b| format!(
+                    "{} MiB",
+                    significant(b as f64 / (1u64 << 20) as f64, 4)
+                ))
             );
             if let (Some(unit), Some(units), Some(p50)) = (r.unit, r.units, r.wall_p50_ns) {
-                out += &format!("  throughput at p50: {} {}/s\n", significant(units as f64 * 1e9 / p50, 4), unit.name());
+                out += &format!(
+                    "  throughput at p50: {} {}/s\n",
+                    significant(units as f64 * 1e9 / p50, 4),
+                    unit.name()
+                );
             }
         }
         other => out += &format!("  {other}\n"),
@@ -96,7 +123,11 @@ pub fn append_to_run(path: &std::path::Path, record: ProcessRecord) -> Result<()
     let mut run = if path.exists() {
         let run = RunRecord::load(path)?;
         if let Err(why) = run.verify_seal() {
-            return Err(Irreproducible(format!("{}: {why}; refusing to reseal an edited record", path.display())).into());
+            return Err(Irreproducible(format!(
+                "{}: {why}; refusing to reseal an edited record",
+                path.display()
+            ))
+            .into());
         }
         run
     } else {
@@ -107,7 +138,8 @@ pub fn append_to_run(path: &std::path::Path, record: ProcessRecord) -> Result<()
         None => run.processes.push(record),
     }
     run.seal()?;
-    run.save(path).with_context(|| format!("writing run record {}", path.display()))
+    run.save(path)
+        .with_context(|| format!("writing run record {}", path.display()))
 }
 
 /// A run record holding only process measurements: the environment and artifact of now.
@@ -121,7 +153,10 @@ pub fn new_run_record() -> RunRecord {
         complete: true,
         command: std::env::args().collect(),
         options: Default::default(),
-        artifact: crate::record::Artifact { version: env!("CARGO_PKG_VERSION").into(), ..Default::default() },
+        artifact: crate::record::Artifact {
+            version: env!("CARGO_PKG_VERSION").into(),
+            ..Default::default()
+        },
         env: crate::env::snapshot(),
         env_after: None,
         env_changes: Vec::new(),

@@ -31,7 +31,12 @@ pub const SLO_SCHEMA: &str = "benchseal.slo/1";
 pub enum SloError {
     /// The file is not valid TOML, or a field is missing or has the wrong type.
     #[error("{file}:{line}:{column}: {message}")]
-    Syntax { file: String, line: usize, column: usize, message: String },
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// A field's value is not acceptable.
     #[error("{file}:{line}:{column}: {context}field `{field}`: {message}")]
     Field {
@@ -178,7 +183,12 @@ fn work_word(text: &str) -> Option<(Unit, u128)> {
 /// `x`, `%`, `M instr`.
 pub fn parse_unit(text: &str) -> Result<UnitSpec, String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let spec = |dimension, num, den| UnitSpec { text: text.trim().to_string(), dimension, num, den };
+    let spec = |dimension, num, den| UnitSpec {
+        text: text.trim().to_string(),
+        dimension,
+        num,
+        den,
+    };
     match compact.as_str() {
         "x" | "×" => return Ok(spec(Dimension::Ratio, 1, 1)),
         "%" => return Ok(spec(Dimension::Ratio, 1, 100)),
@@ -186,38 +196,46 @@ pub fn parse_unit(text: &str) -> Result<UnitSpec, String> {
     }
     if let Some((left, right)) = compact.split_once('/') {
         if right == "s" {
-            let (unit, factor) =
-                work_word(left).ok_or_else(|| format!("unknown unit of work `{left}` in `{text}`"))?;
+            let (unit, factor) = work_word(left)
+                .ok_or_else(|| format!("unknown unit of work `{left}` in `{text}`"))?;
             return Ok(spec(Dimension::Rate(unit), factor, 1));
         }
         let time = time_unit_ns(left)
             .ok_or_else(|| format!("unknown unit `{text}` (a rate ends in `/s`, a time per unit starts with ns, us, ms or s)"))?;
-        let digits_end = right.find(|c: char| !c.is_ascii_digit()).unwrap_or(right.len());
+        let digits_end = right
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(right.len());
         let count: u128 = if digits_end == 0 {
             1
         } else {
-            right[..digits_end].parse().map_err(|_| format!("bad count in `{text}`"))?
+            right[..digits_end]
+                .parse()
+                .map_err(|_| format!("bad count in `{text}`"))?
         };
         if count == 0 {
             return Err(format!("per zero units in `{text}`"));
         }
-        let (unit, factor) = work_word(&right[digits_end..])
-            .ok_or_else(|| format!("unknown unit of work `{}` in `{text}`", &right[digits_end..]))?;
+        let (unit, factor) = work_word(&right[digits_end..]).ok_or_else(|| {
+            format!(
+                "unknown unit of work `{}` in `{text}`",
+                &right[digits_end..]
+            )
+        })?;
         return Ok(spec(Dimension::TimePerWork(unit), time, count * factor));
     }
     if let Some(ns) = time_unit_ns(&compact) {
         return Ok(spec(Dimension::Time, ns, 1));
     }
-    if let Some(prefix) = compact.strip_suffix('B') {
-        if let Some(factor) = binary_or_decimal_bytes(prefix) {
-            return Ok(spec(Dimension::Memory, factor, 1));
-        }
+    if let Some(prefix) = compact.strip_suffix('B')
+        && let Some(factor) = binary_or_decimal_bytes(prefix)
+    {
+        return Ok(spec(Dimension::Memory, factor, 1));
     }
     for word in ["instructions", "instr", "Ir"] {
-        if let Some(prefix) = compact.strip_suffix(word) {
-            if let Some(factor) = si_prefix(prefix) {
-                return Ok(spec(Dimension::Count, factor, 1));
-            }
+        if let Some(prefix) = compact.strip_suffix(word)
+            && let Some(factor) = si_prefix(prefix)
+        {
+            return Ok(spec(Dimension::Count, factor, 1));
         }
     }
     Err(format!(
@@ -271,6 +289,7 @@ impl Comparator {
         match self {
             Comparator::AtLeast | Comparator::Above => delta,
             Comparator::AtMost | Comparator::Below => -delta,
+            Comparator::Equal if delta == 0.0 => 0.0,
             Comparator::Equal => -delta.abs(),
         }
     }
@@ -287,14 +306,23 @@ impl Decimal {
     pub fn parse(text: &str) -> Result<Decimal, String> {
         let (int, frac) = text.split_once('.').unwrap_or((text, ""));
         let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        if int.is_empty() || !all_digits(int) || !all_digits(frac) || (text.contains('.') && frac.is_empty()) {
+        if int.is_empty()
+            || !all_digits(int)
+            || !all_digits(frac)
+            || (text.contains('.') && frac.is_empty())
+        {
             return Err(format!("`{text}` is not a non-negative decimal number"));
         }
         if frac.len() > 18 || int.len() > 20 {
             return Err(format!("`{text}` has too many digits"));
         }
-        let mantissa = format!("{int}{frac}").parse::<u128>().map_err(|e| format!("`{text}`: {e}"))?;
-        Ok(Decimal { mantissa, scale: frac.len() as u32 })
+        let mantissa = format!("{int}{frac}")
+            .parse::<u128>()
+            .map_err(|e| format!("`{text}`: {e}"))?;
+        Ok(Decimal {
+            mantissa,
+            scale: frac.len() as u32,
+        })
     }
 }
 
@@ -333,11 +361,20 @@ impl Target {
         ];
         let (comparator, rest) = ops
             .iter()
-            .find_map(|(sym, cmp)| trimmed.strip_prefix(sym).map(|rest| (*cmp, rest.trim_start())))
+            .find_map(|(sym, cmp)| {
+                trimmed
+                    .strip_prefix(sym)
+                    .map(|rest| (*cmp, rest.trim_start()))
+            })
             .ok_or_else(|| format!("target `{text}` must start with >=, >, <=, <, or =="))?;
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if number_end == 0 {
-            return Err(format!("target `{text}` has no number after `{}`", comparator.symbol()));
+            return Err(format!(
+                "target `{text}` has no number after `{}`",
+                comparator.symbol()
+            ));
         }
         let value = Decimal::parse(&rest[..number_end])?;
         let unit_text = rest[number_end..].trim();
@@ -345,7 +382,11 @@ impl Target {
             return Err(format!("target `{text}` has no unit"));
         }
         let unit = parse_unit(unit_text)?;
-        Ok(Target { comparator, value, unit })
+        Ok(Target {
+            comparator,
+            value,
+            unit,
+        })
     }
 
     /// The target in base units, rounded once.
@@ -353,22 +394,38 @@ impl Target {
         let pow = 10u128.pow(self.value.scale);
         match self.value.mantissa.checked_mul(self.unit.num) {
             Some(n) => n as f64 / (pow * self.unit.den) as f64,
-            None => self.value.mantissa as f64 * self.unit.num as f64 / (pow * self.unit.den) as f64,
+            None => {
+                self.value.mantissa as f64 * self.unit.num as f64 / (pow * self.unit.den) as f64
+            }
         }
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sep = if self.unit.text == "x" || self.unit.text == "×" { "" } else { " " };
-        write!(f, "{} {}{sep}{}", self.comparator.symbol(), self.value, self.unit.text)
+        let sep = if self.unit.text == "x" || self.unit.text == "×" {
+            ""
+        } else {
+            " "
+        };
+        write!(
+            f,
+            "{} {}{sep}{}",
+            self.comparator.symbol(),
+            self.value,
+            self.unit.text
+        )
     }
 }
 
 /// Formats a base-unit value in `unit`, with four significant digits.
 pub fn format_in(unit: &UnitSpec, base: f64) -> String {
     let v = unit.from_base(base);
-    let sep = if unit.text == "x" || unit.text == "×" { "" } else { " " };
+    let sep = if unit.text == "x" || unit.text == "×" {
+        ""
+    } else {
+        " "
+    };
     format!("{}{sep}{}", significant(v, 4), unit.text)
 }
 
@@ -443,7 +500,9 @@ impl Metric {
 
     fn expects(self) -> &'static str {
         match self {
-            Metric::Throughput => "a rate (GiB/s, G weights/s, files/s) or a time per unit (ns/file, ns/op)",
+            Metric::Throughput => {
+                "a rate (GiB/s, G weights/s, files/s) or a time per unit (ns/file, ns/op)"
+            }
             Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99 => {
                 "a time (ns, us, ms, s) or a time per unit (ns/file)"
             }
@@ -583,9 +642,15 @@ pub struct RegressionPolicy {
 impl Default for RegressionPolicy {
     fn default() -> Self {
         RegressionPolicy {
-            wall: WallPolicy { threshold_pct: 5.0, significance: 0.05 },
+            wall: WallPolicy {
+                threshold_pct: 5.0,
+                significance: 0.05,
+            },
             instructions: InstrPolicy { threshold_pct: 1.0 },
-            memory: MemoryPolicy { threshold_pct: 10.0, fails: true },
+            memory: MemoryPolicy {
+                threshold_pct: 10.0,
+                fails: true,
+            },
         }
     }
 }
@@ -682,7 +747,11 @@ fn key_before(text: &str, offset: usize) -> Option<&str> {
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let (key, _) = text[line_start..offset].split_once('=')?;
     let key = key.trim();
-    (!key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')).then_some(key)
+    (!key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-'))
+    .then_some(key)
 }
 
 struct Parser<'a> {
@@ -691,13 +760,21 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn field(&self, span: Range<usize>, objective: Option<&str>, field: &str, message: impl Into<String>) -> SloError {
+    fn field(
+        &self,
+        span: Range<usize>,
+        objective: Option<&str>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> SloError {
         let (line, column) = line_col(self.text, span.start);
         SloError::Field {
             file: self.file.to_string(),
             line,
             column,
-            context: objective.map(|o| format!("objective `{o}`: ")).unwrap_or_default(),
+            context: objective
+                .map(|o| format!("objective `{o}`: "))
+                .unwrap_or_default(),
             field: field.to_string(),
             message: message.into(),
         }
@@ -707,12 +784,17 @@ impl Parser<'_> {
         let span = err.span().unwrap_or(0..0);
         let (line, column) = line_col(self.text, span.start);
         let mut message = err.message().trim().to_string();
-        if !message.contains('`') {
-            if let Some(key) = key_before(self.text, span.start) {
-                message = format!("field `{key}`: {message}");
-            }
+        if !message.contains('`')
+            && let Some(key) = key_before(self.text, span.start)
+        {
+            message = format!("field `{key}`: {message}");
         }
-        SloError::Syntax { file: self.file.to_string(), line, column, message }
+        SloError::Syntax {
+            file: self.file.to_string(),
+            line,
+            column,
+            message,
+        }
     }
 }
 
@@ -726,14 +808,22 @@ impl SloFile {
                 raw.schema.span(),
                 None,
                 "schema",
-                format!("`{}` is not supported (expected `{SLO_SCHEMA}`)", raw.schema.get_ref()),
+                format!(
+                    "`{}` is not supported (expected `{SLO_SCHEMA}`)",
+                    raw.schema.get_ref()
+                ),
             ));
         }
         let mut processes = Vec::new();
         for raw_process in &raw.process {
             let process = p.process(raw_process.get_ref())?;
             if processes.iter().any(|q: &ProcessSpec| q.id == process.id) {
-                return Err(p.field(raw_process.get_ref().id.span(), None, "id", format!("process `{}` is defined twice", process.id)));
+                return Err(p.field(
+                    raw_process.get_ref().id.span(),
+                    None,
+                    "id",
+                    format!("process `{}` is defined twice", process.id),
+                ));
             }
             processes.push(process);
         }
@@ -741,7 +831,12 @@ impl SloFile {
         for raw_objective in &raw.objective {
             let objective = p.objective(raw_objective.get_ref(), &processes)?;
             if objectives.iter().any(|o| o.id == objective.id) {
-                return Err(p.field(raw_objective.get_ref().id.span(), None, "id", format!("objective `{}` is defined twice", objective.id)));
+                return Err(p.field(
+                    raw_objective.get_ref().id.span(),
+                    None,
+                    "id",
+                    format!("objective `{}` is defined twice", objective.id),
+                ));
             }
             objectives.push(objective);
         }
@@ -749,13 +844,20 @@ impl SloFile {
             None => RegressionPolicy::default(),
             Some(r) => p.regression(r)?,
         };
-        Ok(SloFile { schema: SLO_SCHEMA.into(), objectives, processes, regression })
+        Ok(SloFile {
+            schema: SLO_SCHEMA.into(),
+            objectives,
+            processes,
+            regression,
+        })
     }
 
     /// Reads and parses an SLO file; every failure is bad input (exit 2).
     pub fn load(path: &std::path::Path) -> anyhow::Result<SloFile> {
-        let text = crate::fsutil::read_to_string(path).map_err(|e| crate::exit::bad_input(format!("{e:#}")))?;
-        SloFile::parse(&text, &path.display().to_string()).map_err(|e| crate::exit::bad_input(e.to_string()))
+        let text = crate::fsutil::read_to_string(path)
+            .map_err(|e| crate::exit::bad_input(format!("{e:#}")))?;
+        SloFile::parse(&text, &path.display().to_string())
+            .map_err(|e| crate::exit::bad_input(e.to_string()))
     }
 
     pub fn process(&self, id: &str) -> Option<&ProcessSpec> {
@@ -764,7 +866,11 @@ impl SloFile {
 }
 
 impl Parser<'_> {
-    fn objective(&self, raw: &RawObjective, processes: &[ProcessSpec]) -> Result<Objective, SloError> {
+    fn objective(
+        &self,
+        raw: &RawObjective,
+        processes: &[ProcessSpec],
+    ) -> Result<Objective, SloError> {
         let id = raw.id.get_ref().clone();
         let ctx = Some(id.as_str());
         if id.trim().is_empty() {
@@ -775,9 +881,19 @@ impl Parser<'_> {
             .find(|m| m.name() == raw.metric.get_ref())
             .ok_or_else(|| {
                 let names: Vec<_> = Metric::ALL.iter().map(|m| m.name()).collect();
-                self.field(raw.metric.span(), ctx, "metric", format!("unknown metric `{}` (valid: {})", raw.metric.get_ref(), names.join(", ")))
+                self.field(
+                    raw.metric.span(),
+                    ctx,
+                    "metric",
+                    format!(
+                        "unknown metric `{}` (valid: {})",
+                        raw.metric.get_ref(),
+                        names.join(", ")
+                    ),
+                )
             })?;
-        let target = Target::parse(raw.target.get_ref()).map_err(|m| self.field(raw.target.span(), ctx, "target", m))?;
+        let target = Target::parse(raw.target.get_ref())
+            .map_err(|m| self.field(raw.target.span(), ctx, "target", m))?;
         if !metric.fits(target.unit.dimension) {
             return Err(self.field(
                 raw.target.span(),
@@ -796,12 +912,24 @@ impl Parser<'_> {
             "high" => Priority::High,
             "medium" => Priority::Medium,
             other => {
-                return Err(self.field(raw.priority.span(), ctx, "priority", format!("unknown priority `{other}` (valid: critical, high, medium)")));
+                return Err(self.field(
+                    raw.priority.span(),
+                    ctx,
+                    "priority",
+                    format!("unknown priority `{other}` (valid: critical, high, medium)"),
+                ));
             }
         };
         let subject = match &raw.workload {
             None if metric == Metric::DigestReproducibility => Subject::Workloads(String::new()),
-            None => return Err(self.field(raw.id.span(), ctx, "workload", "is missing (a workload id or a process id)")),
+            None => {
+                return Err(self.field(
+                    raw.id.span(),
+                    ctx,
+                    "workload",
+                    "is missing (a workload id or a process id)",
+                ));
+            }
             Some(w) => {
                 let text = w.get_ref();
                 if processes.iter().any(|p| &p.id == text) {
@@ -810,47 +938,123 @@ impl Parser<'_> {
                     Subject::Workloads(text.trim_end_matches('*').to_string())
                 } else {
                     Subject::Workload(text.parse().map_err(|e: String| {
-                        self.field(w.span(), ctx, "workload", format!("{e}, nor a `[[process]]` id of this file"))
+                        self.field(
+                            w.span(),
+                            ctx,
+                            "workload",
+                            format!("{e}, nor a `[[process]]` id of this file"),
+                        )
                     })?)
                 }
             }
         };
         let path = match &raw.path {
             None => None,
-            Some(p) => Some(p.get_ref().parse::<KernelPath>().map_err(|m| self.field(p.span(), ctx, "path", m))?),
+            Some(p) => Some(
+                p.get_ref()
+                    .parse::<KernelPath>()
+                    .map_err(|m| self.field(p.span(), ctx, "path", m))?,
+            ),
         };
         if let (Some(p), Subject::Process(_)) = (&raw.path, &subject) {
-            return Err(self.field(p.span(), ctx, "path", "a process objective has no kernel path"));
+            return Err(self.field(
+                p.span(),
+                ctx,
+                "path",
+                "a process objective has no kernel path",
+            ));
         }
         let process_metric = matches!(metric, Metric::PeakRss);
         if process_metric && !matches!(subject, Subject::Process(_)) {
-            return Err(self.field(raw.metric.span(), ctx, "metric", "peak_rss is measured by the process engine: `workload` must name a `[[process]]`"));
+            return Err(self.field(
+                raw.metric.span(),
+                ctx,
+                "metric",
+                "peak_rss is measured by the process engine: `workload` must name a `[[process]]`",
+            ));
         }
-        if matches!(subject, Subject::Process(_)) && matches!(metric, Metric::Instructions | Metric::Speedup | Metric::DigestReproducibility) {
-            return Err(self.field(raw.metric.span(), ctx, "metric", format!("`{metric}` does not apply to a process")));
+        if matches!(subject, Subject::Process(_))
+            && matches!(
+                metric,
+                Metric::Instructions | Metric::Speedup | Metric::DigestReproducibility
+            )
+        {
+            return Err(self.field(
+                raw.metric.span(),
+                ctx,
+                "metric",
+                format!("`{metric}` does not apply to a process"),
+            ));
         }
         let speedup = match (metric, &raw.paths, &raw.relative_to) {
             (Metric::Speedup, Some(paths), None) => {
                 let [base, fast] = paths.get_ref().as_slice() else {
-                    return Err(self.field(paths.span(), ctx, "paths", "must name two paths: [baseline path, fast path]"));
+                    return Err(self.field(
+                        paths.span(),
+                        ctx,
+                        "paths",
+                        "must name two paths: [baseline path, fast path]",
+                    ));
                 };
-                let parse = |s: &String| s.parse::<KernelPath>().map_err(|m| self.field(paths.span(), ctx, "paths", m));
-                Some(SpeedupBase::Path { base: parse(base)?, fast: parse(fast)? })
+                let parse = |s: &String| {
+                    s.parse::<KernelPath>()
+                        .map_err(|m| self.field(paths.span(), ctx, "paths", m))
+                };
+                Some(SpeedupBase::Path {
+                    base: parse(base)?,
+                    fast: parse(fast)?,
+                })
             }
             (Metric::Speedup, None, Some(reference)) => Some(SpeedupBase::Workload {
-                reference: reference.get_ref().parse().map_err(|m| self.field(reference.span(), ctx, "relative_to", m))?,
+                reference: reference
+                    .get_ref()
+                    .parse()
+                    .map_err(|m| self.field(reference.span(), ctx, "relative_to", m))?,
             }),
             (Metric::Speedup, Some(paths), Some(_)) => {
-                return Err(self.field(paths.span(), ctx, "paths", "give either `paths` or `relative_to`, not both"));
+                return Err(self.field(
+                    paths.span(),
+                    ctx,
+                    "paths",
+                    "give either `paths` or `relative_to`, not both",
+                ));
             }
             (Metric::Speedup, None, None) => {
-                return Err(self.field(raw.metric.span(), ctx, "paths", "a speedup needs `paths = [base, fast]` or `relative_to = workload`"));
+                return Err(self.field(
+                    raw.metric.span(),
+                    ctx,
+                    "paths",
+                    "a speedup needs `paths = [base, fast]` or `relative_to = workload`",
+                ));
             }
-            (_, Some(paths), _) => return Err(self.field(paths.span(), ctx, "paths", "only a speedup compares paths")),
-            (_, _, Some(r)) => return Err(self.field(r.span(), ctx, "relative_to", "only a speedup has a reference workload")),
+            (_, Some(paths), _) => {
+                return Err(self.field(
+                    paths.span(),
+                    ctx,
+                    "paths",
+                    "only a speedup compares paths",
+                ));
+            }
+            (_, _, Some(r)) => {
+                return Err(self.field(
+                    r.span(),
+                    ctx,
+                    "relative_to",
+                    "only a speedup has a reference workload",
+                ));
+            }
             _ => None,
         };
-        Ok(Objective { id, description: raw.description.clone(), subject, metric, target, priority, path, speedup })
+        Ok(Objective {
+            id,
+            description: raw.description.clone(),
+            subject,
+            metric,
+            target,
+            priority,
+            path,
+            speedup,
+        })
     }
 
     fn process(&self, raw: &RawProcess) -> Result<ProcessSpec, SloError> {
@@ -859,11 +1063,21 @@ impl Parser<'_> {
             return Err(self.field(raw.id.span(), None, "id", "must not be empty"));
         }
         if raw.command.get_ref().is_empty() {
-            return Err(self.field(raw.command.span(), None, "command", format!("process `{id}`: must name a program")));
+            return Err(self.field(
+                raw.command.span(),
+                None,
+                "command",
+                format!("process `{id}`: must name a program"),
+            ));
         }
         let runs = raw.runs.as_ref().map_or(Ok(10), |r| {
             if *r.get_ref() == 0 {
-                Err(self.field(r.span(), None, "runs", format!("process `{id}`: must be at least 1")))
+                Err(self.field(
+                    r.span(),
+                    None,
+                    "runs",
+                    format!("process `{id}`: must be at least 1"),
+                ))
             } else {
                 Ok(*r.get_ref())
             }
@@ -906,20 +1120,37 @@ impl Parser<'_> {
             Some(w) => {
                 let significance = *w.significance.get_ref();
                 if !(significance > 0.0 && significance < 1.0) {
-                    return Err(self.field(w.significance.span(), None, "regression.wall.significance", "must be between 0 and 1"));
+                    return Err(self.field(
+                        w.significance.span(),
+                        None,
+                        "regression.wall.significance",
+                        "must be between 0 and 1",
+                    ));
                 }
-                WallPolicy { threshold_pct: pct(&w.threshold_pct, "regression.wall.threshold_pct")?, significance }
+                WallPolicy {
+                    threshold_pct: pct(&w.threshold_pct, "regression.wall.threshold_pct")?,
+                    significance,
+                }
             }
         };
         let instructions = match raw.instructions {
             None => defaults.instructions,
-            Some(i) => InstrPolicy { threshold_pct: pct(&i.threshold_pct, "regression.instructions.threshold_pct")? },
+            Some(i) => InstrPolicy {
+                threshold_pct: pct(&i.threshold_pct, "regression.instructions.threshold_pct")?,
+            },
         };
         let memory = match raw.memory {
             None => defaults.memory,
-            Some(m) => MemoryPolicy { threshold_pct: pct(&m.threshold_pct, "regression.memory.threshold_pct")?, fails: m.fails },
+            Some(m) => MemoryPolicy {
+                threshold_pct: pct(&m.threshold_pct, "regression.memory.threshold_pct")?,
+                fails: m.fails,
+            },
         };
-        Ok(RegressionPolicy { wall, instructions, memory })
+        Ok(RegressionPolicy {
+            wall,
+            instructions,
+            memory,
+        })
     }
 }
 
@@ -970,7 +1201,12 @@ pub struct Evaluation {
 
 impl Evaluation {
     fn skipped(reason: impl Into<String>, source: impl Into<String>) -> Evaluation {
-        Evaluation { verdict: SloVerdict::Skipped(reason.into()), measured_base: None, margin_pct: None, source: source.into() }
+        Evaluation {
+            verdict: SloVerdict::Skipped(reason.into()),
+            measured_base: None,
+            margin_pct: None,
+            source: source.into(),
+        }
     }
 }
 
@@ -987,7 +1223,12 @@ macro_rules! found {
             Found::Yes(v) => v,
             Found::Skip(why) => return Ok(Evaluation::skipped(why, $source)),
             Found::Fail(why) => {
-                return Ok(Evaluation { verdict: SloVerdict::Fail(why), measured_base: None, margin_pct: None, source: $source });
+                return Ok(Evaluation {
+                    verdict: SloVerdict::Fail(why),
+                    measured_base: None,
+                    margin_pct: None,
+                    source: $source,
+                });
             }
         }
     };
@@ -1078,21 +1319,34 @@ fn check_work_unit(objective: &Objective, actual: Option<Unit>) -> Result<(), Sl
         }),
         None => Err(SloError::Mismatch {
             objective: objective.id.clone(),
-            message: format!("target unit `{}` needs a unit of work, and {} has none", objective.target.unit.text, objective.subject),
+            message: format!(
+                "target unit `{}` needs a unit of work, and {} has none",
+                objective.target.unit.text, objective.subject
+            ),
         }),
     }
 }
 
 /// Converts a time per run of the work into the target's dimension.
-fn time_in_dimension(objective: &Objective, ns_per_run: f64, units: Option<u64>) -> Result<f64, SloError> {
+fn time_in_dimension(
+    objective: &Objective,
+    ns_per_run: f64,
+    units: Option<u64>,
+) -> Result<f64, SloError> {
     match objective.target.unit.dimension {
         Dimension::TimePerWork(_) => match units {
             Some(n) if n > 0 => Ok(ns_per_run / n as f64),
-            _ => Err(SloError::Mismatch { objective: objective.id.clone(), message: "a time per unit needs a count of units of work".into() }),
+            _ => Err(SloError::Mismatch {
+                objective: objective.id.clone(),
+                message: "a time per unit needs a count of units of work".into(),
+            }),
         },
         Dimension::Rate(_) => match units {
             Some(n) if n > 0 => Ok(n as f64 * 1e9 / ns_per_run),
-            _ => Err(SloError::Mismatch { objective: objective.id.clone(), message: "a rate needs a count of units of work".into() }),
+            _ => Err(SloError::Mismatch {
+                objective: objective.id.clone(),
+                message: "a rate needs a count of units of work".into(),
+            }),
         },
         _ => Ok(ns_per_run),
     }
@@ -1102,16 +1356,29 @@ fn time_in_dimension(objective: &Objective, ns_per_run: f64, units: Option<u64>)
 ///
 /// `Err` means the objective cannot be applied to this run at all (a unit that does not fit
 /// the workload): a configuration error, not a verdict.
-pub fn evaluate(objective: &Objective, run: &RunRecord, baseline: Option<&RunRecord>) -> Result<Evaluation, SloError> {
+pub fn evaluate(
+    objective: &Objective,
+    run: &RunRecord,
+    baseline: Option<&RunRecord>,
+) -> Result<Evaluation, SloError> {
     let measured_in = |source: String, measured: f64| {
         let target = objective.target.base_value();
         let cmp = objective.target.comparator;
         let verdict = if cmp.holds(measured, target) {
             SloVerdict::Pass
         } else {
-            SloVerdict::Fail(format!("{} is not {}", format_in(&objective.target.unit, measured), objective.target))
+            SloVerdict::Fail(format!(
+                "{} is not {}",
+                format_in(&objective.target.unit, measured),
+                objective.target
+            ))
         };
-        Evaluation { verdict, measured_base: Some(measured), margin_pct: Some(cmp.margin_pct(measured, target)), source }
+        Evaluation {
+            verdict,
+            measured_base: Some(measured),
+            margin_pct: Some(cmp.margin_pct(measured, target)),
+            source,
+        }
     };
     match (&objective.subject, objective.metric) {
         (Subject::Process(id), metric) => {
@@ -1119,23 +1386,38 @@ pub fn evaluate(objective: &Objective, run: &RunRecord, baseline: Option<&RunRec
             let p = found!(process(run, id), source);
             let measured = match metric {
                 Metric::PeakRss => found!(
-                    p.peak_rss_bytes.map_or(Found::Skip("peak RSS not recorded".into()), |b| Found::Yes(b as f64)),
+                    p.peak_rss_bytes
+                        .map_or(Found::Skip("peak RSS not recorded".into()), |b| Found::Yes(
+                            b as f64
+                        )),
                     source
                 ),
-                Metric::Throughput | Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99 => {
+                Metric::Throughput
+                | Metric::LatencyP50
+                | Metric::LatencyP95
+                | Metric::LatencyP99 => {
                     let wall = match metric {
                         Metric::LatencyP95 => p.wall_p95_ns,
                         Metric::LatencyP99 => p.wall_p99_ns,
                         _ => p.wall_p50_ns,
                     };
-                    let ns = found!(wall.map_or(Found::Skip("wall time not recorded".into()), Found::Yes), source);
-                    if matches!(objective.target.unit.dimension, Dimension::Rate(_) | Dimension::TimePerWork(_)) {
+                    let ns = found!(
+                        wall.map_or(Found::Skip("wall time not recorded".into()), Found::Yes),
+                        source
+                    );
+                    if matches!(
+                        objective.target.unit.dimension,
+                        Dimension::Rate(_) | Dimension::TimePerWork(_)
+                    ) {
                         check_work_unit(objective, p.unit)?;
                     }
                     time_in_dimension(objective, ns, p.units)?
                 }
                 other => {
-                    return Err(SloError::Mismatch { objective: objective.id.clone(), message: format!("`{other}` does not apply to a process") });
+                    return Err(SloError::Mismatch {
+                        objective: objective.id.clone(),
+                        message: format!("`{other}` does not apply to a process"),
+                    });
                 }
             };
             Ok(measured_in(source, measured))
@@ -1154,15 +1436,26 @@ pub fn evaluate(objective: &Objective, run: &RunRecord, baseline: Option<&RunRec
                 Some(SpeedupBase::Workload { reference }) => {
                     let path = default_path(w, objective.path);
                     let source = format!("{id} over {reference}, path {path}, wall");
-                    let r = found!(workload(run, reference).map_skip(|why| format!("reference {reference}: {why}")), source);
+                    let r = found!(
+                        workload(run, reference)
+                            .map_skip(|why| format!("reference {reference}: {why}")),
+                        source
+                    );
                     let f = found!(path_record(w, path), source);
                     let rp = found!(path_record(r, default_path(r, objective.path)), source);
                     let fw = found!(wall(f), source);
                     let rw = found!(wall(rp), source);
-                    (r.units as f64 / rw.median_ns, w.units as f64 / fw.median_ns, source)
+                    (
+                        r.units as f64 / rw.median_ns,
+                        w.units as f64 / fw.median_ns,
+                        source,
+                    )
                 }
                 None => {
-                    return Err(SloError::Mismatch { objective: objective.id.clone(), message: "a speedup needs `paths` or `relative_to`".into() });
+                    return Err(SloError::Mismatch {
+                        objective: objective.id.clone(),
+                        message: "a speedup needs `paths` or `relative_to`".into(),
+                    });
                 }
             };
             Ok(measured_in(source, fast_rate / base_rate))
@@ -1172,25 +1465,38 @@ pub fn evaluate(objective: &Objective, run: &RunRecord, baseline: Option<&RunRec
             let path = default_path(w, objective.path);
             let p = found!(path_record(w, path), format!("{id} {path}"));
             match metric {
-                Metric::Throughput | Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99 => {
+                Metric::Throughput
+                | Metric::LatencyP50
+                | Metric::LatencyP95
+                | Metric::LatencyP99 => {
                     let source = format!("{id} {path}, wall");
                     let stats = found!(wall(p), source);
                     let ns = match metric {
                         Metric::Throughput => stats.median_ns,
-                        Metric::LatencyP50 => quantile(&stats.samples_ns, 0.50).unwrap_or(stats.median_ns),
+                        Metric::LatencyP50 => {
+                            quantile(&stats.samples_ns, 0.50).unwrap_or(stats.median_ns)
+                        }
                         Metric::LatencyP95 => found!(
-                            quantile(&stats.samples_ns, 0.95).map_or(Found::Skip("no wall samples".into()), Found::Yes),
+                            quantile(&stats.samples_ns, 0.95)
+                                .map_or(Found::Skip("no wall samples".into()), Found::Yes),
                             source
                         ),
                         _ => found!(
-                            quantile(&stats.samples_ns, 0.99).map_or(Found::Skip("no wall samples".into()), Found::Yes),
+                            quantile(&stats.samples_ns, 0.99)
+                                .map_or(Found::Skip("no wall samples".into()), Found::Yes),
                             source
                         ),
                     };
-                    if matches!(objective.target.unit.dimension, Dimension::Rate(_) | Dimension::TimePerWork(_)) {
+                    if matches!(
+                        objective.target.unit.dimension,
+                        Dimension::Rate(_) | Dimension::TimePerWork(_)
+                    ) {
                         check_work_unit(objective, Some(w.unit))?;
                     }
-                    Ok(measured_in(source, time_in_dimension(objective, ns, Some(w.units))?))
+                    Ok(measured_in(
+                        source,
+                        time_in_dimension(objective, ns, Some(w.units))?,
+                    ))
                 }
                 Metric::Instructions => {
                     let source = format!("{id} {path}, instr");
@@ -1200,14 +1506,26 @@ pub fn evaluate(objective: &Objective, run: &RunRecord, baseline: Option<&RunRec
                             (Status::Ok, Some(m)) => m.instructions,
                             (Status::Invalid(why), _) => {
                                 return Ok(Evaluation {
-                                    verdict: SloVerdict::Fail(format!("instr engine invalid: {why}")),
+                                    verdict: SloVerdict::Fail(format!(
+                                        "instr engine invalid: {why}"
+                                    )),
                                     measured_base: None,
                                     margin_pct: None,
                                     source,
                                 });
                             }
-                            (Status::Skipped(why), _) => return Ok(Evaluation::skipped(format!("instr engine: {why}"), source)),
-                            (Status::Ok, None) => return Ok(Evaluation::skipped("instr engine recorded no metrics", source)),
+                            (Status::Skipped(why), _) => {
+                                return Ok(Evaluation::skipped(
+                                    format!("instr engine: {why}"),
+                                    source,
+                                ));
+                            }
+                            (Status::Ok, None) => {
+                                return Ok(Evaluation::skipped(
+                                    "instr engine recorded no metrics",
+                                    source,
+                                ));
+                            }
                         },
                     };
                     Ok(measured_in(source, instr as f64))
@@ -1219,15 +1537,31 @@ pub fn evaluate(objective: &Objective, run: &RunRecord, baseline: Option<&RunRec
             }
         }
         (Subject::Workloads(prefix), Metric::DigestReproducibility) => {
-            let source = if prefix.is_empty() { "all workloads, digest pass".to_string() } else { format!("{prefix}*, digest pass") };
+            let source = if prefix.is_empty() {
+                "all workloads, digest pass".to_string()
+            } else {
+                format!("{prefix}*, digest pass")
+            };
             let summary = reproducibility(run, baseline, prefix);
             if summary.checked == 0 {
                 return Ok(Evaluation::skipped("no output digests in run", source));
             }
             let pct = summary.reproduced as f64 / summary.checked as f64;
-            let mut evaluation = measured_in(format!("{source}: {}/{} reproduced", summary.reproduced, summary.checked), pct);
-            if let (SloVerdict::Fail(_), Some(first)) = (&evaluation.verdict, summary.mismatches.first()) {
-                evaluation.verdict = SloVerdict::Fail(format!("{} of {} digests differ, first {first}", summary.checked - summary.reproduced, summary.checked));
+            let mut evaluation = measured_in(
+                format!(
+                    "{source}: {}/{} reproduced",
+                    summary.reproduced, summary.checked
+                ),
+                pct,
+            );
+            if let (SloVerdict::Fail(_), Some(first)) =
+                (&evaluation.verdict, summary.mismatches.first())
+            {
+                evaluation.verdict = SloVerdict::Fail(format!(
+                    "{} of {} digests differ, first {first}",
+                    summary.checked - summary.reproduced,
+                    summary.checked
+                ));
             }
             Ok(evaluation)
         }
@@ -1265,36 +1599,68 @@ pub struct ReproducibilitySummary {
 /// Checks every path's output digest against the golden digest, the other paths of the
 /// same workload, and the baseline's digest of the same workload and path; and the input
 /// digest against the baseline's.
-pub fn reproducibility(run: &RunRecord, baseline: Option<&RunRecord>, prefix: &str) -> ReproducibilitySummary {
+pub fn reproducibility(
+    run: &RunRecord,
+    baseline: Option<&RunRecord>,
+    prefix: &str,
+) -> ReproducibilitySummary {
     let mut summary = ReproducibilitySummary::default();
-    for w in run.workloads.iter().filter(|w| w.id.to_string().starts_with(prefix)) {
+    for w in run
+        .workloads
+        .iter()
+        .filter(|w| w.id.to_string().starts_with(prefix))
+    {
         let base = baseline.and_then(|b| b.workload(&w.id));
-        let reference = w.golden_output_sha256.clone().or_else(|| w.paths.iter().find_map(|p| p.output_sha256.clone()));
+        let reference = w
+            .golden_output_sha256
+            .clone()
+            .or_else(|| w.paths.iter().find_map(|p| p.output_sha256.clone()));
         for p in &w.paths {
             let Some(digest) = &p.output_sha256 else {
                 if p.status.is_invalid() {
                     summary.checked += 1;
-                    summary.mismatches.push(format!("{} {}: {}", w.id, p.path, p.status));
+                    summary
+                        .mismatches
+                        .push(format!("{} {}: {}", w.id, p.path, p.status));
                 }
                 continue;
             };
             summary.checked += 1;
             let mut problems = Vec::new();
-            if let Some(expected) = &reference {
-                if digest != expected {
-                    let against = if w.golden_output_sha256.is_some() { "golden" } else { "other paths" };
-                    problems.push(format!("output {} != {against} {}", short(digest), short(expected)));
-                }
+            if let Some(expected) = &reference
+                && digest != expected
+            {
+                let against = if w.golden_output_sha256.is_some() {
+                    "golden"
+                } else {
+                    "other paths"
+                };
+                problems.push(format!(
+                    "output {} != {against} {}",
+                    short(digest),
+                    short(expected)
+                ));
             }
-            if let Some(bp) = base.and_then(|b| b.path(p.path)).and_then(|bp| bp.output_sha256.as_ref()) {
-                if bp != digest {
-                    problems.push(format!("output {} != baseline {}", short(digest), short(bp)));
-                }
+            if let Some(bp) = base
+                .and_then(|b| b.path(p.path))
+                .and_then(|bp| bp.output_sha256.as_ref())
+                && bp != digest
+            {
+                problems.push(format!(
+                    "output {} != baseline {}",
+                    short(digest),
+                    short(bp)
+                ));
             }
-            if let (Some(input), Some(base_input)) = (&w.input_sha256, base.and_then(|b| b.input_sha256.as_ref())) {
-                if input != base_input {
-                    problems.push(format!("input {} != baseline {}", short(input), short(base_input)));
-                }
+            if let (Some(input), Some(base_input)) =
+                (&w.input_sha256, base.and_then(|b| b.input_sha256.as_ref()))
+                && input != base_input
+            {
+                problems.push(format!(
+                    "input {} != baseline {}",
+                    short(input),
+                    short(base_input)
+                ));
             }
             if p.status.is_invalid() {
                 problems.push(p.status.to_string());
@@ -1302,7 +1668,9 @@ pub fn reproducibility(run: &RunRecord, baseline: Option<&RunRecord>, prefix: &s
             if problems.is_empty() {
                 summary.reproduced += 1;
             } else {
-                summary.mismatches.push(format!("{} {}: {}", w.id, p.path, problems.join("; ")));
+                summary
+                    .mismatches
+                    .push(format!("{} {}: {}", w.id, p.path, problems.join("; ")));
             }
         }
     }
@@ -1316,8 +1684,15 @@ pub fn short(digest: &str) -> &str {
 
 /// Evaluations of all objectives, in file order; the first objective that cannot be
 /// applied stops evaluation with its error.
-pub fn evaluate_all(slo: &SloFile, run: &RunRecord, baseline: Option<&RunRecord>) -> Result<BTreeMap<String, Evaluation>, SloError> {
-    slo.objectives.iter().map(|o| Ok((o.id.clone(), evaluate(o, run, baseline)?))).collect()
+pub fn evaluate_all(
+    slo: &SloFile,
+    run: &RunRecord,
+    baseline: Option<&RunRecord>,
+) -> Result<BTreeMap<String, Evaluation>, SloError> {
+    slo.objectives
+        .iter()
+        .map(|o| Ok((o.id.clone(), evaluate(o, run, baseline)?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -1333,20 +1708,40 @@ mod tests {
         let t = Target::parse("<= 10 ms/1000 files").unwrap();
         assert_eq!(t.unit.dimension, Dimension::TimePerWork(Unit::Files));
         assert_eq!(t.base_value(), 10_000.0);
-        assert_eq!(Target::parse(">= 50 Gweights/s").unwrap().base_value(), 50e9);
-        assert_eq!(Target::parse(">= 50 G weights/s").unwrap().base_value(), 50e9);
-        assert_eq!(Target::parse("< 256 MiB").unwrap().base_value(), (256u64 << 20) as f64);
+        assert_eq!(
+            Target::parse(">= 50 Gweights/s").unwrap().base_value(),
+            50e9
+        );
+        assert_eq!(
+            Target::parse(">= 50 G weights/s").unwrap().base_value(),
+            50e9
+        );
+        assert_eq!(
+            Target::parse("< 256 MiB").unwrap().base_value(),
+            (256u64 << 20) as f64
+        );
         assert_eq!(Target::parse("== 100 %").unwrap().base_value(), 1.0);
         assert_eq!(Target::parse(">= 80 %").unwrap().base_value(), 0.8);
         assert_eq!(Target::parse(">= 3.2x").unwrap().base_value(), 3.2);
         assert_eq!(Target::parse("<= 25 ns/op").unwrap().base_value(), 25.0);
         assert_eq!(Target::parse("<= 3 min").unwrap().base_value(), 180e9);
-        assert_eq!(Target::parse("≤ 20 ms").unwrap().comparator, Comparator::AtMost);
+        assert_eq!(
+            Target::parse("≤ 20 ms").unwrap().comparator,
+            Comparator::AtMost
+        );
     }
 
     #[test]
     fn bad_targets_are_rejected() {
-        for bad in ["4.1 GiB/s", ">= GiB/s", ">= 4.1", ">= 4.1 furlongs/s", ">= 1. x", ">= 1 ns/0 files", ">= -1 x"] {
+        for bad in [
+            "4.1 GiB/s",
+            ">= GiB/s",
+            ">= 4.1",
+            ">= 4.1 furlongs/s",
+            ">= 1. x",
+            ">= 1 ns/0 files",
+            ">= -1 x",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
     }

@@ -39,9 +39,18 @@ pub enum ProcessError {
     #[error("process `{id}`: no command given")]
     Empty { id: String },
     #[error("process `{id}`: cannot start `{program}`: {source}")]
-    Spawn { id: String, program: String, source: std::io::Error },
+    Spawn {
+        id: String,
+        program: String,
+        source: std::io::Error,
+    },
     #[error("process `{id}`: waiting for `{program}` (pid {pid}): {source}")]
-    Wait { id: String, program: String, pid: u32, source: std::io::Error },
+    Wait {
+        id: String,
+        program: String,
+        pid: u32,
+        source: std::io::Error,
+    },
 }
 
 /// One finished run.
@@ -52,6 +61,34 @@ pub struct RunSample {
     /// Exit code, or `None` when killed by a signal.
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
+}
+
+impl RunSample {
+    /// `exit code N`, `killed by signal N`.
+    pub fn describe_exit(&self) -> String {
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            (None, None) => "ended abnormally".to_string(),
+        }
+    }
+}
+
+/// A record of a plan that was not (fully) measured, with its status.
+pub fn unmeasured(plan: &ProcessPlan, status: Status) -> ProcessRecord {
+    ProcessRecord {
+        id: plan.id.clone(),
+        command: plan.command.clone(),
+        status,
+        runs: 0,
+        wall_p50_ns: None,
+        wall_p95_ns: None,
+        wall_p99_ns: None,
+        peak_rss_bytes: None,
+        samples_ns: Vec::new(),
+        unit: plan.unit,
+        units: plan.units,
+    }
 }
 
 /// Runs `command` once and reaps it with `wait4`.
@@ -66,7 +103,11 @@ pub fn run_once(id: &str, command: &[String]) -> Result<RunSample, ProcessError>
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|source| ProcessError::Spawn { id: id.into(), program: program.clone(), source })?;
+        .map_err(|source| ProcessError::Spawn {
+            id: id.into(),
+            program: program.clone(),
+            source,
+        })?;
     let pid = child.id();
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed `rusage` is a valid value of this plain C struct.
@@ -83,42 +124,41 @@ pub fn run_once(id: &str, command: &[String]) -> Result<RunSample, ProcessError>
     let wall_ns = started.elapsed().as_nanos() as f64;
     drop(child);
     if reaped == -1 {
-        return Err(ProcessError::Wait { id: id.into(), program: program.clone(), pid, source: std::io::Error::last_os_error() });
+        return Err(ProcessError::Wait {
+            id: id.into(),
+            program: program.clone(),
+            pid,
+            source: std::io::Error::last_os_error(),
+        });
     }
     let exit_code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
     // Linux reports ru_maxrss in KiB.
     let max_rss_bytes = (usage.ru_maxrss.max(0) as u64) * 1024;
-    Ok(RunSample { wall_ns, max_rss_bytes, exit_code, signal })
+    Ok(RunSample {
+        wall_ns,
+        max_rss_bytes,
+        exit_code,
+        signal,
+    })
 }
 
 /// Measures a command: `warmup` unmeasured runs, then `runs` measured ones. A failed run
 /// stops the measurement and marks the record `invalid` with the run and exit status.
 pub fn measure(plan: &ProcessPlan) -> Result<ProcessRecord, ProcessError> {
-    let mut record = ProcessRecord {
-        id: plan.id.clone(),
-        command: plan.command.clone(),
-        status: Status::Ok,
-        runs: 0,
-        wall_p50_ns: None,
-        wall_p95_ns: None,
-        wall_p99_ns: None,
-        peak_rss_bytes: None,
-        samples_ns: Vec::with_capacity(plan.runs as usize),
-        unit: plan.unit,
-        units: plan.units,
-    };
+    let mut record = unmeasured(plan, Status::Ok);
     let mut peak = 0u64;
     for index in 0..plan.warmup + plan.runs {
         let sample = run_once(&plan.id, &plan.command)?;
         if sample.exit_code != Some(0) {
-            let how = match (sample.exit_code, sample.signal) {
-                (Some(code), _) => format!("exit code {code}"),
-                (None, Some(sig)) => format!("killed by signal {sig}"),
-                (None, None) => "ended abnormally".to_string(),
+            let how = sample.describe_exit();
+            let which = if index < plan.warmup {
+                format!("warm-up run {}", index + 1)
+            } else {
+                format!("run {}", index - plan.warmup + 1)
             };
-            let which = if index < plan.warmup { format!("warm-up run {}", index + 1) } else { format!("run {}", index - plan.warmup + 1) };
-            record.status = Status::Invalid(format!("{which} of `{}`: {how}", plan.command.join(" ")));
+            record.status =
+                Status::Invalid(format!("{which} of `{}`: {how}", plan.command.join(" ")));
             return Ok(record);
         }
         if index >= plan.warmup {
@@ -155,7 +195,11 @@ mod tests {
         assert_eq!(r.status, Status::Ok);
         assert_eq!(r.runs, 5);
         assert_eq!(r.samples_ns.len(), 5);
-        let (p50, p95, p99) = (r.wall_p50_ns.unwrap(), r.wall_p95_ns.unwrap(), r.wall_p99_ns.unwrap());
+        let (p50, p95, p99) = (
+            r.wall_p50_ns.unwrap(),
+            r.wall_p95_ns.unwrap(),
+            r.wall_p99_ns.unwrap(),
+        );
         assert!(p50 > 0.0 && p50 <= p95 && p95 <= p99);
         assert!(r.peak_rss_bytes.unwrap() > 0);
     }
@@ -163,14 +207,19 @@ mod tests {
     #[test]
     fn failing_command_makes_the_record_invalid() {
         let r = measure(&plan(&["false"], 3)).unwrap();
-        assert!(matches!(&r.status, Status::Invalid(why) if why.contains("run 1") && why.contains("exit code 1")));
+        assert!(
+            matches!(&r.status, Status::Invalid(why) if why.contains("run 1") && why.contains("exit code 1"))
+        );
         assert_eq!(r.wall_p50_ns, None);
     }
 
     #[test]
     fn missing_program_is_an_error_naming_it() {
         let err = measure(&plan(&["/nonexistent/benchseal-test-program"], 1)).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/benchseal-test-program"));
+        assert!(
+            err.to_string()
+                .contains("/nonexistent/benchseal-test-program")
+        );
     }
 
     #[test]
@@ -178,6 +227,10 @@ mod tests {
         // A shell that fills 64 MiB of memory must report at least that much.
         let r = measure(&plan(&["sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' a > /dev/null; x=$(head -c 67108864 /dev/zero | tr '\\0' a); :"], 1)).unwrap();
         assert_eq!(r.status, Status::Ok);
-        assert!(r.peak_rss_bytes.unwrap() >= 64 << 20, "{:?}", r.peak_rss_bytes);
+        assert!(
+            r.peak_rss_bytes.unwrap() >= 64 << 20,
+            "{:?}",
+            r.peak_rss_bytes
+        );
     }
 }

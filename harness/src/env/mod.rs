@@ -46,5 +46,8 @@ pub struct PinGuard {
 /// Applies what this process may apply of the recommended tuning and returns a guard that
 /// resets it when dropped (also on error paths and on interruption).
 pub fn pin() -> anyhow::Result<PinGuard> {
-    Ok(PinGuard { applied: Vec::new(), not_applied: vec!["pinning is not built yet".into()] })
+    Ok(PinGuard {
+        applied: Vec::new(),
+        not_applied: vec!["pinning is not built yet".into()],
+    })
 }
