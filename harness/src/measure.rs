@@ -163,6 +163,8 @@ pub fn new_run_record() -> RunRecord {
         tuning: Default::default(),
         workloads: Vec::new(),
         processes: Vec::new(),
+        notes: Vec::new(),
+        timing: None,
         seal: None,
     }
 }

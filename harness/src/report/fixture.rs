@@ -8,7 +8,7 @@ use benchseal_benches::{Family, KernelPath, Size, Unit, WorkloadId};
 
 use super::{ComparisonRow, HistoryPoint, ReportInputs, SourceState};
 use crate::digest::sha256_hex;
-use crate::env::{ENV_SCHEMA, EnvSnapshot};
+use crate::env::{Captured, Cpu, ENV_SCHEMA, EnvSnapshot, Toolchain};
 use crate::record::{
     Artifact, EngineKind, EngineResult, Executable, InstrMetrics, PathRecord, ProcessRecord,
     RUN_SCHEMA, RunOptions, RunRecord, Status, Tuning, WallStats, WorkloadRecord,
@@ -169,18 +169,18 @@ fn workload(
 }
 
 fn env() -> EnvSnapshot {
-    let mut fields = serde_json::Map::new();
-    fields.insert(
-        "cpu_model".into(),
-        "Example Xeon (Sapphire Rapids class)".into(),
-    );
-    fields.insert("rustc".into(), "rustc 1.95.0".into());
-    fields.insert("aslr".into(), "2 (full randomisation)".into());
-    fields.insert("simd_level".into(), "avx512".into());
     EnvSnapshot {
         schema: ENV_SCHEMA.into(),
         machine_class: "example-xeon-avx512-rust1.95".into(),
-        fields,
+        machine_class_basis: vec!["cpu: Example Xeon (Sapphire Rapids class)".into(), "simd: avx512".into()],
+        captured_at: "2026-01-01T00:00:00Z".into(),
+        cpu: Cpu {
+            arch: "x86_64".into(),
+            model_name: Captured::Present("Example Xeon (Sapphire Rapids class)".into()),
+            ..Cpu::default()
+        },
+        toolchain: Toolchain { cargo: Captured::Present("cargo 1.95.0".into()), ..Toolchain::default() },
+        ..EnvSnapshot::default()
     }
 }
 
@@ -234,6 +234,7 @@ pub fn run() -> RunRecord {
                     },
                 ),
             ]),
+            tools: BTreeMap::from([("criterion".into(), "0.8.2".into()), ("gungraun".into(), "0.20.0".into())]),
         },
         env: env(),
         env_after: Some(env()),
@@ -337,6 +338,8 @@ pub fn run() -> RunRecord {
             unit: None,
             units: None,
         }],
+        notes: Vec::new(),
+        timing: None,
         seal: None,
     };
     record.seal().expect("the fixture serialises");
@@ -356,7 +359,7 @@ pub fn baseline() -> RunRecord {
             }
         }
     }
-    b.env.fields.insert("rustc".into(), "rustc 1.94.0".into());
+    b.env.toolchain.cargo = Captured::Present("cargo 1.94.0".into());
     b.seal().expect("the fixture serialises");
     b
 }

@@ -354,13 +354,9 @@ fn reproducibility_section(run: &RunRecord, baseline: Option<&RunRecord>) -> Rep
             }
         }
     }
-    let mut environment = vec![format!("machine_class = {}", run.env.machine_class)];
-    environment.extend(
-        run.env
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k} = {}", compact(v))),
-    );
+    let environment = crate::env::flatten_snapshot(&run.env)
+        .map(|flat| flat.into_iter().map(|(k, v)| format!("{k} = {v}")).collect())
+        .unwrap_or_else(|e| vec![format!("(the snapshot cannot be listed: {e})")]);
     Reproducibility {
         broken: !summary.mismatches.is_empty(),
         checked: summary.checked,
@@ -376,13 +372,6 @@ fn reproducibility_section(run: &RunRecord, baseline: Option<&RunRecord>) -> Rep
             .unwrap_or_default(),
         env_changes: run.env_changes.clone(),
         tuning: run.tuning.clone(),
-    }
-}
-
-fn compact(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -1,1 +1,0 @@
-//! COBOL copybook record decoding (see DESIGN.md, "codec"). Filled in by the codec work.

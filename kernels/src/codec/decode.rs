@@ -1,0 +1,609 @@
+//! Record framing and the record decoder: fields resolved once, records decoded into
+//! columns, errors located.
+
+use super::codepage::{CodePage, DisplayTables, Unmappable};
+use super::columns::{ColumnData, Columns};
+use super::error::{CodecError, FieldFault};
+use super::layout::{Field, FieldKind, Layout};
+use super::{CodecPath, FastPath, display, numeric};
+
+/// How records follow one another in an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordFormat {
+    /// Every record is the layout's record length.
+    Fixed,
+    /// Each record starts with a 4-byte RDW: big-endian length (header included) and two
+    /// reserved bytes.
+    Rdw,
+}
+
+/// Where decoding of an input stands: the next record's index and byte position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub record: u64,
+    pub pos: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Plan {
+    Text(Box<DisplayTables>),
+    Zoned { ebcdic: bool, signed: bool },
+    Packed { pad: bool, signed: bool },
+    Binary { signed: bool },
+}
+
+/// One field's decoder, resolved from the layout once.
+#[derive(Clone, Debug)]
+pub struct FieldCodec {
+    name: String,
+    offset: usize,
+    length: usize,
+    codepage: CodePage,
+    plan: Plan,
+}
+
+impl FieldCodec {
+    /// The decoder of `field`; `codepage` applies unless the field names its own.
+    pub fn new(field: &Field, codepage: CodePage, policy: Unmappable) -> FieldCodec {
+        let codepage = field.codepage.unwrap_or(codepage);
+        let plan = match field.kind {
+            FieldKind::Display => Plan::Text(Box::new(DisplayTables::new(codepage, policy))),
+            FieldKind::Zoned => Plan::Zoned {
+                ebcdic: codepage.is_ebcdic(),
+                signed: field.signed,
+            },
+            FieldKind::Packed => Plan::Packed {
+                pad: field.digits.is_multiple_of(2),
+                signed: field.signed,
+            },
+            FieldKind::Binary => Plan::Binary {
+                signed: field.signed,
+            },
+        };
+        FieldCodec {
+            name: field.name.clone(),
+            offset: field.offset,
+            length: field.length,
+            codepage,
+            plan,
+        }
+    }
+
+    /// Decodes a DISPLAY field's bytes (exactly the field's length) on `path`.
+    /// Returns `None` for a numeric field.
+    pub fn decode_text(
+        &self,
+        path: CodecPath,
+        src: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<Result<(), FieldFault>> {
+        let Plan::Text(tables) = &self.plan else {
+            return None;
+        };
+        Some(match FastPath::resolve(path) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `resolve` reported that this CPU has the features.
+            FastPath::Avx512Vbmi2 => unsafe { super::x86::display(tables, src, out) },
+            _ => display::display(tables, src, out),
+        })
+    }
+
+    /// Decodes a numeric field's bytes (exactly the field's length) on `path` to a scaled
+    /// integer. Returns `None` for a DISPLAY field or bytes of the wrong length.
+    pub fn decode_number(&self, path: CodecPath, src: &[u8]) -> Option<Result<i64, FieldFault>> {
+        if src.len() != self.length {
+            return None;
+        }
+        Some(match FastPath::resolve(path) {
+            FastPath::None => self.number::<ScalarKernels>(src)?,
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `resolve` reported that this CPU has the features.
+            _ => unsafe { number_avx512(self, src)? },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => self.number::<ScalarKernels>(src)?,
+        })
+    }
+
+    #[inline(always)]
+    fn number<K: Kernels>(&self, src: &[u8]) -> Option<Result<i64, FieldFault>> {
+        Some(match self.plan {
+            Plan::Text(_) => return None,
+            Plan::Zoned { ebcdic, signed } => K::zoned(src, ebcdic, signed),
+            Plan::Packed { pad, signed } => K::packed(src, pad, signed),
+            Plan::Binary { signed } => numeric::binary(src, signed),
+        })
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
+fn number_avx512(codec: &FieldCodec, src: &[u8]) -> Option<Result<i64, FieldFault>> {
+    codec.number::<Avx512Kernels>(src)
+}
+
+/// The per-kind decoders of one code path; the record loop is generic over it so each
+/// path gets its own fully inlined copy.
+trait Kernels {
+    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault>;
+    /// One DISPLAY field over `spans`, appended to a text column; false at the first fault.
+    #[inline(always)]
+    fn text_column(
+        tables: &DisplayTables,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        length: usize,
+        bytes: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> bool {
+        ends.reserve(spans.len());
+        for &(start, _) in spans {
+            let src = &input[start + offset..start + offset + length];
+            if Self::text(tables, src, bytes).is_err() {
+                return false;
+            }
+            ends.push(bytes.len());
+        }
+        true
+    }
+    fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault>;
+    fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault>;
+}
+
+struct ScalarKernels;
+
+impl Kernels for ScalarKernels {
+    #[inline(always)]
+    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+        display::display(tables, src, out)
+    }
+    #[inline(always)]
+    fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+        numeric::zoned(src, ebcdic, signed)
+    }
+    #[inline(always)]
+    fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+        numeric::packed(src, pad, signed)
+    }
+}
+
+/// AVX-512 BW: vector zoned and COMP-3, scalar DISPLAY. Only instantiated inside
+/// functions that require the features.
+#[cfg(target_arch = "x86_64")]
+struct Avx512Kernels;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx512Kernels {
+    #[inline(always)]
+    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+        display::display(tables, src, out)
+    }
+    #[inline(always)]
+    fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+        // SAFETY: only reached from functions entered after detecting AVX-512 BW/VL + BMI2.
+        unsafe { super::x86::zoned(src, ebcdic, signed) }
+    }
+    #[inline(always)]
+    fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+        // SAFETY: as above.
+        unsafe { super::x86::packed(src, pad, signed) }
+    }
+}
+
+/// AVX-512 with VBMI/VBMI2: every vectorised kind.
+#[cfg(target_arch = "x86_64")]
+struct Vbmi2Kernels;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Vbmi2Kernels {
+    #[inline(always)]
+    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+        // SAFETY: only reached from functions entered after detecting VBMI/VBMI2 + BMI2.
+        unsafe { super::x86::display(tables, src, out) }
+    }
+    #[inline(always)]
+    fn text_column(
+        tables: &DisplayTables,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        length: usize,
+        bytes: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> bool {
+        // SAFETY: as above.
+        unsafe { super::x86::display_column(tables, input, spans, offset, length, bytes, ends) }
+    }
+    #[inline(always)]
+    fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+        Avx512Kernels::zoned(src, ebcdic, signed)
+    }
+    #[inline(always)]
+    fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+        Avx512Kernels::packed(src, pad, signed)
+    }
+}
+
+/// Entry points of the vector paths: the generic record loop compiled with the features
+/// enabled, so the field kernels inline into it.
+macro_rules! vector_entry_points {
+    ($features:literal, $kernels:ty, $decode:ident, $record:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        impl RecordDecoder {
+            #[target_feature(enable = $features)]
+            fn $decode(
+                &self,
+                input: &[u8],
+                format: RecordFormat,
+                cursor: &mut Cursor,
+                max_records: usize,
+                out: &mut Columns,
+                on_error: &mut ErrorPolicy<'_>,
+            ) -> Result<(), CodecError> {
+                self.decode_with::<$kernels>(input, format, cursor, max_records, out, on_error)
+            }
+
+            #[target_feature(enable = $features)]
+            fn $record(
+                &self,
+                record: &[u8],
+                index: u64,
+                offset: u64,
+                out: &mut Columns,
+            ) -> Result<(), CodecError> {
+                self.record_with::<$kernels>(record, index, offset, out)
+            }
+        }
+    };
+}
+
+vector_entry_points!(
+    "avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2,avx2,bmi2,popcnt",
+    Vbmi2Kernels,
+    decode_vbmi2,
+    record_vbmi2
+);
+vector_entry_points!(
+    "avx512f,avx512bw,avx512vl,avx2,bmi2",
+    Avx512Kernels,
+    decode_avx512,
+    record_avx512
+);
+
+/// Records framed and decoded column by column in one go; a power of two that keeps the
+/// spans on the stack and a chunk's columns in cache.
+const CHUNK_RECORDS: usize = 32;
+
+/// Appends the values of one numeric field over `spans`; false at the first fault.
+#[inline(always)]
+fn numbers_column(
+    input: &[u8],
+    spans: &[(usize, usize)],
+    offset: usize,
+    length: usize,
+    values: &mut Vec<i64>,
+    decode: impl Fn(&[u8]) -> Result<i64, FieldFault>,
+) -> bool {
+    values.reserve(spans.len());
+    for &(start, _) in spans {
+        match decode(&input[start + offset..start + offset + length]) {
+            Ok(value) => values.push(value),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Decodes records of one layout on one code path.
+#[derive(Clone, Debug)]
+pub struct RecordDecoder {
+    fields: Vec<FieldCodec>,
+    extent: usize,
+    record_length: usize,
+    fast: FastPath,
+}
+
+/// What to do with a record that failed: `Ok` skips it, `Err` stops decoding.
+pub type ErrorPolicy<'a> = dyn FnMut(CodecError) -> Result<(), CodecError> + 'a;
+
+impl RecordDecoder {
+    /// A decoder of `layout`. `codepage` overrides the layout's default code page (fields
+    /// naming their own keep it); with neither, CP037.
+    pub fn new(
+        layout: &Layout,
+        codepage: Option<CodePage>,
+        policy: Unmappable,
+        path: CodecPath,
+    ) -> RecordDecoder {
+        let default = codepage.or(layout.codepage).unwrap_or(CodePage::Cp037);
+        RecordDecoder {
+            fields: layout
+                .fields
+                .iter()
+                .map(|f| FieldCodec::new(f, default, policy))
+                .collect(),
+            extent: layout.extent(),
+            record_length: layout.record_length,
+            fast: FastPath::resolve(path),
+        }
+    }
+
+    /// The fast path this decoder runs.
+    pub fn fast_path(&self) -> FastPath {
+        self.fast
+    }
+
+    /// Decodes records of `input` from `cursor` on, at most `max_records` of them (failed
+    /// ones included), appending to `out` (built for the same layout). Byte offsets in
+    /// errors are positions in `input`. A record that fails is handed to `on_error`; if
+    /// that returns `Err`, decoding stops with it. After a framing error that loses the
+    /// record boundaries (bad RDW), the cursor moves to the end of the input.
+    pub fn decode(
+        &self,
+        input: &[u8],
+        format: RecordFormat,
+        cursor: &mut Cursor,
+        max_records: usize,
+        out: &mut Columns,
+        on_error: &mut ErrorPolicy<'_>,
+    ) -> Result<(), CodecError> {
+        assert_eq!(
+            out.columns.len(),
+            self.fields.len(),
+            "columns built for another layout"
+        );
+        match self.fast {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `fast` came from `FastPath::resolve`, which detected the features.
+            FastPath::Avx512Vbmi2 => unsafe {
+                self.decode_vbmi2(input, format, cursor, max_records, out, on_error)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            FastPath::Avx512Bw => unsafe {
+                self.decode_avx512(input, format, cursor, max_records, out, on_error)
+            },
+            _ => {
+                self.decode_with::<ScalarKernels>(input, format, cursor, max_records, out, on_error)
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn decode_with<K: Kernels>(
+        &self,
+        input: &[u8],
+        format: RecordFormat,
+        cursor: &mut Cursor,
+        max_records: usize,
+        out: &mut Columns,
+        on_error: &mut ErrorPolicy<'_>,
+    ) -> Result<(), CodecError> {
+        let mut spans = [(0usize, 0usize); CHUNK_RECORDS];
+        let mut done = 0;
+        while done < max_records && cursor.pos < input.len() {
+            // Frame a run of whole records ahead of the cursor; the first record that is
+            // not whole (framing error, too short) is left to the record-by-record step.
+            let limit = CHUNK_RECORDS.min(max_records - done);
+            let mut probe = *cursor;
+            let mut whole = 0;
+            while whole < limit && probe.pos < input.len() {
+                match self.frame(input, format, &mut probe) {
+                    Ok((start, end)) if end - start >= self.extent => {
+                        spans[whole] = (start, end);
+                        whole += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if whole > 0 {
+                let spans = &spans[..whole];
+                let before = out.records();
+                if self.columns_with::<K>(input, spans, out) {
+                    out.commit_records(whole);
+                    cursor.record += whole as u64;
+                    cursor.pos = spans[whole - 1].1;
+                } else {
+                    // Some field failed: redo these records one by one, which locates the
+                    // error and keeps the records around it.
+                    out.truncate(before);
+                    for &(start, end) in spans {
+                        let index = cursor.record;
+                        cursor.record += 1;
+                        cursor.pos = end;
+                        let result =
+                            self.record_with::<K>(&input[start..end], index, start as u64, out);
+                        if let Err(error) = result {
+                            on_error(error)?;
+                        }
+                    }
+                }
+                done += whole;
+                continue;
+            }
+            let index = cursor.record;
+            let framed = self.frame(input, format, cursor);
+            cursor.record += 1;
+            done += 1;
+            let result = framed.and_then(|(start, end)| {
+                self.record_with::<K>(&input[start..end], index, start as u64, out)
+            });
+            if let Err(error) = result {
+                if !error.is_recoverable() {
+                    cursor.pos = input.len();
+                }
+                on_error(error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes whole records (`spans` of at least the layout's extent) field by field,
+    /// column after column. Returns false, with `out` partly filled, if any field fails.
+    #[inline(always)]
+    fn columns_with<K: Kernels>(
+        &self,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        out: &mut Columns,
+    ) -> bool {
+        for (field, column) in self.fields.iter().zip(out.columns.iter_mut()) {
+            let (offset, length) = (field.offset, field.length);
+            let ok = match (&field.plan, &mut column.data) {
+                (Plan::Text(tables), ColumnData::Text { bytes, ends }) => {
+                    K::text_column(tables, input, spans, offset, length, bytes, ends)
+                }
+                (&Plan::Zoned { ebcdic, signed }, ColumnData::Number { values }) => {
+                    numbers_column(input, spans, offset, length, values, |src| {
+                        K::zoned(src, ebcdic, signed)
+                    })
+                }
+                (&Plan::Packed { pad, signed }, ColumnData::Number { values }) => {
+                    numbers_column(input, spans, offset, length, values, |src| {
+                        K::packed(src, pad, signed)
+                    })
+                }
+                (&Plan::Binary { signed }, ColumnData::Number { values }) => {
+                    numbers_column(input, spans, offset, length, values, |src| {
+                        numeric::binary(src, signed)
+                    })
+                }
+                _ => panic!("columns built for another layout (field `{}`)", field.name),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The byte range of the next record's data, and the cursor moved past it.
+    fn frame(
+        &self,
+        input: &[u8],
+        format: RecordFormat,
+        cursor: &mut Cursor,
+    ) -> Result<(usize, usize), CodecError> {
+        let pos = cursor.pos;
+        let remaining = input.len() - pos;
+        let truncated = |needed: usize| CodecError::TruncatedRecord {
+            record: cursor.record,
+            offset: pos as u64,
+            needed: needed as u64,
+            available: remaining as u64,
+        };
+        match format {
+            RecordFormat::Fixed => {
+                let length = self.record_length.max(1);
+                if remaining < length {
+                    let error = truncated(length);
+                    cursor.pos = input.len();
+                    return Err(error);
+                }
+                cursor.pos += length;
+                Ok((pos, pos + length))
+            }
+            RecordFormat::Rdw => {
+                if remaining < 4 {
+                    let error = truncated(4);
+                    cursor.pos = input.len();
+                    return Err(error);
+                }
+                let header = [input[pos], input[pos + 1], input[pos + 2], input[pos + 3]];
+                let length = usize::from(u16::from_be_bytes([header[0], header[1]]));
+                if length < 4 {
+                    return Err(CodecError::BadRdw {
+                        record: cursor.record,
+                        offset: pos as u64,
+                        length: length as u64,
+                        header,
+                    });
+                }
+                if length > remaining {
+                    return Err(CodecError::RdwBeyondFile {
+                        record: cursor.record,
+                        offset: pos as u64,
+                        length: length as u64,
+                        input_len: input.len() as u64,
+                    });
+                }
+                cursor.pos += length;
+                Ok((pos + 4, pos + length))
+            }
+        }
+    }
+
+    /// Decodes one record's bytes (`offset`: where they start in the input), appending
+    /// to `out` (built for the same layout); on error `out` is left as it was.
+    pub fn decode_record(
+        &self,
+        record: &[u8],
+        index: u64,
+        offset: u64,
+        out: &mut Columns,
+    ) -> Result<(), CodecError> {
+        assert_eq!(
+            out.columns.len(),
+            self.fields.len(),
+            "columns built for another layout"
+        );
+        match self.fast {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `fast` came from `FastPath::resolve`, which detected the features.
+            FastPath::Avx512Vbmi2 => unsafe { self.record_vbmi2(record, index, offset, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            FastPath::Avx512Bw => unsafe { self.record_avx512(record, index, offset, out) },
+            _ => self.record_with::<ScalarKernels>(record, index, offset, out),
+        }
+    }
+
+    #[inline(always)]
+    fn record_with<K: Kernels>(
+        &self,
+        record: &[u8],
+        index: u64,
+        offset: u64,
+        out: &mut Columns,
+    ) -> Result<(), CodecError> {
+        if record.len() < self.extent {
+            return Err(CodecError::TruncatedRecord {
+                record: index,
+                offset,
+                needed: self.extent as u64,
+                available: record.len() as u64,
+            });
+        }
+        for (field, column) in self.fields.iter().zip(out.columns.iter_mut()) {
+            let src = &record[field.offset..field.offset + field.length];
+            let result = match (&field.plan, &mut column.data) {
+                (Plan::Text(tables), ColumnData::Text { bytes, ends }) => {
+                    K::text(tables, src, bytes).map(|()| ends.push(bytes.len()))
+                }
+                (&Plan::Zoned { ebcdic, signed }, ColumnData::Number { values }) => {
+                    K::zoned(src, ebcdic, signed).map(|v| values.push(v))
+                }
+                (&Plan::Packed { pad, signed }, ColumnData::Number { values }) => {
+                    K::packed(src, pad, signed).map(|v| values.push(v))
+                }
+                (&Plan::Binary { signed }, ColumnData::Number { values }) => {
+                    numeric::binary(src, signed).map(|v| values.push(v))
+                }
+                _ => panic!("columns built for another layout (field `{}`)", field.name),
+            };
+            if let Err(fault) = result {
+                let records = out.records();
+                out.truncate(records);
+                return Err(CodecError::from_fault(
+                    fault,
+                    index,
+                    &field.name,
+                    offset + field.offset as u64,
+                    field.codepage,
+                ));
+            }
+        }
+        out.commit_record();
+        Ok(())
+    }
+}

@@ -1,0 +1,392 @@
+//! Record layouts: which field sits where in a record, read from a small JSON file.
+//!
+//! ```json
+//! { "schema": "benchseal.codec.layout/1", "record_length": 80, "codepage": "cp037",
+//!   "fields": [
+//!     { "name": "customer", "kind": "display", "offset": 0, "length": 30 },
+//!     { "name": "balance", "kind": "comp3", "offset": 30, "digits": 11, "scale": 2, "signed": true },
+//!     { "name": "visits", "kind": "zoned", "offset": 36, "digits": 5 },
+//!     { "name": "id", "kind": "binary", "offset": 41, "digits": 9, "signed": false } ] }
+//! ```
+//!
+//! `length` may be left out for numeric kinds: it follows from `digits` (zoned: one byte per
+//! digit; COMP-3: ⌈(digits+1)/2⌉; binary: 2/4/8 bytes for ≤4/≤9/≤18 digits). When given it
+//! must agree. `record_length` defaults to the end of the last field. Fields may overlap
+//! (COBOL REDEFINES).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::codepage::CodePage;
+use super::error::LayoutError;
+
+/// The schema name layouts carry; others are rejected.
+pub const LAYOUT_SCHEMA: &str = "benchseal.codec.layout/1";
+
+/// The kind of a field, as COBOL declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    /// `PIC X(n)`: text in the code page.
+    Display,
+    /// `PIC S9(n)V9(m)` DISPLAY: zoned decimal, one digit per byte.
+    Zoned,
+    /// `COMP-3`: packed decimal.
+    Packed,
+    /// `COMP` / `BINARY`: big-endian two's complement.
+    Binary,
+}
+
+impl FieldKind {
+    pub const ALL: [FieldKind; 4] = [
+        FieldKind::Display,
+        FieldKind::Zoned,
+        FieldKind::Packed,
+        FieldKind::Binary,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::Display => "display",
+            FieldKind::Zoned => "zoned",
+            FieldKind::Packed => "comp3",
+            FieldKind::Binary => "binary",
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        self != FieldKind::Display
+    }
+}
+
+impl fmt::Display for FieldKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for FieldKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "display" => Ok(FieldKind::Display),
+            "zoned" => Ok(FieldKind::Zoned),
+            "comp3" | "comp-3" | "packed" => Ok(FieldKind::Packed),
+            "binary" | "comp" => Ok(FieldKind::Binary),
+            _ => Err(format!(
+                "unknown field kind `{s}` (valid: display, zoned, comp3, binary)"
+            )),
+        }
+    }
+}
+
+/// One field of a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub kind: FieldKind,
+    /// Byte offset in the record.
+    pub offset: usize,
+    /// Byte length in the record.
+    pub length: usize,
+    /// Declared digits (numeric kinds; 0 for DISPLAY).
+    pub digits: u8,
+    /// Digits after the implied decimal point.
+    pub scale: u8,
+    pub signed: bool,
+    /// The field's own code page, overriding the layout's (DISPLAY and zoned).
+    pub codepage: Option<CodePage>,
+}
+
+impl Field {
+    /// A DISPLAY field of `length` bytes.
+    pub fn display(name: &str, offset: usize, length: usize) -> Field {
+        Field {
+            name: name.into(),
+            kind: FieldKind::Display,
+            offset,
+            length,
+            digits: 0,
+            scale: 0,
+            signed: false,
+            codepage: None,
+        }
+    }
+
+    /// A numeric field whose length follows from its kind and digits.
+    pub fn numeric(
+        name: &str,
+        kind: FieldKind,
+        offset: usize,
+        digits: u8,
+        scale: u8,
+        signed: bool,
+    ) -> Field {
+        Field {
+            name: name.into(),
+            kind,
+            offset,
+            length: numeric_length(kind, digits),
+            digits,
+            scale,
+            signed,
+            codepage: None,
+        }
+    }
+
+    pub fn end(&self) -> usize {
+        self.offset + self.length
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.kind == FieldKind::Display {
+            if self.length == 0 {
+                return Err("a display field needs a length of at least 1".into());
+            }
+            if self.digits != 0 || self.scale != 0 || self.signed {
+                return Err("digits, scale and signed apply to numeric fields only".into());
+            }
+            return Ok(());
+        }
+        if !(1..=18).contains(&self.digits) {
+            return Err(format!("digits must be 1 to 18, not {}", self.digits));
+        }
+        if self.scale > self.digits {
+            return Err(format!(
+                "scale {} exceeds the {} digits",
+                self.scale, self.digits
+            ));
+        }
+        let expected = numeric_length(self.kind, self.digits);
+        if self.length != expected {
+            return Err(format!(
+                "{} with {} digits is {expected} bytes long, not {}",
+                self.kind, self.digits, self.length
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Byte length of a numeric field of `digits` digits.
+pub fn numeric_length(kind: FieldKind, digits: u8) -> usize {
+    let digits = usize::from(digits);
+    match kind {
+        FieldKind::Display | FieldKind::Zoned => digits,
+        FieldKind::Packed => digits / 2 + 1,
+        FieldKind::Binary => match digits {
+            0..=4 => 2,
+            5..=9 => 4,
+            _ => 8,
+        },
+    }
+}
+
+/// A validated record layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub record_length: usize,
+    /// Default code page of DISPLAY and zoned fields (a command line may override it).
+    pub codepage: Option<CodePage>,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayoutDoc {
+    schema: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_length: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    codepage: Option<String>,
+    fields: Vec<FieldDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldDoc {
+    name: String,
+    kind: String,
+    offset: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digits: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scale: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    codepage: Option<String>,
+}
+
+impl Layout {
+    /// Validates fields; `record_length` defaults to the end of the last field.
+    pub fn new(
+        fields: Vec<Field>,
+        record_length: Option<usize>,
+        codepage: Option<CodePage>,
+    ) -> Result<Layout, LayoutError> {
+        if fields.is_empty() {
+            return Err(LayoutError::Layout(
+                "a layout needs at least one field".into(),
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for field in &fields {
+            let fail = |message: String| LayoutError::Field {
+                field: field.name.clone(),
+                message,
+            };
+            if field.name.is_empty() {
+                return Err(LayoutError::Layout("a field has an empty name".into()));
+            }
+            if !names.insert(field.name.as_str()) {
+                return Err(fail("the name is used twice".into()));
+            }
+            field.check().map_err(fail)?;
+        }
+        let extent = fields.iter().map(Field::end).max().unwrap_or(0);
+        let record_length = record_length.unwrap_or(extent);
+        if let Some(field) = fields.iter().find(|f| f.end() > record_length) {
+            return Err(LayoutError::Field {
+                field: field.name.clone(),
+                message: format!(
+                    "ends at byte {} beyond the record length {record_length}",
+                    field.end()
+                ),
+            });
+        }
+        Ok(Layout {
+            record_length,
+            codepage,
+            fields,
+        })
+    }
+
+    /// Parses and validates a layout document.
+    pub fn from_json(text: &str) -> Result<Layout, LayoutError> {
+        let doc: LayoutDoc = serde_json::from_str(text).map_err(|e| LayoutError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        if let Some(schema) = &doc.schema
+            && schema != LAYOUT_SCHEMA
+        {
+            return Err(LayoutError::Layout(format!(
+                "schema `{schema}` is not understood (expected `{LAYOUT_SCHEMA}`)"
+            )));
+        }
+        let codepage = doc
+            .codepage
+            .as_deref()
+            .map(str::parse::<CodePage>)
+            .transpose()
+            .map_err(LayoutError::Layout)?;
+        let mut fields = Vec::with_capacity(doc.fields.len());
+        for f in doc.fields {
+            let fail = |message: String| LayoutError::Field {
+                field: f.name.clone(),
+                message,
+            };
+            let kind: FieldKind = f.kind.parse().map_err(fail)?;
+            let digits = f.digits.unwrap_or(0);
+            let length = match (kind, f.length) {
+                (_, Some(length)) => length,
+                (FieldKind::Display, None) => {
+                    return Err(fail("a display field needs a length".into()));
+                }
+                (_, None) => numeric_length(kind, digits),
+            };
+            let field_codepage = f
+                .codepage
+                .as_deref()
+                .map(str::parse::<CodePage>)
+                .transpose()
+                .map_err(fail)?;
+            fields.push(Field {
+                name: f.name.clone(),
+                kind,
+                offset: f.offset,
+                length,
+                digits,
+                scale: f.scale.unwrap_or(0),
+                signed: f.signed.unwrap_or(false),
+                codepage: field_codepage,
+            });
+        }
+        Layout::new(fields, doc.record_length, codepage)
+    }
+
+    /// The layout as a JSON document that [`Layout::from_json`] reads back.
+    pub fn to_json(&self) -> String {
+        let doc = LayoutDoc {
+            schema: Some(LAYOUT_SCHEMA.into()),
+            record_length: Some(self.record_length),
+            codepage: self.codepage.map(|c| c.name().to_string()),
+            fields: self
+                .fields
+                .iter()
+                .map(|f| {
+                    let numeric = f.kind.is_numeric();
+                    FieldDoc {
+                        name: f.name.clone(),
+                        kind: f.kind.name().into(),
+                        offset: f.offset,
+                        length: Some(f.length),
+                        digits: numeric.then_some(f.digits),
+                        scale: numeric.then_some(f.scale),
+                        signed: numeric.then_some(f.signed),
+                        codepage: f.codepage.map(|c| c.name().to_string()),
+                    }
+                })
+                .collect(),
+        };
+        serde_json::to_string_pretty(&doc).expect("a layout document always serialises")
+    }
+
+    /// The number of bytes of a record that fields cover (a record may be longer).
+    pub fn extent(&self) -> usize {
+        self.fields.iter().map(Field::end).max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_follow_from_digits_and_round_trip() {
+        let text = r#"{"schema":"benchseal.codec.layout/1","codepage":"cp273","fields":[
+            {"name":"a","kind":"display","offset":0,"length":5},
+            {"name":"b","kind":"comp3","offset":5,"digits":11,"scale":2,"signed":true},
+            {"name":"c","kind":"zoned","offset":11,"digits":3},
+            {"name":"d","kind":"binary","offset":14,"digits":9}]}"#;
+        let layout = Layout::from_json(text).unwrap();
+        assert_eq!(layout.fields[1].length, 6);
+        assert_eq!(layout.fields[3].length, 4);
+        assert_eq!(layout.record_length, 18);
+        assert_eq!(Layout::from_json(&layout.to_json()).unwrap(), layout);
+    }
+
+    #[test]
+    fn bad_layouts_name_the_field() {
+        let e = Layout::from_json(
+            r#"{"fields":[{"name":"x","kind":"comp3","offset":0,"digits":5,"length":4}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`x`") && e.contains("3 bytes long"), "{e}");
+        let e =
+            Layout::from_json(r#"{"fields":[{"name":"x","kind":"zoned","offset":0,"digits":19}]}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("digits must be 1 to 18"), "{e}");
+        let e = Layout::from_json("{\"fields\":\n[}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+    }
+}

@@ -1,0 +1,228 @@
+//! Scalar oracles of the numeric field kinds: zoned decimal, COMP-3 packed decimal and
+//! COMP/BINARY, plus the decimal-string rendering of a scaled value.
+//!
+//! Each oracle walks the field byte by byte in the order a person reads the format's
+//! definition, so that it is obviously right; the vector paths in `x86` must agree with
+//! them on every input, errors included (they hand any field they reject back to these).
+
+use super::error::{FaultKind, FieldFault};
+
+/// The meaning of the last byte of a zoned field: its digit and sign, or what is wrong.
+pub fn zoned_last_byte(byte: u8, ebcdic: bool, signed: bool) -> Result<(u8, bool), FaultKind> {
+    let (zone, digit) = (byte >> 4, byte & 0x0F);
+    if ebcdic {
+        if digit > 9 {
+            return Err(FaultKind::BadDigit);
+        }
+        return match (zone, signed) {
+            (0xF, _) | (0xC, true) => Ok((digit, false)),
+            (0xD, true) => Ok((digit, true)),
+            (0xC | 0xD, false) => Err(FaultKind::BadSign),
+            (_, true) => Err(FaultKind::BadSign),
+            (_, false) => Err(FaultKind::BadZone),
+        };
+    }
+    // ASCII: a plain digit, or (signed only) an overpunch: `{`, `A`–`I` positive 0–9,
+    // `}`, `J`–`R` negative 0–9, or GnuCOBOL's 0x70–0x79 negative 0–9.
+    let overpunch = match byte {
+        b'{' => Some((0, false)),
+        b'A'..=b'I' => Some((byte - b'A' + 1, false)),
+        b'}' => Some((0, true)),
+        b'J'..=b'R' => Some((byte - b'J' + 1, true)),
+        0x70..=0x79 => Some((digit, true)),
+        _ => None,
+    };
+    match (byte, overpunch, signed) {
+        (b'0'..=b'9', _, _) => Ok((digit, false)),
+        (0x3A..=0x3F, _, _) => Err(FaultKind::BadDigit),
+        (_, Some(value), true) => Ok(value),
+        (_, Some(_), false) | (_, None, true) => Err(FaultKind::BadSign),
+        (_, None, false) => Err(FaultKind::BadZone),
+    }
+}
+
+/// Zoned decimal (one digit per byte, sign in the last byte) → scaled integer.
+/// `src` holds 1 to 18 bytes.
+pub fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+    let zone_expected = if ebcdic { 0xF } else { 0x3 };
+    let Some((&last, body)) = src.split_last() else {
+        return Ok(0);
+    };
+    let mut value: i64 = 0;
+    for (at, &byte) in body.iter().enumerate() {
+        if byte >> 4 != zone_expected {
+            return Err(FieldFault::new(FaultKind::BadZone, at, byte));
+        }
+        let digit = byte & 0x0F;
+        if digit > 9 {
+            return Err(FieldFault::new(FaultKind::BadDigit, at, byte));
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    let (digit, negative) = zoned_last_byte(last, ebcdic, signed)
+        .map_err(|kind| FieldFault::new(kind, body.len(), last))?;
+    value = value * 10 + i64::from(digit);
+    Ok(if negative { -value } else { value })
+}
+
+/// Whether a COMP-3 sign nibble is allowed, and whether it means negative.
+pub fn packed_sign(nibble: u8, signed: bool) -> Option<bool> {
+    match (nibble, signed) {
+        (0xF, _) => Some(false),
+        (0xA | 0xC | 0xE, true) => Some(false),
+        (0xB | 0xD, true) => Some(true),
+        _ => None,
+    }
+}
+
+/// COMP-3 packed decimal (two digits per byte, last nibble the sign) → scaled integer.
+/// `src` holds 1 to 10 bytes; `pad` says the first nibble is padding (an even digit
+/// count) and must be zero.
+pub fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+    let mut value: i64 = 0;
+    let last = src.len().saturating_sub(1);
+    for (at, &byte) in src.iter().enumerate() {
+        let (high, low) = (byte >> 4, byte & 0x0F);
+        if at == 0 && pad {
+            if high != 0 {
+                return Err(FieldFault::new(FaultKind::BadDigit, at, byte));
+            }
+        } else if high > 9 {
+            return Err(FieldFault::new(FaultKind::BadDigit, at, byte));
+        } else {
+            value = value * 10 + i64::from(high);
+        }
+        if at == last {
+            let negative =
+                packed_sign(low, signed).ok_or(FieldFault::new(FaultKind::BadSign, at, byte))?;
+            return Ok(if negative { -value } else { value });
+        }
+        if low > 9 {
+            return Err(FieldFault::new(FaultKind::BadDigit, at, byte));
+        }
+        value = value * 10 + i64::from(low);
+    }
+    Ok(value)
+}
+
+/// COMP/BINARY big-endian two's complement of 2, 4 or 8 bytes → integer.
+pub fn binary(src: &[u8], signed: bool) -> Result<i64, FieldFault> {
+    let value = match (src.len(), signed) {
+        (2, true) => i64::from(i16::from_be_bytes([src[0], src[1]])),
+        (2, false) => i64::from(u16::from_be_bytes([src[0], src[1]])),
+        (4, true) => i64::from(i32::from_be_bytes([src[0], src[1], src[2], src[3]])),
+        (4, false) => i64::from(u32::from_be_bytes([src[0], src[1], src[2], src[3]])),
+        (8, _) => {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(src);
+            if signed {
+                i64::from_be_bytes(raw)
+            } else {
+                i64::try_from(u64::from_be_bytes(raw))
+                    .map_err(|_| FieldFault::new(FaultKind::OutOfRange, 0, src[0]))?
+            }
+        }
+        // Layouts only admit 2, 4 and 8 bytes; anything else is out of range, not a panic.
+        _ => {
+            return Err(FieldFault::new(
+                FaultKind::OutOfRange,
+                0,
+                src.first().copied().unwrap_or(0),
+            ));
+        }
+    };
+    Ok(value)
+}
+
+/// Appends `value / 10^scale` as a decimal string: `-123.45`, no leading zeros, the
+/// fraction padded to `scale` digits, zero never negative.
+pub fn format_decimal(value: i64, scale: u8, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    let mut magnitude = value.unsigned_abs();
+    while magnitude > 0 || n <= usize::from(scale) {
+        digits[n] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        n += 1;
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    for i in (0..n).rev() {
+        out.push(digits[i]);
+        if i == usize::from(scale) && scale > 0 {
+            out.push(b'.');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: i64, scale: u8) -> String {
+        let mut out = Vec::new();
+        format_decimal(value, scale, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn decimal_strings() {
+        assert_eq!(text(-12345, 2), "-123.45");
+        assert_eq!(text(5, 2), "0.05");
+        assert_eq!(text(-5, 3), "-0.005");
+        assert_eq!(text(0, 2), "0.00");
+        assert_eq!(text(0, 0), "0");
+        assert_eq!(text(120, 0), "120");
+        assert_eq!(text(i64::MIN, 0), "-9223372036854775808");
+        assert_eq!(text(i64::MAX, 18), "9.223372036854775807");
+    }
+
+    #[test]
+    fn packed_examples() {
+        assert_eq!(packed(&[0x12, 0x34, 0x5C], false, true), Ok(12345));
+        assert_eq!(packed(&[0x12, 0x34, 0x5D], false, true), Ok(-12345));
+        assert_eq!(packed(&[0x00, 0x0D], false, true), Ok(0)); // negative zero is zero
+        assert_eq!(packed(&[0x01, 0x2F], true, false), Ok(12));
+        assert_eq!(
+            packed(&[0x01, 0x2C], true, false),
+            Err(FieldFault::new(FaultKind::BadSign, 1, 0x2C))
+        );
+        assert_eq!(
+            packed(&[0x1A, 0x2C], false, true),
+            Err(FieldFault::new(FaultKind::BadDigit, 0, 0x1A))
+        );
+        assert_eq!(
+            packed(&[0x10, 0x2C], true, true),
+            Err(FieldFault::new(FaultKind::BadDigit, 0, 0x10))
+        );
+    }
+
+    #[test]
+    fn zoned_examples() {
+        assert_eq!(zoned(&[0xF1, 0xF2, 0xD3], true, true), Ok(-123));
+        assert_eq!(zoned(&[0xF1, 0xF2, 0xC3], true, true), Ok(123));
+        assert_eq!(zoned(b"12L", false, true), Ok(-123));
+        assert_eq!(zoned(b"12C", false, true), Ok(123));
+        assert_eq!(zoned(b"12}", false, true), Ok(-120));
+        assert_eq!(zoned(&[b'1', b'2', 0x73], false, true), Ok(-123));
+        assert_eq!(
+            zoned(&[0xF1, 0xC2, 0xF3], true, false),
+            Err(FieldFault::new(FaultKind::BadZone, 1, 0xC2))
+        );
+        assert_eq!(
+            zoned(b"12C", false, false),
+            Err(FieldFault::new(FaultKind::BadSign, 2, b'C'))
+        );
+    }
+
+    #[test]
+    fn binary_examples() {
+        assert_eq!(binary(&[0xFF, 0xFE], true), Ok(-2));
+        assert_eq!(binary(&[0xFF, 0xFE], false), Ok(65534));
+        assert_eq!(
+            binary(&[0x80, 0, 0, 0, 0, 0, 0, 0], false),
+            Err(FieldFault::new(FaultKind::OutOfRange, 0, 0x80))
+        );
+    }
+}

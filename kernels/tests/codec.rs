@@ -1,0 +1,640 @@
+//! The codec kernels against their oracles, the reference code page tables, their
+//! encoders, and the catalogue of malformed input.
+
+use benchseal_kernels::codec::encode::{
+    RecordGenerator, binary_into, display_into, packed_into, zoned_into,
+};
+use benchseal_kernels::codec::file::MappedInput;
+use benchseal_kernels::codec::{
+    CodePage, CodecError, CodecPath, Columns, Cursor, ErrorKind, FastPath, Field, FieldCodec,
+    FieldKind, Layout, RecordDecoder, RecordFormat, Unmappable,
+};
+use proptest::prelude::*;
+
+const PATHS: [CodecPath; 2] = [CodecPath::Scalar, CodecPath::Simd];
+
+fn text_codec(codepage: CodePage, policy: Unmappable, length: usize) -> FieldCodec {
+    FieldCodec::new(&Field::display("t", 0, length.max(1)), codepage, policy)
+}
+
+fn decode_text(codec: &FieldCodec, path: CodecPath, src: &[u8]) -> TextResult {
+    let mut out = b"prefix".to_vec();
+    codec
+        .decode_text(path, src, &mut out)
+        .expect("a text field")
+        .map(|()| out[6..].to_vec())
+}
+
+fn number_codec(kind: FieldKind, digits: u8, signed: bool, codepage: CodePage) -> FieldCodec {
+    let field = Field::numeric("n", kind, 0, digits, 0, signed);
+    FieldCodec::new(&field, codepage, Unmappable::Error)
+}
+
+#[test]
+fn this_machine_runs_a_vector_path_when_it_has_avx512() {
+    // Guards against a detection bug silently making every "simd" figure a scalar one.
+    #[cfg(target_arch = "x86_64")]
+    if std::env::var_os("BENCHSEAL_SIMD_LEVEL").is_none()
+        && is_x86_feature_detected!("avx512vbmi2")
+        && is_x86_feature_detected!("avx512bw")
+    {
+        assert_eq!(FastPath::detect(), FastPath::Avx512Vbmi2);
+        assert_eq!(FastPath::detect().label(), "simd (avx512vbmi2)");
+    }
+    assert_eq!(FastPath::resolve(CodecPath::Scalar), FastPath::None);
+}
+
+#[test]
+fn every_byte_of_every_code_page_matches_the_reference_codecs() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/codec/codepages.json"
+    ))
+    .expect("fixture");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    let pages = doc["codepages"].as_object().expect("codepages");
+    assert_eq!(pages.len(), 5);
+    for (name, bytes) in pages {
+        let codepage: CodePage = name.parse().expect("known code page");
+        let expected: Vec<Vec<u8>> = bytes
+            .as_array()
+            .expect("256 entries")
+            .iter()
+            .map(|h| hex_decode(h.as_str().expect("hex")))
+            .collect();
+        assert_eq!(expected.len(), 256);
+        let codec = text_codec(codepage, Unmappable::Keep, 1);
+        let all: Vec<u8> = (0..=255).collect();
+        for path in PATHS {
+            for byte in 0..=255u8 {
+                let got = decode_text(&codec, path, &[byte]).unwrap();
+                assert_eq!(
+                    got,
+                    expected[usize::from(byte)],
+                    "{name} byte {byte:#04x} {path:?}"
+                );
+            }
+            // The same, through whole vectors at once.
+            assert_eq!(decode_text(&codec, path, &all).unwrap(), expected.concat());
+        }
+    }
+}
+
+#[test]
+fn ascii_passes_ascii_and_rejects_the_rest() {
+    let codec = text_codec(CodePage::Ascii, Unmappable::Error, 1);
+    for path in PATHS {
+        assert_eq!(
+            decode_text(&codec, path, b"Hello\tWorld").unwrap(),
+            b"Hello\tWorld"
+        );
+        let fault = decode_text(&codec, path, b"caf\xE9").unwrap_err();
+        assert_eq!((fault.at, fault.byte), (3, 0xE9));
+    }
+}
+
+#[test]
+fn unmappable_policies() {
+    // CP037: 0x00 is NUL (unmappable), 0x05 is TAB (kept), 0xC1 is `A`.
+    let src = [0xC1, 0x00, 0x05, 0xC1];
+    for path in PATHS {
+        let error = text_codec(CodePage::Cp037, Unmappable::Error, 4);
+        let fault = decode_text(&error, path, &src).unwrap_err();
+        assert_eq!((fault.at, fault.byte), (1, 0x00));
+        let replace = text_codec(CodePage::Cp037, Unmappable::Replace, 4);
+        assert_eq!(
+            decode_text(&replace, path, &src).unwrap(),
+            "A\u{FFFD}\tA".as_bytes()
+        );
+        let keep = text_codec(CodePage::Cp037, Unmappable::Keep, 4);
+        assert_eq!(decode_text(&keep, path, &src).unwrap(), b"A\0\tA");
+    }
+}
+
+#[test]
+fn euro_and_overline_take_three_bytes() {
+    for path in PATHS {
+        let cp1140 = text_codec(CodePage::Cp1140, Unmappable::Error, 1);
+        let mut src = vec![0xC1; 70];
+        src[66] = 0x9F;
+        let mut expected = "A".repeat(70);
+        expected.replace_range(66..67, "€");
+        assert_eq!(
+            decode_text(&cp1140, path, &src).unwrap(),
+            expected.as_bytes()
+        );
+        let cp273 = text_codec(CodePage::Cp273, Unmappable::Error, 1);
+        assert_eq!(decode_text(&cp273, path, &[0xBC]).unwrap(), "‾".as_bytes());
+    }
+}
+
+type TextResult = Result<Vec<u8>, benchseal_kernels::codec::FieldFault>;
+
+/// The fast path's and the oracle's decoding of `src`.
+fn both_paths(codepage: CodePage, policy: Unmappable, src: &[u8]) -> (TextResult, TextResult) {
+    let codec = text_codec(codepage, policy, src.len());
+    (
+        decode_text(&codec, CodecPath::Simd, src),
+        decode_text(&codec, CodecPath::Scalar, src),
+    )
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
+
+fn codepage_strategy() -> impl Strategy<Value = CodePage> {
+    prop::sample::select(CodePage::ALL.to_vec())
+}
+
+fn policy_strategy() -> impl Strategy<Value = Unmappable> {
+    prop::sample::select(Unmappable::ALL.to_vec())
+}
+
+/// Bytes that are mostly letters, digits and spaces of the code page (so vector chunks
+/// take their fast branches), with accented letters and arbitrary bytes mixed in.
+fn text_bytes(codepage: CodePage) -> impl Strategy<Value = Vec<u8>> {
+    let plain: Vec<u8> = "abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,-"
+        .chars()
+        .filter_map(|c| codepage.encode_char(c))
+        .collect();
+    let accented: Vec<u8> = "äöüßéèçñÅØ€‾"
+        .chars()
+        .filter_map(|c| codepage.encode_char(c))
+        .collect();
+    let byte = prop_oneof![
+        20 => prop::sample::select(plain),
+        3 => prop::sample::select(if accented.is_empty() { vec![0x40] } else { accented }),
+        1 => any::<u8>(),
+    ];
+    prop::collection::vec(byte, 0..400)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn display_fast_path_equals_the_oracle_on_text(
+        (codepage, data) in codepage_strategy().prop_flat_map(|cp| (Just(cp), text_bytes(cp))),
+        policy in policy_strategy(),
+        start in 0usize..70,
+    ) {
+        let (fast, oracle) = both_paths(codepage, policy, &data[start.min(data.len())..]);
+        prop_assert_eq!(fast, oracle);
+    }
+
+    #[test]
+    fn display_fast_path_equals_the_oracle_on_any_bytes(
+        codepage in codepage_strategy(),
+        policy in policy_strategy(),
+        data in prop::collection::vec(any::<u8>(), 0..300),
+        start in 0usize..64,
+    ) {
+        let (fast, oracle) = both_paths(codepage, policy, &data[start.min(data.len())..]);
+        prop_assert_eq!(fast, oracle);
+    }
+
+    #[test]
+    fn display_round_trips_through_the_encoder(
+        codepage in codepage_strategy(),
+        text in "[a-zA-Z0-9 äöüÄÖÜßéèêàçñÑåøÆ.,;:()/&-]{0,80}",
+    ) {
+        let length = text.chars().count().max(1);
+        let mut bytes = vec![0u8; length];
+        if display_into(codepage, &text, &mut bytes).is_some() {
+            let codec = text_codec(codepage, Unmappable::Error, length);
+            for path in PATHS {
+                let decoded = decode_text(&codec, path, &bytes).unwrap();
+                let decoded = String::from_utf8(decoded).unwrap();
+                prop_assert_eq!(decoded.trim_end_matches(' '), text.trim_end_matches(' '));
+            }
+        } else {
+            prop_assert!(codepage == CodePage::Ascii || text.chars().any(|c| codepage.encode_char(c).is_none()));
+        }
+    }
+
+    #[test]
+    fn numbers_round_trip_and_paths_agree(
+        kind in prop::sample::select(vec![FieldKind::Zoned, FieldKind::Packed, FieldKind::Binary]),
+        digits in 1u8..=18,
+        signed in any::<bool>(),
+        ebcdic in any::<bool>(),
+        raw in any::<i64>(),
+        corrupt in prop::option::weighted(0.3, (any::<prop::sample::Index>(), any::<u8>())),
+    ) {
+        let codepage = if ebcdic { CodePage::Cp037 } else { CodePage::Ascii };
+        let codec = number_codec(kind, digits, signed, codepage);
+        let length = benchseal_kernels::codec::numeric_length(kind, digits);
+        let bound = match (kind, length) {
+            (FieldKind::Binary, 2) => 9_999,
+            (FieldKind::Binary, 4) => 999_999_999,
+            _ => 10i64.pow(u32::from(digits)) - 1,
+        };
+        let value = if signed { raw % (bound + 1) } else { (raw % (bound + 1)).abs() };
+        let mut bytes = vec![0u8; length];
+        let fits = match kind {
+            FieldKind::Zoned => zoned_into(value, signed, ebcdic, &mut bytes),
+            FieldKind::Packed => packed_into(value, digits, signed, &mut bytes),
+            _ => binary_into(value, signed, &mut bytes),
+        };
+        prop_assert!(fits.is_some(), "{value} fits {kind} of {digits} digits");
+        for path in PATHS {
+            prop_assert_eq!(codec.decode_number(path, &bytes), Some(Ok(value)));
+        }
+        if let Some((index, byte)) = corrupt {
+            bytes[index.index(length)] = byte;
+            prop_assert_eq!(
+                codec.decode_number(CodecPath::Simd, &bytes),
+                codec.decode_number(CodecPath::Scalar, &bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn numeric_decoders_never_panic_and_paths_agree_on_any_bytes(
+        kind in prop::sample::select(vec![FieldKind::Zoned, FieldKind::Packed, FieldKind::Binary]),
+        digits in 1u8..=18,
+        signed in any::<bool>(),
+        ebcdic in any::<bool>(),
+        data in prop::collection::vec(any::<u8>(), 18),
+    ) {
+        let codepage = if ebcdic { CodePage::Cp500 } else { CodePage::Ascii };
+        let codec = number_codec(kind, digits, signed, codepage);
+        let length = benchseal_kernels::codec::numeric_length(kind, digits);
+        let src = &data[..length];
+        prop_assert_eq!(
+            codec.decode_number(CodecPath::Simd, src),
+            codec.decode_number(CodecPath::Scalar, src)
+        );
+    }
+
+    #[test]
+    fn whole_records_decode_alike_on_both_paths(
+        data in prop::collection::vec(any::<u8>(), 0..2000),
+        seed in any::<u64>(),
+        rdw in any::<bool>(),
+        valid in any::<bool>(),
+    ) {
+        let layout = mixed_layout();
+        let format = if rdw { RecordFormat::Rdw } else { RecordFormat::Fixed };
+        let input = if valid {
+            // Valid records with a little damage: at most one corrupted byte.
+            let mut state = seed | 1;
+            let mut random = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            let mut bytes = Vec::new();
+            RecordGenerator::new(&layout, None).write(&mut random, 20, format, &mut bytes).unwrap();
+            if let Some(&b) = data.first() {
+                let at = (seed as usize) % bytes.len();
+                bytes[at] = b;
+            }
+            bytes
+        } else {
+            data
+        };
+        let (scalar_cols, scalar_errs) = decode_all(&layout, CodecPath::Scalar, format, &input);
+        let (simd_cols, simd_errs) = decode_all(&layout, CodecPath::Simd, format, &input);
+        prop_assert_eq!(scalar_errs, simd_errs);
+        prop_assert_eq!(scalar_cols, simd_cols);
+    }
+}
+
+fn mixed_layout() -> Layout {
+    Layout::new(
+        vec![
+            Field::display("name", 0, 30),
+            Field::numeric("balance", FieldKind::Packed, 30, 11, 2, true),
+            Field::numeric("visits", FieldKind::Zoned, 36, 7, 0, true),
+            Field::numeric("id", FieldKind::Binary, 43, 9, 0, false),
+            Field::numeric("delta", FieldKind::Binary, 47, 4, 1, true),
+            Field::numeric("big", FieldKind::Packed, 49, 18, 4, true),
+            Field::display("city", 59, 21),
+        ],
+        Some(84),
+        None,
+    )
+    .unwrap()
+}
+
+fn decode_all(
+    layout: &Layout,
+    path: CodecPath,
+    format: RecordFormat,
+    input: &[u8],
+) -> (Columns, Vec<CodecError>) {
+    let decoder = RecordDecoder::new(layout, None, Unmappable::Error, path);
+    let mut columns = Columns::with_capacity(layout, 0);
+    let mut errors = Vec::new();
+    let mut cursor = Cursor::default();
+    decoder
+        .decode(
+            input,
+            format,
+            &mut cursor,
+            usize::MAX,
+            &mut columns,
+            &mut |e| {
+                errors.push(e);
+                Ok(())
+            },
+        )
+        .unwrap();
+    (columns, errors)
+}
+
+/// One record of `mixed_layout` built from known values, in CP037.
+fn known_record() -> Vec<u8> {
+    let layout = mixed_layout();
+    let mut record = vec![0x40u8; layout.record_length];
+    display_into(CodePage::Cp037, "Müller & Söhne", &mut record[0..30]).unwrap();
+    packed_into(-12345, 11, true, &mut record[30..36]).unwrap();
+    zoned_into(42, true, true, &mut record[36..43]).unwrap();
+    binary_into(7, false, &mut record[43..47]).unwrap();
+    binary_into(-5, true, &mut record[47..49]).unwrap();
+    packed_into(123_456_789_012_345_678, 18, true, &mut record[49..59]).unwrap();
+    display_into(CodePage::Cp037, "Zürich", &mut record[59..80]).unwrap();
+    record
+}
+
+#[test]
+fn a_known_record_decodes_to_its_values_as_json_lines() {
+    let layout = mixed_layout();
+    let mut input = known_record();
+    input.extend(known_record());
+    for path in PATHS {
+        let (columns, errors) = decode_all(&layout, path, RecordFormat::Fixed, &input);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(columns.records(), 2);
+        let mut jsonl = Vec::new();
+        columns.write_jsonl(&mut jsonl).unwrap();
+        let first = String::from_utf8(jsonl)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            first,
+            format!(
+                "{{\"name\":\"Müller & Söhne{}\",\"balance\":\"-123.45\",\"visits\":\"42\",\"id\":\"7\",\"delta\":\"-0.5\",\"big\":\"12345678901234.5678\",\"city\":\"Zürich{}\"}}",
+                " ".repeat(16),
+                " ".repeat(15)
+            )
+        );
+    }
+}
+
+/// The catalogue of malformed input: each defect gives its kind, record, field, offset
+/// and byte, the same on both paths.
+#[test]
+fn malformed_input_catalogue() {
+    let layout = mixed_layout();
+    let cases: Vec<(&str, usize, u8, CodecError)> = vec![
+        (
+            "zoned digit with a bad zone",
+            37,
+            0xC1,
+            CodecError::BadZone {
+                record: 1,
+                field: "visits".into(),
+                offset: 84 + 37,
+                byte: 0xC1,
+            },
+        ),
+        (
+            "zoned digit above 9",
+            38,
+            0xFA,
+            CodecError::BadDigit {
+                record: 1,
+                field: "visits".into(),
+                offset: 84 + 38,
+                byte: 0xFA,
+            },
+        ),
+        (
+            "zoned sign zone",
+            42,
+            0xA2,
+            CodecError::BadSign {
+                record: 1,
+                field: "visits".into(),
+                offset: 84 + 42,
+                byte: 0xA2,
+            },
+        ),
+        (
+            "packed digit nibble above 9",
+            31,
+            0x1B,
+            CodecError::BadDigit {
+                record: 1,
+                field: "balance".into(),
+                offset: 84 + 31,
+                byte: 0x1B,
+            },
+        ),
+        (
+            "packed sign nibble",
+            35,
+            0x54,
+            CodecError::BadSign {
+                record: 1,
+                field: "balance".into(),
+                offset: 84 + 35,
+                byte: 0x54,
+            },
+        ),
+        (
+            "packed pad nibble",
+            49,
+            0x51,
+            CodecError::BadDigit {
+                record: 1,
+                field: "big".into(),
+                offset: 84 + 49,
+                byte: 0x51,
+            },
+        ),
+        (
+            "unmappable text byte",
+            70,
+            0x00,
+            CodecError::Unmappable {
+                record: 1,
+                field: "city".into(),
+                offset: 84 + 70,
+                byte: 0x00,
+                codepage: "cp037".into(),
+            },
+        ),
+    ];
+    for (what, at, byte, expected) in cases {
+        let mut input = known_record();
+        let mut bad = known_record();
+        bad[at] = byte;
+        input.extend(bad);
+        input.extend(known_record());
+        for path in PATHS {
+            let (columns, errors) = decode_all(&layout, path, RecordFormat::Fixed, &input);
+            assert_eq!(errors, vec![expected.clone()], "{what} on {path:?}");
+            // The bad record is skipped whole; the records around it are kept.
+            assert_eq!(columns.records(), 2, "{what}");
+            assert_eq!(columns.columns[6].text(1).unwrap().trim_end(), "Zürich");
+        }
+        assert!(
+            expected
+                .to_string()
+                .contains(&format!("byte offset {}", 84 + at))
+        );
+    }
+}
+
+#[test]
+fn framing_errors() {
+    let layout = mixed_layout();
+    // A fixed file that ends inside its second record.
+    let mut input = known_record();
+    input.extend(&known_record()[..50]);
+    let (columns, errors) = decode_all(&layout, CodecPath::Simd, RecordFormat::Fixed, &input);
+    assert_eq!(columns.records(), 1);
+    assert_eq!(
+        errors,
+        vec![CodecError::TruncatedRecord {
+            record: 1,
+            offset: 84,
+            needed: 84,
+            available: 50
+        }]
+    );
+
+    let rdw = |len: u16, body: &[u8]| {
+        let mut r = len.to_be_bytes().to_vec();
+        r.extend([0, 0]);
+        r.extend(body);
+        r
+    };
+    // An RDW record shorter than the layout, then one whose length runs past the end.
+    let mut input = rdw(88, &known_record());
+    input.extend(rdw(20, &known_record()[..16]));
+    input.extend(rdw(500, &known_record()));
+    let (columns, errors) = decode_all(&layout, CodecPath::Simd, RecordFormat::Rdw, &input);
+    assert_eq!(columns.records(), 1);
+    assert_eq!(
+        errors,
+        vec![
+            CodecError::TruncatedRecord {
+                record: 1,
+                offset: 92,
+                needed: 80,
+                available: 16
+            },
+            CodecError::RdwBeyondFile {
+                record: 2,
+                offset: 108,
+                length: 500,
+                input_len: 196
+            },
+        ]
+    );
+    assert_eq!(errors[1].kind(), ErrorKind::RdwBeyondFile);
+
+    // An RDW length below its own header loses the framing: decoding stops there.
+    let mut input = rdw(2, &[]);
+    input.extend(rdw(88, &known_record()));
+    let (_, errors) = decode_all(&layout, CodecPath::Scalar, RecordFormat::Rdw, &input);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].kind(), ErrorKind::BadRdw);
+}
+
+#[test]
+fn strict_policy_stops_at_the_first_error() {
+    let layout = mixed_layout();
+    let mut input = known_record();
+    let mut bad = known_record();
+    bad[31] = 0xAA;
+    input.extend(&bad);
+    input.extend(&bad);
+    let decoder = RecordDecoder::new(&layout, None, Unmappable::Error, CodecPath::Simd);
+    let mut columns = Columns::with_capacity(&layout, 4);
+    let mut cursor = Cursor::default();
+    let err = decoder
+        .decode(
+            &input,
+            RecordFormat::Fixed,
+            &mut cursor,
+            usize::MAX,
+            &mut columns,
+            &mut Err,
+        )
+        .unwrap_err();
+    assert_eq!(err.record(), 1);
+    assert_eq!(columns.records(), 1);
+    assert_eq!(cursor.record, 2);
+}
+
+#[test]
+fn mapped_file_batches_equal_one_decode_in_memory() {
+    let layout = mixed_layout();
+    let mut state = 99u64;
+    let mut random = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 11
+    };
+    let mut bytes = Vec::new();
+    RecordGenerator::new(&layout, None)
+        .write(&mut random, 5000, RecordFormat::Rdw, &mut bytes)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.rdw");
+    std::fs::write(&path, &bytes).unwrap();
+    let (whole, errors) = decode_all(&layout, CodecPath::Simd, RecordFormat::Rdw, &bytes);
+    assert!(errors.is_empty());
+    let mapped = MappedInput::open(&path).unwrap();
+    let decoder = RecordDecoder::new(&layout, None, Unmappable::Error, CodecPath::Simd);
+    let mut jsonl_batches = Vec::new();
+    let cursor = mapped
+        .decode_batches::<CodecError>(
+            &layout,
+            &decoder,
+            RecordFormat::Rdw,
+            777,
+            &mut Err,
+            &mut |cols| {
+                cols.write_jsonl(&mut jsonl_batches).unwrap();
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(cursor.record, 5000);
+    let mut jsonl_whole = Vec::new();
+    whole.write_jsonl(&mut jsonl_whole).unwrap();
+    assert_eq!(jsonl_batches, jsonl_whole);
+}
+
+#[test]
+fn serialisation_is_deterministic_and_names_its_schema() {
+    let layout = mixed_layout();
+    let (a, _) = decode_all(
+        &layout,
+        CodecPath::Scalar,
+        RecordFormat::Fixed,
+        &known_record(),
+    );
+    let (b, _) = decode_all(
+        &layout,
+        CodecPath::Simd,
+        RecordFormat::Fixed,
+        &known_record(),
+    );
+    let mut sa = Vec::new();
+    a.serialize(&mut |s| sa.extend_from_slice(s));
+    let mut sb = Vec::new();
+    b.serialize(&mut |s| sb.extend_from_slice(s));
+    assert_eq!(sa, sb);
+    assert!(sa.starts_with(b"benchseal.codec.columns/1\n"));
+}
