@@ -1,1 +1,0 @@
-//! BitNet b1.58 ternary kernels (see DESIGN.md, "quant"). Filled in by the quant work.

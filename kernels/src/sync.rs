@@ -1,1 +1,0 @@
-//! Repository sync kernels (see DESIGN.md, "sync"). Filled in by the sync work.

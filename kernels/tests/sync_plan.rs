@@ -1,0 +1,352 @@
+//! Directory sync planning on real temporary trees.
+//!
+//! Running as root, permission bits cannot make a file unreadable, so read failures are
+//! produced through an injected [`ContentReader`] that fails for chosen paths, and a FIFO
+//! stands in for a path that cannot be read as a file. Both must be listed with their
+//! path without aborting the plan.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use benchseal_kernels::sync::plan::{
+    Action, EntryKind, Evidence, Excludes, FileOpener, FsOpener, Plan, PlanError, ProblemKind,
+    Side, plan, plan_with_opener,
+};
+
+fn write(root: &Path, rel: &str, contents: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, contents).unwrap();
+}
+
+fn trees() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let dst = dir.path().join("dst");
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(&dst).unwrap();
+    (dir, src, dst)
+}
+
+fn actions(plan: &Plan) -> Vec<(String, &'static str, &'static str)> {
+    plan.entries
+        .iter()
+        .map(|e| {
+            (
+                e.path.to_string_lossy().into_owned(),
+                e.action.name(),
+                e.evidence.name(),
+            )
+        })
+        .collect()
+}
+
+fn owned(rows: &[(&str, &'static str, &'static str)]) -> Vec<(String, &'static str, &'static str)> {
+    rows.iter()
+        .map(|(p, a, e)| (p.to_string(), *a, *e))
+        .collect()
+}
+
+#[test]
+fn decides_by_presence_then_size_then_digest_in_path_order() {
+    let (_dir, src, dst) = trees();
+    write(&src, "a/same.txt", "hello");
+    write(&dst, "a/same.txt", "hello");
+    write(&src, "a/edited.txt", "hello");
+    write(&dst, "a/edited.txt", "HELLO");
+    write(&src, "a/grown.txt", "hello world");
+    write(&dst, "a/grown.txt", "hello");
+    write(&src, "new/file.txt", "x");
+    write(&dst, "old.txt", "y");
+    write(&src, "a.b", "dot sorts after the directory a");
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert_eq!(
+        actions(&plan),
+        owned(&[
+            ("a", "unchanged", "directory"),
+            ("a/edited.txt", "update", "content"),
+            ("a/grown.txt", "update", "size"),
+            ("a/same.txt", "unchanged", "content"),
+            ("a.b", "create", "presence"),
+            ("new", "create", "presence"),
+            ("new/file.txt", "create", "presence"),
+            ("old.txt", "delete", "presence"),
+        ])
+    );
+    assert!(plan.problems.is_empty());
+    let same = &plan.entries[3];
+    assert_eq!(same.size, Some(5));
+    // SHA-256("hello").
+    assert_eq!(
+        same.digest.map(hex),
+        Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".to_string())
+    );
+    let s = plan.summary();
+    assert_eq!((s.create, s.update, s.delete, s.unchanged), (3, 2, 1, 2));
+}
+
+fn hex(d: [u8; 32]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn symlinks_are_entries_by_target_text_and_never_followed() {
+    let (dir, src, dst) = trees();
+    write(dir.path(), "outside/secret.txt", "not part of the tree");
+    write(&src, "d/f.txt", "f");
+    symlink("../..", src.join("d/up")).unwrap(); // a loop back to the root's parent
+    symlink("self", src.join("self")).unwrap(); // a link to itself
+    symlink(dir.path().join("outside"), src.join("out")).unwrap(); // out of the tree
+    symlink("d/f.txt", dst.join("out")).unwrap(); // same name, different target
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert_eq!(
+        actions(&plan),
+        owned(&[
+            ("d", "create", "presence"),
+            ("d/f.txt", "create", "presence"),
+            ("d/up", "create", "presence"),
+            ("out", "update", "link-target"),
+            ("self", "create", "presence"),
+        ])
+    );
+    assert!(
+        plan.entries
+            .iter()
+            .all(|e| e.path == Path::new("out") || !e.path.starts_with("out"))
+    );
+    let up = &plan.entries[2];
+    assert_eq!(up.kind, EntryKind::Symlink);
+    assert_eq!(up.link_target.as_deref(), Some(OsStr::new("../..")));
+}
+
+#[test]
+fn non_utf8_names_are_kept_byte_for_byte() {
+    let (_dir, src, dst) = trees();
+    let name = OsStr::from_bytes(b"caf\xe9-\xff.txt");
+    fs::write(src.join(name), "latin-1 name").unwrap();
+    fs::write(dst.join(name), "latin-1 name").unwrap();
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert_eq!(plan.entries.len(), 1);
+    assert_eq!(plan.entries[0].path.as_os_str().as_bytes(), name.as_bytes());
+    assert_eq!(plan.entries[0].action, Action::Unchanged);
+    let mut canonical = Vec::new();
+    plan.write_canonical(&mut canonical);
+    assert!(canonical.windows(name.len()).any(|w| w == name.as_bytes()));
+}
+
+/// Refuses to open one file name in the target tree, opens everything else from disk.
+struct FailingOpener {
+    fail_name: &'static str,
+}
+
+impl FileOpener for FailingOpener {
+    fn open(&self, path: &Path) -> io::Result<fs::File> {
+        if path.file_name() == Some(OsStr::new(self.fail_name))
+            && path.to_string_lossy().contains("/dst/")
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "Permission denied (injected)",
+            ));
+        }
+        FsOpener.open(path)
+    }
+}
+
+#[test]
+fn unreadable_file_is_listed_with_its_path_and_the_rest_is_planned() {
+    let (_dir, src, dst) = trees();
+    for root in [&src, &dst] {
+        write(root, "ok.txt", "fine");
+        write(root, "locked/secret.txt", "same size");
+    }
+    let opener = FailingOpener {
+        fail_name: "secret.txt",
+    };
+    let plan = plan_with_opener(&src, &dst, &Excludes::none(), &opener).unwrap();
+    assert_eq!(
+        actions(&plan),
+        owned(&[
+            ("locked", "unchanged", "directory"),
+            ("ok.txt", "unchanged", "content")
+        ])
+    );
+    assert_eq!(plan.problems.len(), 1);
+    let p = &plan.problems[0];
+    assert_eq!((p.side, p.kind), (Side::Target, ProblemKind::ReadFile));
+    assert_eq!(p.path, Path::new("locked/secret.txt"));
+    assert!(p.detail.contains("Permission denied"), "{}", p.detail);
+}
+
+#[test]
+fn special_file_is_listed_and_its_path_withheld_on_both_sides() {
+    let (_dir, src, dst) = trees();
+    let status = Command::new("mkfifo")
+        .arg(src.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    write(
+        &dst,
+        "pipe",
+        "a regular file in the target must not be deleted or replaced",
+    );
+    write(&src, "z.txt", "z");
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert_eq!(actions(&plan), owned(&[("z.txt", "create", "presence")]));
+    assert_eq!(plan.problems.len(), 1);
+    assert_eq!(plan.problems[0].kind, ProblemKind::SpecialFile);
+    assert_eq!(plan.problems[0].path, Path::new("pipe"));
+    assert!(plan.problems[0].detail.starts_with("fifo"));
+}
+
+#[test]
+fn excluded_paths_are_not_planned_and_excluded_directories_not_walked() {
+    let (_dir, src, dst) = trees();
+    write(&src, "keep.rs", "k");
+    write(&src, "deep/x.tmp", "t");
+    write(&dst, "y.tmp", "t");
+    write(&src, "build/out.o", "o");
+    write(&dst, "build/stale.o", "o");
+    let excludes = Excludes::new(&["*.tmp", "build"]).unwrap();
+    let plan = plan(&src, &dst, &excludes).unwrap();
+    assert_eq!(
+        actions(&plan),
+        owned(&[
+            ("deep", "create", "presence"),
+            ("keep.rs", "create", "presence")
+        ])
+    );
+    // deep/x.tmp, y.tmp and the two build directories.
+    assert_eq!(plan.excluded, 4);
+}
+
+#[test]
+fn kind_change_updates_the_entry_and_plans_the_old_children() {
+    let (_dir, src, dst) = trees();
+    write(&src, "thing", "now a file");
+    write(&dst, "thing/child.txt", "was a directory");
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert_eq!(
+        actions(&plan),
+        owned(&[
+            ("thing", "update", "kind"),
+            ("thing/child.txt", "delete", "presence")
+        ])
+    );
+    assert_eq!(plan.entries[0].kind, EntryKind::File);
+    assert_eq!(plan.entries[0].evidence, Evidence::Kind);
+}
+
+#[test]
+fn missing_target_plans_everything_as_created_and_bad_roots_are_errors() {
+    let (dir, src, _dst) = trees();
+    write(&src, "f", "1");
+    let plan = plan(&src, &dir.path().join("nope"), &Excludes::none()).unwrap();
+    assert_eq!(actions(&plan), owned(&[("f", "create", "presence")]));
+
+    let missing = dir.path().join("missing-source");
+    let err = benchseal_kernels::sync::plan::plan(&missing, &src, &Excludes::none()).unwrap_err();
+    assert!(matches!(err, PlanError::SourceRoot { .. }));
+    assert!(err.to_string().contains("missing-source"), "{err}");
+
+    let err =
+        benchseal_kernels::sync::plan::plan(&src.join("f"), &src, &Excludes::none()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PlanError::NotADirectory {
+                side: Side::Source,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let err = Excludes::new(&["a[b"]).unwrap_err();
+    assert!(err.to_string().contains("a[b"), "{err}");
+}
+
+/// Everything `lstat` reports that a write could change, plus file contents, per path.
+/// Contents are read with `O_NOATIME` so the snapshot itself leaves file access times
+/// alone; directory access times are left out because listing a directory (which both
+/// the snapshot and the planner must do) lets the kernel's relatime policy touch them.
+type Snapshot = BTreeMap<
+    PathBuf,
+    (
+        u64,
+        u32,
+        (i64, i64),
+        (i64, i64),
+        Option<(i64, i64)>,
+        u64,
+        Vec<u8>,
+    ),
+>;
+
+fn snapshot(root: &Path) -> Snapshot {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let m = fs::symlink_metadata(&path).unwrap();
+        let mut contents = Vec::new();
+        let mut atime = None;
+        if m.file_type().is_file() {
+            atime = Some((m.atime(), m.atime_nsec()));
+            let mut file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOATIME)
+                .open(&path)
+                .unwrap();
+            file.read_to_end(&mut contents).unwrap();
+        } else if m.file_type().is_dir() {
+            for e in fs::read_dir(&path).unwrap() {
+                stack.push(e.unwrap().path());
+            }
+        }
+        let times = |(s, ns)| (s, ns);
+        out.insert(
+            path,
+            (
+                m.ino(),
+                m.mode(),
+                times((m.mtime(), m.mtime_nsec())),
+                times((m.ctime(), m.ctime_nsec())),
+                atime,
+                m.size(),
+                contents,
+            ),
+        );
+    }
+    out
+}
+
+#[test]
+fn planning_writes_nothing_to_either_tree_not_even_file_access_times() {
+    let (_dir, src, dst) = trees();
+    for i in 0..20 {
+        write(&src, &format!("d{}/f{i}.txt", i % 3), &format!("file {i}"));
+        write(
+            &dst,
+            &format!("d{}/f{i}.txt", i % 4),
+            &format!("file {}", i + i % 2),
+        );
+    }
+    symlink("..", src.join("d0/up")).unwrap();
+    // Let the clock move so that any write, or any atime update, shows.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let before = (snapshot(&src), snapshot(&dst));
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert!(
+        plan.entries.iter().any(|e| e.digest.is_some()),
+        "some files were read"
+    );
+    let after = (snapshot(&src), snapshot(&dst));
+    assert_eq!(before, after);
+}
