@@ -91,11 +91,17 @@ struct Sample {
 
 struct DetectInstance {
     samples: Vec<Sample>,
-    /// Two bytes per sample: kind and reason, as indices of their enums.
+    /// [`VERDICT_LEN`] bytes per sample, see [`encode`].
     verdicts: Vec<u8>,
 }
 
-fn encode(d: Detection) -> [u8; 2] {
+/// Bytes per file in a detection workload's output.
+const VERDICT_LEN: usize = 11;
+
+/// Kind and reason (as indices of their enums), then — when the content decided — the
+/// sampled length and suspicious count (u32 LE) and the NUL flag, zeros otherwise. The
+/// counts make the output prove the sample was scanned, not just that a verdict came out.
+fn encode(d: Detection) -> [u8; VERDICT_LEN] {
     use benchseal_kernels::sync::detect::{FileKind, Reason};
     let kind = match d.kind {
         FileKind::Text => 0,
@@ -109,7 +115,15 @@ fn encode(d: Detection) -> [u8; 2] {
         Reason::SuspiciousShare => 4,
         Reason::MostlyPrintable => 5,
     };
-    [kind, reason]
+    let mut out = [0u8; VERDICT_LEN];
+    out[0] = kind;
+    out[1] = reason;
+    if let Some(stats) = d.stats {
+        out[2..6].copy_from_slice(&(stats.sampled as u32).to_le_bytes());
+        out[6..10].copy_from_slice(&(stats.suspicious as u32).to_le_bytes());
+        out[10] = u8::from(stats.has_nul);
+    }
+    out
 }
 
 impl Instance for DetectInstance {
@@ -125,7 +139,11 @@ impl Instance for DetectInstance {
 
     fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
         let level = level_for(path)?;
-        for (s, out) in self.samples.iter().zip(self.verdicts.chunks_exact_mut(2)) {
+        for (s, out) in self
+            .samples
+            .iter()
+            .zip(self.verdicts.chunks_exact_mut(VERDICT_LEN))
+        {
             let verdict = match level {
                 SimdLevel::None => detect_at(&s.name, &s.bytes, level),
                 _ => detect(&s.name, &s.bytes),
@@ -141,7 +159,7 @@ impl Instance for DetectInstance {
 }
 
 fn detect_instance(samples: Vec<Sample>) -> Box<dyn Instance> {
-    let verdicts = vec![0; samples.len() * 2];
+    let verdicts = vec![0; samples.len() * VERDICT_LEN];
     Box::new(DetectInstance { samples, verdicts })
 }
 

@@ -26,7 +26,9 @@ fn extensions_decide_before_content_and_ignore_case() {
         (d.kind, d.reason),
         (FileKind::Binary, Reason::BinaryExtension)
     );
+    assert_eq!(d.stats, None, "the extension decided; nothing was scanned");
     let d = detect(Path::new("README"), b"hello\n");
+    assert_eq!(d.stats, Some(sample_stats_scalar(b"hello\n")));
     assert_eq!(
         (d.kind, d.reason),
         (FileKind::Text, Reason::MostlyPrintable)

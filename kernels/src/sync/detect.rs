@@ -68,6 +68,8 @@ pub enum Reason {
 pub struct Detection {
     pub kind: FileKind,
     pub reason: Reason,
+    /// The counts the content rules decided on; `None` when the extension decided.
+    pub stats: Option<SampleStats>,
 }
 
 /// What the content scan counted in a sample; every path must produce exactly this.
@@ -94,7 +96,11 @@ impl SampleStats {
         } else {
             (FileKind::Text, Reason::MostlyPrintable)
         };
-        Detection { kind, reason }
+        Detection {
+            kind,
+            reason,
+            stats: Some(*self),
+        }
     }
 }
 
@@ -204,10 +210,12 @@ fn detect_with(path: &Path, by_content: impl FnOnce() -> Detection) -> Detection
         Some(FileKind::Text) => Detection {
             kind: FileKind::Text,
             reason: Reason::TextExtension,
+            stats: None,
         },
         Some(FileKind::Binary) => Detection {
             kind: FileKind::Binary,
             reason: Reason::BinaryExtension,
+            stats: None,
         },
         None => by_content(),
     }
