@@ -293,5 +293,10 @@ fn the_cli_exits_3_when_a_registered_workload_misses_its_golden_digest() {
         .stdout(predicate::str::contains("digest mismatch: input"));
     let record = only_record(&out);
     record.verify_seal().unwrap();
-    assert!(record.workloads[0].paths.iter().all(|p| p.wall.is_none() && p.instr.is_none()));
+    assert!(
+        record.workloads[0]
+            .paths
+            .iter()
+            .all(|p| p.wall.is_none() && p.instr.is_none())
+    );
 }

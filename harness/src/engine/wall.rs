@@ -112,7 +112,7 @@ pub fn wall_stats(
     if let Some(i) = iters.iter().position(|n| *n <= 0.0) {
         return Err(sample.error(&format!("iters[{i}]"), "is not a positive count"));
     }
-    if !(median_ns > 0.0) {
+    if median_ns.is_nan() || median_ns <= 0.0 {
         return Err(estimates.error("median.point_estimate", "is not a positive time"));
     }
     Ok(WallStats {

@@ -139,10 +139,16 @@ mod tests {
     #[test]
     fn lines_and_the_stderr_tail_are_captured() {
         let mut command = Command::new("sh");
-        command.args(["-c", "echo one; echo two; echo oops >&2; echo progress >&2; exit 7"]);
+        command.args([
+            "-c",
+            "echo one; echo two; echo oops >&2; echo progress >&2; exit 7",
+        ]);
         let mut lines = Vec::new();
         let noise = |l: &str| l.starts_with("progress");
-        let done = run(command, &Interrupt::never(), noise, |l| lines.push(l.to_string())).unwrap();
+        let done = run(command, &Interrupt::never(), noise, |l| {
+            lines.push(l.to_string())
+        })
+        .unwrap();
         assert_eq!(lines, ["one", "two"]);
         assert_eq!(done.status.code(), Some(7));
         assert_eq!(done.stderr_tail, ["oops"]);

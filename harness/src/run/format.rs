@@ -15,7 +15,7 @@ const GIB: f64 = MIB * 1024.0;
 /// ns per file (plus ms per 1000 files when one run covers at least 1000 files),
 /// operations as ns per operation.
 pub fn format_throughput(unit: Unit, units: u64, ns: f64) -> String {
-    if !(ns > 0.0) || units == 0 {
+    if ns.is_nan() || ns <= 0.0 || units == 0 {
         return "n/a".into();
     }
     let per_second = units as f64 * 1e9 / ns;
@@ -67,7 +67,7 @@ pub fn format_count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

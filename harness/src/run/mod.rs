@@ -631,7 +631,10 @@ impl EngineRun for WallRun<'_> {
         if line.trim_start().starts_with("time:") {
             Some(last.clone())
         } else {
-            if !line.is_empty() && !line.starts_with(char::is_whitespace) && !line.starts_with("Found ") {
+            if !line.is_empty()
+                && !line.starts_with(char::is_whitespace)
+                && !line.starts_with("Found ")
+            {
                 *last = line.to_string();
             }
             None
@@ -686,8 +689,16 @@ impl EngineRun for InstrRun<'_> {
     fn finished(line: &str, _last: &mut String, cases: &[Case]) -> Option<String> {
         // gungraun prints `<module>::kernel cases_<index>:<args>` as each case ends.
         let (_, rest) = line.split_once("::kernel cases_")?;
-        let index: usize = rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
-        Some(cases.get(index).map_or_else(|| format!("case {index}"), |c| c.key.clone()))
+        let index: usize = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()?;
+        Some(
+            cases
+                .get(index)
+                .map_or_else(|| format!("case {index}"), |c| c.key.clone()),
+        )
     }
 
     fn ingest(home: &Path, cases: &[Case]) -> Vec<(usize, Result<InstrMetrics, String>)> {
@@ -809,41 +820,42 @@ impl Engines<'_> {
             let mut save_error = None;
             // While the bench process runs, a file may be half-written: errors count only
             // in the final pass, after it has exited.
-            let absorb = |recorder: &mut Recorder, done: &mut Vec<bool>, last_pass: bool| -> Result<()> {
-                let mut changed = false;
-                for (index, result) in E::ingest(&home, &remaining) {
-                    if result.is_err() && !last_pass {
-                        continue;
-                    }
-                    let Some(case) = remaining.get(index) else {
-                        // A file not tied to a case: its error is worth seeing.
-                        if let Err(e) = result {
-                            progress(format!("{} engine: {e}", E::NAME));
+            let absorb =
+                |recorder: &mut Recorder, done: &mut Vec<bool>, last_pass: bool| -> Result<()> {
+                    let mut changed = false;
+                    for (index, result) in E::ingest(&home, &remaining) {
+                        if result.is_err() && !last_pass {
+                            continue;
                         }
-                        continue;
-                    };
-                    if done[index] {
-                        continue;
+                        let Some(case) = remaining.get(index) else {
+                            // A file not tied to a case: its error is worth seeing.
+                            if let Err(e) = result {
+                                progress(format!("{} engine: {e}", E::NAME));
+                            }
+                            continue;
+                        };
+                        if done[index] {
+                            continue;
+                        }
+                        done[index] = true;
+                        changed = true;
+                        let result = match result {
+                            Ok(metrics) => EngineResult {
+                                status: Status::Ok,
+                                metrics: Some(metrics),
+                            },
+                            Err(e) => EngineResult {
+                                status: Status::Invalid(format!("unreadable result: {e}")),
+                                metrics: None,
+                            },
+                        };
+                        E::store(recorder.path_mut(case), result);
                     }
-                    done[index] = true;
-                    changed = true;
-                    let result = match result {
-                        Ok(metrics) => EngineResult {
-                            status: Status::Ok,
-                            metrics: Some(metrics),
-                        },
-                        Err(e) => EngineResult {
-                            status: Status::Invalid(format!("unreadable result: {e}")),
-                            metrics: None,
-                        },
-                    };
-                    E::store(recorder.path_mut(case), result);
-                }
-                if changed {
-                    recorder.save()?;
-                }
-                Ok(())
-            };
+                    if changed {
+                        recorder.save()?;
+                    }
+                    Ok(())
+                };
             let finished = {
                 let command = engine.command(&home, &remaining);
                 let mut last = String::new();
@@ -974,7 +986,10 @@ mod tests {
             outcome_of(&record_with(&[Status::Skipped("no CUDA device".into())])),
             Outcome::Success
         );
-        assert_eq!(outcome_of(&record_with(&[crash.clone()])), Outcome::Failed);
+        assert_eq!(
+            outcome_of(&record_with(std::slice::from_ref(&crash))),
+            Outcome::Failed
+        );
         assert_eq!(
             outcome_of(&record_with(&[crash, mismatch])),
             Outcome::Irreproducible
