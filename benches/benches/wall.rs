@@ -1,2 +1,73 @@
 //! Wall-clock bench target (criterion), generated from the workload registry.
-fn main() {}
+//!
+//! One criterion group per workload id, one function per kernel path, throughput in the
+//! workload's own unit. Setup (input generation, output allocation) happens before the
+//! timed closure, which calls [`Instance::run`] only. `benchseal run` sets the cases and
+//! the sampling budget through the environment (`--quick` shortens it); criterion's own
+//! command-line options still apply on top.
+
+mod support;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use benchseal_benches::{Size, Unit};
+use criterion::{Criterion, Throughput};
+use support::{Case, env_number, selected_cases};
+
+/// Samples per benchmark (criterion needs at least 10).
+const SAMPLE_SIZE_VAR: &str = "BENCHSEAL_SAMPLE_SIZE";
+const WARM_UP_MS_VAR: &str = "BENCHSEAL_WARM_UP_MS";
+const MEASUREMENT_MS_VAR: &str = "BENCHSEAL_MEASUREMENT_MS";
+
+fn throughput(case: &Case) -> Throughput {
+    match case.workload.unit {
+        Unit::Bytes => Throughput::Bytes(case.workload.units),
+        Unit::Weights | Unit::Files | Unit::Operations => Throughput::Elements(case.workload.units),
+    }
+}
+
+fn main() {
+    let cases = selected_cases(&[Size::Small]);
+    let mut criterion = Criterion::default()
+        .sample_size(env_number(SAMPLE_SIZE_VAR, 100).max(10) as usize)
+        .warm_up_time(Duration::from_millis(
+            env_number(WARM_UP_MS_VAR, 3000).max(1),
+        ))
+        .measurement_time(Duration::from_millis(
+            env_number(MEASUREMENT_MS_VAR, 5000).max(1),
+        ))
+        .configure_from_args();
+
+    let mut failed = false;
+    for same_workload in cases.chunk_by(|a, b| a.workload.id == b.workload.id) {
+        let id = same_workload[0].workload.id.to_string();
+        let mut group = criterion.benchmark_group(&id);
+        group.throughput(throughput(&same_workload[0]));
+        for case in same_workload {
+            let mut instance = match case.prepare() {
+                Ok(Some(instance)) => instance,
+                Ok(None) => continue,
+                Err(err) => {
+                    eprintln!("benchseal: {err}");
+                    failed = true;
+                    continue;
+                }
+            };
+            let path = case.path;
+            group.bench_function(path.name(), |b| {
+                b.iter(|| {
+                    if let Err(err) = black_box(&mut instance).run(black_box(path)) {
+                        eprintln!("benchseal: {}: {err}", case.key());
+                        std::process::exit(1);
+                    }
+                })
+            });
+        }
+        group.finish();
+    }
+    criterion.final_summary();
+    if failed {
+        std::process::exit(1);
+    }
+}

@@ -1,11 +1,510 @@
-//! Workloads of the quant family. Filled in with the quant kernels.
+//! Workloads of the quant family: ternarisation, and GEMV/GEMM on the I2_S, TL1 and TL2
+//! layouts (DESIGN.md, "quant").
+//!
+//! The shapes are the ones bitnet.cpp reports (2048², 4096², 4096×11008) and small-batch
+//! GEMM with 8 and 128 tokens. Weights and activations are drawn from the workload's input
+//! stream as integers and scaled by powers of two, so the f32 values are exact on every
+//! machine (no platform float functions involved). A GEMV/GEMM run quantises the f32
+//! activations and multiplies; the I2_S weights are prepared in setup, as a model loader
+//! would. Every layout of a shape hashes the same output, so one golden digest covers the
+//! scalar, SIMD and GPU paths of all three layouts.
 
-use crate::registry::Workload;
+use benchseal_kernels::quant::{
+    I2sMatrix, LutScratch, QuantKernel, QuantizedActivations, Shape, Tl1Matrix, Tl2Matrix,
+    gemm_i2s, gemm_tl1, gemm_tl2, ternarize_i2s, ternarize_i2s_into, ternary_quality,
+};
 
-pub fn workloads() -> Vec<Workload> {
-    Vec::new()
+use crate::input::InputStream;
+use crate::registry::{Family, Instance, KernelPath, RunError, Size, Unit, Workload, WorkloadId};
+
+/// Quantise shapes per tier (rows, cols).
+const QUANTIZE_SHAPES: [(Size, usize, usize); 3] = [
+    (Size::Tiny, 128, 256),
+    (Size::Small, 2048, 2048),
+    (Size::Medium, 4096, 4096),
+];
+
+/// GEMV shapes per tier (rows, K).
+const GEMV_SHAPES: [(Size, usize, usize); 4] = [
+    (Size::Tiny, 128, 256),
+    (Size::Small, 2048, 2048),
+    (Size::Medium, 4096, 4096),
+    (Size::Large, 4096, 11008),
+];
+
+/// GEMM cases per tier (rows, K, tokens).
+const GEMM_SHAPES: [(Size, usize, usize, usize); 3] = [
+    (Size::Tiny, 128, 256, 8),
+    (Size::Medium, 4096, 4096, 8),
+    (Size::Medium, 4096, 4096, 128),
+];
+
+/// Weight layouts measured by the GEMV/GEMM workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    I2s,
+    Tl1,
+    Tl2,
 }
 
+impl Layout {
+    const ALL: [Layout; 3] = [Layout::I2s, Layout::Tl1, Layout::Tl2];
+
+    fn name(self) -> &'static str {
+        match self {
+            Layout::I2s => "i2s",
+            Layout::Tl1 => "tl1",
+            Layout::Tl2 => "tl2",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Layout::I2s => "I2_S",
+            Layout::Tl1 => "TL1",
+            Layout::Tl2 => "TL2",
+        }
+    }
+
+    /// Only I2_S has a CUDA kernel.
+    fn paths(self) -> &'static [KernelPath] {
+        match self {
+            Layout::I2s => &KernelPath::ALL,
+            Layout::Tl1 | Layout::Tl2 => &[KernelPath::Scalar, KernelPath::Simd],
+        }
+    }
+}
+
+pub fn workloads() -> Vec<Workload> {
+    let mut all = Vec::new();
+    for (size, rows, cols) in QUANTIZE_SHAPES {
+        let shape = Shape::new(rows, cols);
+        all.push(Workload::new(
+            WorkloadId::new(Family::Quant, "quantize", &format!("{rows}x{cols}"), size),
+            Unit::Weights,
+            (rows * cols) as u64,
+            &[KernelPath::Scalar, KernelPath::Simd],
+            format!(
+                "ternarise {rows}×{cols} f32 weights (absmean scale, round half even) and pack \
+                 them as I2_S; unit = weights; reports cosine similarity and relative RMS error \
+                 against the f32 weights"
+            ),
+            move || Ok(Box::new(QuantizeInstance::new(shape)?) as Box<dyn Instance>),
+        ));
+    }
+    let products = GEMV_SHAPES
+        .iter()
+        .map(|&(size, rows, cols)| (size, rows, cols, 1))
+        .chain(GEMM_SHAPES);
+    for (size, rows, cols, tokens) in products {
+        for layout in Layout::ALL {
+            let (kernel, variant, what) = if tokens == 1 {
+                ("gemv", format!("{rows}x{cols}"), "GEMV".to_string())
+            } else {
+                (
+                    "gemm",
+                    format!("{rows}x{cols}-t{tokens}"),
+                    format!("GEMM of {tokens} tokens"),
+                )
+            };
+            let case = ProductCase {
+                layout,
+                shape: Shape::new(rows, cols),
+                tokens,
+            };
+            all.push(Workload::new(
+                WorkloadId::new(
+                    Family::Quant,
+                    &format!("{kernel}-{}", layout.name()),
+                    &variant,
+                    size,
+                ),
+                Unit::Weights,
+                (rows * cols * tokens) as u64,
+                layout.paths(),
+                format!(
+                    "{} {what} on {rows}×{cols} ternary weights: int8 quantisation of the f32 \
+                     activations, then the exact integer product; unit = weights × tokens \
+                     ({tokens} token{}), 2 integer ops per unit",
+                    layout.title(),
+                    if tokens == 1 { "" } else { "s" },
+                ),
+                move || Ok(Box::new(ProductInstance::new(case)?) as Box<dyn Instance>),
+            ));
+        }
+    }
+    all
+}
+
+/// The implementation behind the `simd` path on this machine.
 pub fn simd_label() -> String {
-    format!("simd ({})", benchseal_kernels::simd::SimdLevel::detect())
+    match QuantKernel::detect() {
+        QuantKernel::Scalar => "simd (none: scalar)".into(),
+        QuantKernel::Avx2 => "simd (avx2)".into(),
+        QuantKernel::Avx512Vnni => "simd (avx512vnni; tl1/tl2 avx2)".into(),
+    }
+}
+
+/// The kernel a CPU path runs on, or why it cannot run here.
+fn cpu_kernel(path: KernelPath) -> Result<QuantKernel, RunError> {
+    match path {
+        KernelPath::Scalar => Ok(QuantKernel::Scalar),
+        KernelPath::Simd => match QuantKernel::detect() {
+            QuantKernel::Scalar => Err(RunError::Unavailable(format!(
+                "no SIMD kernel at SIMD level `{}` (needs AVX2)",
+                benchseal_kernels::simd::SimdLevel::detect()
+            ))),
+            kernel => Ok(kernel),
+        },
+        KernelPath::Gpu => Err(RunError::Unavailable(
+            "this workload has no GPU kernel".into(),
+        )),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> RunError {
+    RunError::Failed(e.to_string())
+}
+
+/// `n` f32 values, each the sum of four uniform 16-bit integers, centred and divided by
+/// 2^16: a bell-shaped distribution (σ ≈ 1.15) whose values are exact on every machine.
+fn bell_values(stream: &mut InputStream, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let v = stream.next_u64();
+            let sum: i64 = (0..4).map(|i| ((v >> (16 * i)) & 0xFFFF) as i64).sum();
+            (sum - 2 * 0xFFFF) as f32 / 65536.0
+        })
+        .collect()
+}
+
+/// Feeds f32 values to `sink` as little-endian bytes, a page at a time.
+fn feed_f32(values: &[f32], sink: &mut dyn FnMut(&[u8])) {
+    let mut page = [0u8; 4096];
+    for chunk in values.chunks(page.len() / 4) {
+        for (dst, v) in page.chunks_exact_mut(4).zip(chunk) {
+            dst.copy_from_slice(&v.to_le_bytes());
+        }
+        sink(&page[..4 * chunk.len()]);
+    }
+}
+
+struct QuantizeInstance {
+    shape: Shape,
+    weights: Vec<f32>,
+    packed: I2sMatrix,
+}
+
+impl QuantizeInstance {
+    fn new(shape: Shape) -> Result<Self, String> {
+        let stem = format!("quant/quantize/{}x{}", shape.rows, shape.cols);
+        let weights = bell_values(&mut InputStream::new(&stem), shape.rows * shape.cols);
+        let packed = I2sMatrix::zeroed(shape).map_err(|e| e.to_string())?;
+        Ok(QuantizeInstance {
+            shape,
+            weights,
+            packed,
+        })
+    }
+}
+
+impl Instance for QuantizeInstance {
+    fn input(&self, sink: &mut dyn FnMut(&[u8])) {
+        feed_f32(&self.weights, sink);
+    }
+
+    fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+        let kernel = cpu_kernel(path)?;
+        ternarize_i2s_into(&self.weights, self.shape, kernel, &mut self.packed).map_err(failed)
+    }
+
+    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+        sink(self.packed.as_bytes());
+    }
+
+    fn extra_metrics(&self) -> Vec<(String, f64, String)> {
+        match ternary_quality(&self.weights, &self.packed) {
+            Ok(q) => vec![
+                (
+                    "cosine_similarity".into(),
+                    q.cosine_similarity,
+                    "ratio".into(),
+                ),
+                (
+                    "relative_rms_error".into(),
+                    q.relative_rms_error,
+                    "ratio".into(),
+                ),
+            ],
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ProductCase {
+    layout: Layout,
+    shape: Shape,
+    tokens: usize,
+}
+
+/// The weights of a product workload in the layout it measures.
+enum LaidOut {
+    I2s,
+    Tl1(Tl1Matrix),
+    Tl2(Tl2Matrix),
+}
+
+struct ProductInstance {
+    case: ProductCase,
+    /// The canonical weights (what `input` hashes); the I2_S path multiplies them directly.
+    i2s: I2sMatrix,
+    laid_out: LaidOut,
+    x: Vec<f32>,
+    act: QuantizedActivations,
+    scratch: LutScratch,
+    out: Vec<f32>,
+    gpu: gpu::GpuState,
+}
+
+impl ProductInstance {
+    fn new(case: ProductCase) -> Result<Self, String> {
+        let ProductCase { shape, tokens, .. } = case;
+        // All layouts of one shape share a stream, hence inputs and golden output.
+        let mut stream = InputStream::new(&format!(
+            "quant/product/{}x{}-t{tokens}",
+            shape.rows, shape.cols
+        ));
+        let weights = bell_values(&mut stream, shape.rows * shape.cols);
+        let i2s =
+            ternarize_i2s(&weights, shape, QuantKernel::detect()).map_err(|e| e.to_string())?;
+        drop(weights);
+        let x = bell_values(&mut stream, tokens * shape.cols);
+        let act = QuantizedActivations::zeroed(Shape::new(tokens, shape.cols))
+            .map_err(|e| e.to_string())?;
+        let laid_out = match case.layout {
+            Layout::I2s => LaidOut::I2s,
+            Layout::Tl1 => LaidOut::Tl1(Tl1Matrix::from_i2s(&i2s)),
+            Layout::Tl2 => LaidOut::Tl2(Tl2Matrix::from_i2s(&i2s)),
+        };
+        Ok(ProductInstance {
+            case,
+            i2s,
+            laid_out,
+            x,
+            act,
+            scratch: LutScratch::default(),
+            out: vec![0.0; tokens * shape.rows],
+            gpu: gpu::GpuState::default(),
+        })
+    }
+}
+
+impl Instance for ProductInstance {
+    fn input(&self, sink: &mut dyn FnMut(&[u8])) {
+        sink(self.i2s.as_bytes());
+        feed_f32(&self.x, sink);
+    }
+
+    fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+        if path == KernelPath::Gpu && self.case.layout == Layout::I2s {
+            // The host quantises the activations, as a GPU inference loop would hand them over.
+            self.act
+                .quantize_into(&self.x, QuantKernel::detect())
+                .map_err(failed)?;
+            return self.gpu.run(&self.i2s, &self.act, &mut self.out);
+        }
+        let kernel = cpu_kernel(path)?;
+        self.act.quantize_into(&self.x, kernel).map_err(failed)?;
+        match &self.laid_out {
+            LaidOut::I2s => gemm_i2s(&self.i2s, &self.act, &mut self.out, kernel),
+            LaidOut::Tl1(m) => gemm_tl1(m, &self.act, &mut self.out, &mut self.scratch, kernel),
+            LaidOut::Tl2(m) => gemm_tl2(m, &self.act, &mut self.out, &mut self.scratch, kernel),
+        }
+        .map_err(failed)
+    }
+
+    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+        feed_f32(&self.out, sink);
+    }
+
+    fn extra_metrics(&self) -> Vec<(String, f64, String)> {
+        self.gpu.metrics(self.i2s.packed().len())
+    }
+}
+
+#[cfg(feature = "cuda")]
+mod gpu {
+    //! The GPU path: weights uploaded once, then per run the activations go up, the
+    //! kernel runs and the outputs come back; kernel and transfer times are kept apart.
+
+    use benchseal_kernels::gpu::{GpuGemm, GpuTiming};
+    use benchseal_kernels::quant::{I2sMatrix, QuantizedActivations};
+
+    use crate::registry::RunError;
+
+    #[derive(Default)]
+    pub(super) struct GpuState {
+        gemm: Option<GpuGemm>,
+        last: Option<GpuTiming>,
+        /// The device's memory bandwidth bound, GB/s, when the driver reports it.
+        peak_gbs: Option<f64>,
+    }
+
+    impl GpuState {
+        pub(super) fn run(
+            &mut self,
+            weights: &I2sMatrix,
+            act: &QuantizedActivations,
+            out: &mut [f32],
+        ) -> Result<(), RunError> {
+            let gemm = match &mut self.gemm {
+                Some(gemm) => gemm,
+                None => {
+                    benchseal_kernels::gpu::device_available().map_err(RunError::Unavailable)?;
+                    let gemm = GpuGemm::new(weights, act.shape().rows)
+                        .map_err(|e| RunError::Failed(e.to_string()))?;
+                    self.peak_gbs = benchseal_kernels::gpu::gpu_info()
+                        .ok()
+                        .map(|info| info.peak_memory_bandwidth_gbs)
+                        .filter(|gbs| *gbs > 0.0);
+                    self.gemm.insert(gemm)
+                }
+            };
+            let timing = gemm
+                .run(act, out)
+                .map_err(|e| RunError::Failed(e.to_string()))?;
+            self.last = Some(timing);
+            Ok(())
+        }
+
+        pub(super) fn metrics(&self, weight_bytes: usize) -> Vec<(String, f64, String)> {
+            let Some(t) = self.last else {
+                return Vec::new();
+            };
+            // Packed weights are the bytes a GEMV must read: its bandwidth bound.
+            let gbs = weight_bytes as f64 / (t.kernel_ms * 1e-3) / 1e9;
+            let mut metrics = vec![
+                ("gpu_kernel_time".into(), t.kernel_ms, "ms".into()),
+                ("gpu_upload_time".into(), t.upload_ms, "ms".into()),
+                ("gpu_download_time".into(), t.download_ms, "ms".into()),
+                ("gpu_weight_bandwidth".into(), gbs, "GB/s".into()),
+            ];
+            if let Some(peak) = self.peak_gbs {
+                metrics.push(("gpu_bandwidth_fraction".into(), gbs / peak, "ratio".into()));
+            }
+            metrics
+        }
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+mod gpu {
+    use benchseal_kernels::quant::{I2sMatrix, QuantizedActivations};
+
+    use crate::registry::RunError;
+
+    #[derive(Default)]
+    pub(super) struct GpuState {}
+
+    impl GpuState {
+        pub(super) fn run(
+            &mut self,
+            _: &I2sMatrix,
+            _: &QuantizedActivations,
+            _: &mut [f32],
+        ) -> Result<(), RunError> {
+            Err(RunError::Unavailable("built without feature `cuda`".into()))
+        }
+
+        pub(super) fn metrics(&self, _: usize) -> Vec<(String, f64, String)> {
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn digest(instance: &dyn Instance) -> String {
+        let mut h = Sha256::new();
+        instance.output(&mut |b| h.update(b));
+        format!("{:x}", h.finalize())
+    }
+
+    #[test]
+    fn every_tiny_quant_workload_gives_one_output_per_shape_on_every_cpu_path() {
+        let mut by_shape = std::collections::BTreeMap::<String, String>::new();
+        for w in workloads().into_iter().filter(|w| w.id.size == Size::Tiny) {
+            let mut instance = w.setup().unwrap();
+            for path in [KernelPath::Scalar, KernelPath::Simd] {
+                match instance.run(path) {
+                    Ok(()) => {}
+                    // SIMD switched off (BENCHSEAL_SIMD_LEVEL=none) or absent: nothing to compare.
+                    Err(RunError::Unavailable(_)) if path == KernelPath::Simd => continue,
+                    Err(e) => panic!("{} on {path}: {e}", w.id),
+                }
+                let d = digest(instance.as_ref());
+                let shape = if w.id.kernel == "quantize" {
+                    w.id.to_string()
+                } else {
+                    format!("{}{}", &w.id.kernel[..4], w.id.variant)
+                };
+                let first = by_shape.entry(shape).or_insert_with(|| d.clone());
+                assert_eq!(*first, d, "{} on {path}", w.id);
+            }
+        }
+        assert_eq!(by_shape.len(), 3, "{by_shape:?}");
+    }
+
+    #[test]
+    fn quantize_reports_its_quality() {
+        let w = workloads()
+            .into_iter()
+            .find(|w| w.id.to_string() == "quant/quantize/128x256/tiny")
+            .unwrap();
+        let mut instance = w.setup().unwrap();
+        instance.run(KernelPath::Scalar).unwrap();
+        let metrics = instance.extra_metrics();
+        let cosine = metrics
+            .iter()
+            .find(|m| m.0 == "cosine_similarity")
+            .unwrap()
+            .1;
+        let rms = metrics
+            .iter()
+            .find(|m| m.0 == "relative_rms_error")
+            .unwrap()
+            .1;
+        // Ternarising bell-shaped weights keeps the direction well but not perfectly.
+        assert!(cosine > 0.8 && cosine < 0.99, "{cosine}");
+        assert!(rms > 0.1 && rms < 0.7, "{rms}");
+    }
+
+    #[test]
+    fn the_gpu_path_is_skipped_not_failed_without_a_device() {
+        let w = workloads()
+            .into_iter()
+            .find(|w| w.id.to_string() == "quant/gemv-i2s/128x256/tiny")
+            .unwrap();
+        assert!(w.paths.contains(&KernelPath::Gpu));
+        let mut instance = w.setup().unwrap();
+        match instance.run(KernelPath::Gpu) {
+            Err(RunError::Unavailable(why)) => {
+                assert!(
+                    why == "no CUDA device" || why == "built without feature `cuda`",
+                    "{why}"
+                )
+            }
+            // A machine with a GPU must produce the CPU's bytes.
+            Ok(()) => {
+                let gpu = digest(instance.as_ref());
+                instance.run(KernelPath::Scalar).unwrap();
+                assert_eq!(gpu, digest(instance.as_ref()));
+            }
+            Err(e) => panic!("GPU path failed: {e}"),
+        }
+    }
 }

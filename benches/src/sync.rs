@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use benchseal_kernels::simd::SimdLevel;
 use benchseal_kernels::sync::cache::TtlCache;
-use benchseal_kernels::sync::compare::{Comparison, compare_at, compare_scalar};
-use benchseal_kernels::sync::detect::{Detection, detect_at};
+use benchseal_kernels::sync::compare::{Comparison, compare, compare_scalar};
+use benchseal_kernels::sync::detect::{Detection, detect, detect_at};
 use benchseal_kernels::sync::plan::{Excludes, Plan, plan};
 
 use crate::input::InputStream;
@@ -126,7 +126,11 @@ impl Instance for DetectInstance {
     fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
         let level = level_for(path)?;
         for (s, out) in self.samples.iter().zip(self.verdicts.chunks_exact_mut(2)) {
-            out.copy_from_slice(&encode(detect_at(&s.name, &s.bytes, level)));
+            let verdict = match level {
+                SimdLevel::None => detect_at(&s.name, &s.bytes, level),
+                _ => detect(&s.name, &s.bytes),
+            };
+            out.copy_from_slice(&encode(verdict));
         }
         Ok(())
     }
@@ -291,7 +295,7 @@ impl Instance for CompareInstance {
         let (old, new) = (&self.pair.old[..], &self.pair.new[..]);
         self.result = match level_for(path)? {
             SimdLevel::None => compare_scalar(old, new),
-            level => compare_at(old, new, level),
+            _ => compare(old, new),
         };
         Ok(())
     }
@@ -759,7 +763,7 @@ mod tests {
         assert!(!text.contains(".tmp"), "excluded files were planned");
         assert!(
             text.lines()
-                .any(|l| l.starts_with("update") && l.contains("\tdigest\t"))
+                .any(|l| l.starts_with("update") && l.contains("\tcontent\t"))
         );
     }
 

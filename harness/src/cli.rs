@@ -23,6 +23,7 @@ pub enum Command {
     /// The trend of a workload over stored runs, with change points.
     History(crate::history::HistoryArgs),
     /// Evaluate the SLOs and write the sign-off report of a release.
+    #[command(disable_version_flag = true)]
     Signoff(crate::signoff::SignoffArgs),
     /// Re-check a report or baseline: seal, digests, instruction counts, wall-clock.
     Verify(crate::verify::VerifyArgs),

@@ -1,25 +1,1365 @@
-//! `benchseal compare A B` and the comparison policy. Filled in by the baselines work.
+//! `benchseal compare A B`, `run --compare-to V`, and the comparison policy.
+//!
+//! A comparison answers two questions about an old record A (usually a baseline) and a
+//! new record B: *are the numbers still the same work?* and *did they change for real?*
+//!
+//! - Reproducibility comes first. The same workload must read the same input and produce
+//!   the same output digests on both sides, and the same instruction-count executable
+//!   (same SHA-256) must count the same instructions; otherwise nothing else can be trusted
+//!   and the comparison ends with exit code 3.
+//! - Wall-clock time is noisy, so it gets statistics: the bootstrap confidence interval
+//!   of the ratio of medians, confirmed by a Mann–Whitney U test, against a noise
+//!   threshold (rules in [`crate::stats::classify_ratio`]).
+//! - Instruction counts are exact for one executable, so they get limits, as gungraun
+//!   defines them: a soft limit in percent of the old count and optional hard limits in
+//!   absolute counts.
+//! - Peak memory gets a plain percentage threshold that fails the comparison (or only
+//!   warns, by policy).
+//!
+//! [`compare_records`] is pure (records in, [`Comparison`] out); resolving arguments,
+//! loading files and printing stay in [`execute`] and [`compare_to_baseline`]. The
+//! renderers live in [`render`], one small type per format.
+
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
-use crate::record::RunRecord;
+use crate::exit::{Irreproducible, bad_input};
+use crate::record::{EngineResult, RunRecord, Status, WallStats};
+pub use crate::stats::{RatioEstimate, Verdict};
+
+/// Schema of the JSON form of a comparison (`--format json`).
+pub const COMPARISON_SCHEMA: &str = "benchseal.comparison/1";
+
+/// Seed of the bootstrap resampling: fixed, so a comparison is reproducible bit for bit.
+pub const BOOTSTRAP_SEED: u64 = 0x0BE7_C45E_A15E_ED01;
+
+/// Default directory of run records, relative to the working directory.
+pub const RUNS_DIR: &str = "reports/runs";
+/// Default directory of baselines, relative to the working directory.
+pub const BASELINES_DIR: &str = "baselines";
+
+/// How each metric is judged. Deserialisable from the regression policy of `slo.toml`;
+/// every field has a default, so a partial table is fine:
+///
+/// ```toml
+/// [regression.wall]
+/// threshold_pct = 3.0    # noise threshold: smaller changes are never a regression
+/// confidence = 0.95      # of the bootstrap interval; the rank test uses 1 - confidence
+/// resamples = 10000
+/// [regression.instructions]
+/// soft_limit_pct = 0.5   # more instructions than old + 0.5% is a regression
+/// hard_limit = 5000000   # optional: more than this many instructions is a regression
+/// hard_limits = { "codec/comp3/s9v2/tiny" = 120000 }   # optional, per workload id
+/// [regression.memory]
+/// threshold_pct = 25.0   # peak RSS above old + 25% is a regression
+/// fail = true            # whether a memory regression fails (exit 1) or only warns
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub wall: WallPolicy,
+    pub instructions: InstructionsPolicy,
+    pub memory: MemoryPolicy,
+}
+
+/// Wall-clock policy (also used for the process engine's whole-command times).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WallPolicy {
+    /// Changes of the median smaller than this (percent) count as noise.
+    pub threshold_pct: f64,
+    /// Coverage of the bootstrap interval; the Mann–Whitney test runs at 1 − confidence.
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+}
+
+impl Default for WallPolicy {
+    fn default() -> Self {
+        // 3%: at 2% sample noise and 20 samples a side this flags 0 of 1000 A/A
+        // comparisons and detects 99.6% of 5% shifts (see stats.rs simulations).
+        WallPolicy {
+            threshold_pct: 3.0,
+            confidence: 0.95,
+            resamples: 10_000,
+        }
+    }
+}
+
+/// Instruction-count limits, as gungraun defines them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstructionsPolicy {
+    /// Soft limit: a change above this percentage of the old count is a regression (below
+    /// its negative, an improvement). gungraun's soft limits are percentages too.
+    /// (`threshold_pct` is accepted as another name.)
+    #[serde(alias = "threshold_pct")]
+    pub soft_limit_pct: f64,
+    /// Hard limit: a new count above this absolute number is a regression, whatever the
+    /// old count was.
+    pub hard_limit: Option<u64>,
+    /// Hard limits per workload id; they take precedence over `hard_limit`.
+    pub hard_limits: BTreeMap<String, u64>,
+}
+
+impl Default for InstructionsPolicy {
+    fn default() -> Self {
+        InstructionsPolicy {
+            soft_limit_pct: 0.5,
+            hard_limit: None,
+            hard_limits: BTreeMap::new(),
+        }
+    }
+}
+
+/// Peak-memory policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryPolicy {
+    /// Peak RSS growth above this percentage is a regression.
+    pub threshold_pct: f64,
+    /// Whether a memory regression fails the comparison (exit 1) or is only reported.
+    /// (`fails` is accepted as another name.)
+    #[serde(alias = "fails")]
+    pub fail: bool,
+}
+
+impl Default for MemoryPolicy {
+    fn default() -> Self {
+        MemoryPolicy {
+            threshold_pct: 25.0,
+            fail: true,
+        }
+    }
+}
+
+impl Policy {
+    /// Checks that the numbers make sense; the message names the field.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let w = &self.wall;
+        if !(w.threshold_pct.is_finite() && w.threshold_pct >= 0.0) {
+            return Err(format!(
+                "wall.threshold_pct must be ≥ 0, not {}",
+                w.threshold_pct
+            ));
+        }
+        if !(w.confidence > 0.5 && w.confidence < 1.0) {
+            return Err(format!(
+                "wall.confidence must lie in (0.5, 1), not {}",
+                w.confidence
+            ));
+        }
+        if w.resamples < 100 {
+            return Err(format!("wall.resamples must be ≥ 100, not {}", w.resamples));
+        }
+        let soft = self.instructions.soft_limit_pct;
+        if !(soft.is_finite() && soft >= 0.0) {
+            return Err(format!(
+                "instructions.soft_limit_pct must be ≥ 0, not {soft}"
+            ));
+        }
+        let memory = self.memory.threshold_pct;
+        if !(memory.is_finite() && memory >= 0.0) {
+            return Err(format!("memory.threshold_pct must be ≥ 0, not {memory}"));
+        }
+        Ok(())
+    }
+}
+
+/// The metric a line of a comparison is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Median wall-clock time per run of the kernel (criterion), ns.
+    Wall,
+    /// Instructions executed (gungraun / callgrind).
+    Instructions,
+    /// Median wall time of a whole command (process engine), ns.
+    ProcessWall,
+    /// Peak resident set size of a whole command (process engine), bytes.
+    PeakRss,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Wall => "wall",
+            Metric::Instructions => "instructions",
+            Metric::ProcessWall => "process wall",
+            Metric::PeakRss => "peak rss",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Wall | Metric::ProcessWall => "ns",
+            Metric::Instructions => "instructions",
+            Metric::PeakRss => "bytes",
+        }
+    }
+}
+
+/// One metric of one benchmark, old against new.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricComparison {
+    /// `workload-id@path` (e.g. `codec/comp3/s9v2/large@simd`) or `process:<id>`.
+    pub benchmark: String,
+    pub metric: Metric,
+    /// Median time, instruction count or peak bytes.
+    pub old: f64,
+    pub new: f64,
+    /// new / old: above 1 costs more.
+    pub ratio: f64,
+    /// Confidence interval of the ratio, where the metric has one.
+    pub ratio_lower: Option<f64>,
+    pub ratio_upper: Option<f64>,
+    /// Two-sided Mann–Whitney p-value, where samples allow one.
+    pub p_value: Option<f64>,
+    pub verdict: Verdict,
+    /// Whether this line fails the comparison (a regression the policy treats as failing).
+    pub fails: bool,
+    /// Why the verdict is what it is, when the numbers alone don't say.
+    pub note: Option<String>,
+}
+
+impl MetricComparison {
+    /// The relative change in percent.
+    pub fn change_pct(&self) -> f64 {
+        (self.ratio - 1.0) * 100.0
+    }
+}
+
+/// A broken promise of reproducibility: the two records did not do the same work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReproducibilityIssue {
+    pub benchmark: String,
+    pub problem: String,
+}
+
+/// A benchmark present in only one record, or without comparable numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCompared {
+    pub benchmark: String,
+    pub reason: String,
+}
+
+/// Where a side of the comparison came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SideSource {
+    RunFile {
+        path: String,
+    },
+    RunId {
+        path: String,
+    },
+    Baseline {
+        version: String,
+        machine_class: String,
+        path: String,
+    },
+}
+
+impl std::fmt::Display for SideSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SideSource::RunFile { path } => write!(f, "run file {path}"),
+            SideSource::RunId { path } => write!(f, "run id (file {path})"),
+            SideSource::Baseline {
+                version,
+                machine_class,
+                path,
+            } => {
+                write!(f, "baseline {version} for {machine_class} (file {path})")
+            }
+        }
+    }
+}
+
+/// One side of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// The argument as given (or the baseline version).
+    pub label: String,
+    pub source: Option<SideSource>,
+    pub run_id: String,
+    pub started_at: String,
+    pub machine_class: String,
+    pub git_commit: Option<String>,
+}
+
+impl Side {
+    /// A side described by its record alone.
+    pub fn of(record: &RunRecord, label: &str, source: Option<SideSource>) -> Side {
+        Side {
+            label: label.into(),
+            source,
+            run_id: record.run_id.clone(),
+            started_at: record.started_at.clone(),
+            machine_class: record.env.machine_class.clone(),
+            git_commit: record.artifact.git_commit.clone(),
+        }
+    }
+}
+
+/// How the two environments differ.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvComparison {
+    pub machine_class_differs: bool,
+    pub toolchain_differs: bool,
+    /// Each changed setting, `path: old → new`.
+    pub changes: Vec<String>,
+    /// True when the comparison crossed machine classes or toolchains on request.
+    pub mismatch_allowed: bool,
+}
+
+impl EnvComparison {
+    /// Whether numbers from the two environments should not be compared by default.
+    pub fn is_mismatch(&self) -> bool {
+        self.machine_class_differs || self.toolchain_differs
+    }
+}
+
+/// Counts by verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub regressed: usize,
+    pub improved: usize,
+    pub unchanged: usize,
+    pub inconclusive: usize,
+    /// Regressions that fail the comparison (memory regressions may only warn).
+    pub failing: usize,
+    pub reproducibility_issues: usize,
+    pub not_compared: usize,
+}
+
+/// The full comparison of two records; rendered by [`render`] and by the sign-off report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub schema: String,
+    pub old: Side,
+    pub new: Side,
+    pub policy: Policy,
+    pub env: EnvComparison,
+    pub metrics: Vec<MetricComparison>,
+    pub reproducibility: Vec<ReproducibilityIssue>,
+    pub not_compared: Vec<NotCompared>,
+    pub summary: Summary,
+}
+
+impl Comparison {
+    /// Exit outcome: irreproducible beats a failing regression beats success.
+    /// Inconclusive lines do not fail: they are shown, and the sign-off decides.
+    pub fn outcome(&self) -> Outcome {
+        if !self.reproducibility.is_empty() {
+            Outcome::Irreproducible
+        } else if self.summary.failing > 0 {
+            Outcome::Failed
+        } else {
+            Outcome::Success
+        }
+    }
+
+    /// Lines with the given verdict.
+    pub fn with_verdict(&self, verdict: Verdict) -> impl Iterator<Item = &MetricComparison> {
+        self.metrics.iter().filter(move |m| m.verdict == verdict)
+    }
+
+    /// The one-line summary that heads every format.
+    pub fn headline(&self) -> String {
+        let s = &self.summary;
+        let outcome = match self.outcome() {
+            Outcome::Irreproducible => "REPRODUCIBILITY BROKEN",
+            Outcome::Failed => "REGRESSED",
+            Outcome::Success if s.regressed > 0 => "OK (regressions only warn)",
+            Outcome::Success => "OK",
+        };
+        let mut line = format!(
+            "{outcome}: {} regressed, {} improved, {} unchanged, {} inconclusive",
+            s.regressed, s.improved, s.unchanged, s.inconclusive
+        );
+        if s.reproducibility_issues > 0 {
+            line.push_str(&format!(
+                ", {} reproducibility issue(s)",
+                s.reproducibility_issues
+            ));
+        }
+        if s.not_compared > 0 {
+            line.push_str(&format!(", {} not compared", s.not_compared));
+        }
+        line
+    }
+}
+
+/// Compares environments: machine class, toolchain, and every changed setting.
+pub fn compare_env(old: &RunRecord, new: &RunRecord) -> EnvComparison {
+    let toolchain = |r: &RunRecord| {
+        serde_json::to_value(&r.env)
+            .ok()
+            .and_then(|v| v.get("toolchain").cloned())
+    };
+    EnvComparison {
+        machine_class_differs: old.env.machine_class != new.env.machine_class,
+        toolchain_differs: toolchain(old) != toolchain(new),
+        changes: crate::env::changes(&old.env, &new.env),
+        mismatch_allowed: false,
+    }
+}
+
+/// Whether the two records have any workload or process in common.
+pub fn have_common_benchmarks(old: &RunRecord, new: &RunRecord) -> bool {
+    new.workloads.iter().any(|w| old.workload(&w.id).is_some())
+        || new
+            .processes
+            .iter()
+            .any(|p| old.processes.iter().any(|q| q.id == p.id))
+}
+
+/// Compares two records under `policy`. Pure: the sides are described by the caller.
+pub fn compare_records(
+    old: &RunRecord,
+    new: &RunRecord,
+    policy: &Policy,
+    old_side: Side,
+    new_side: Side,
+) -> Comparison {
+    let mut builder = Builder {
+        policy,
+        metrics: Vec::new(),
+        reproducibility: Vec::new(),
+        not_compared: Vec::new(),
+    };
+    builder.workloads(old, new);
+    builder.processes(old, new);
+    let Builder {
+        metrics,
+        reproducibility,
+        not_compared,
+        ..
+    } = builder;
+    let mut summary = Summary {
+        reproducibility_issues: reproducibility.len(),
+        not_compared: not_compared.len(),
+        failing: metrics.iter().filter(|m| m.fails).count(),
+        ..Summary::default()
+    };
+    for m in &metrics {
+        match m.verdict {
+            Verdict::Regressed => summary.regressed += 1,
+            Verdict::Improved => summary.improved += 1,
+            Verdict::Unchanged => summary.unchanged += 1,
+            Verdict::Inconclusive => summary.inconclusive += 1,
+        }
+    }
+    Comparison {
+        schema: COMPARISON_SCHEMA.into(),
+        old: old_side,
+        new: new_side,
+        policy: policy.clone(),
+        env: compare_env(old, new),
+        metrics,
+        reproducibility,
+        not_compared,
+        summary,
+    }
+}
+
+struct Builder<'p> {
+    policy: &'p Policy,
+    metrics: Vec<MetricComparison>,
+    reproducibility: Vec<ReproducibilityIssue>,
+    not_compared: Vec<NotCompared>,
+}
+
+impl Builder<'_> {
+    fn issue(&mut self, benchmark: &str, problem: String) {
+        self.reproducibility.push(ReproducibilityIssue {
+            benchmark: benchmark.into(),
+            problem,
+        });
+    }
+
+    fn skip(&mut self, benchmark: &str, reason: impl Into<String>) {
+        self.not_compared.push(NotCompared {
+            benchmark: benchmark.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn workloads(&mut self, old: &RunRecord, new: &RunRecord) {
+        let identical_instr_executable = match (
+            old.artifact.bench_executables.get("instr"),
+            new.artifact.bench_executables.get("instr"),
+        ) {
+            (Some(a), Some(b)) => (a.sha256 == b.sha256).then(|| a.sha256.clone()),
+            _ => None,
+        };
+        for workload in &new.workloads {
+            let id = workload.id.to_string();
+            let Some(before) = old.workload(&workload.id) else {
+                self.skip(&id, "only in the new record");
+                continue;
+            };
+            if let (Some(a), Some(b)) = (&before.input_sha256, &workload.input_sha256)
+                && a != b
+            {
+                self.issue(&id, format!("input digest differs: {a} → {b}"));
+            }
+            for path in &workload.paths {
+                let name = format!("{id}@{}", path.path);
+                let Some(prior) = before.path(path.path) else {
+                    self.skip(&name, "path only in the new record");
+                    continue;
+                };
+                if let (Some(a), Some(b)) = (&prior.output_sha256, &path.output_sha256)
+                    && a != b
+                {
+                    self.issue(&name, format!("output digest differs: {a} → {b}"));
+                }
+                let mut usable = true;
+                for (side, status) in [("old", &prior.status), ("new", &path.status)] {
+                    match status {
+                        Status::Ok => {}
+                        Status::Invalid(why) => {
+                            self.issue(&name, format!("{side} record marks it invalid: {why}"));
+                            usable = false;
+                        }
+                        Status::Skipped(why) => {
+                            self.skip(&name, format!("skipped in the {side} record: {why}"));
+                            usable = false;
+                        }
+                    }
+                }
+                if !usable {
+                    continue;
+                }
+                if let Some((a, b)) = engine_pair(&name, "wall", &prior.wall, &path.wall, self) {
+                    let line = self.wall_line(&name, Metric::Wall, a, b);
+                    self.metrics.push(line);
+                }
+                if let Some((a, b)) = engine_pair(&name, "instr", &prior.instr, &path.instr, self) {
+                    let (old_count, new_count) = (a.instructions, b.instructions);
+                    if let Some(sha) = &identical_instr_executable
+                        && old_count != new_count
+                    {
+                        self.issue(
+                            &name,
+                            format!(
+                                "instruction count differs for the identical executable \
+                                 {sha}: {old_count} → {new_count}"
+                            ),
+                        );
+                    }
+                    let line = self.instructions_line(&name, &id, old_count, new_count);
+                    self.metrics.push(line);
+                }
+            }
+        }
+        for workload in &old.workloads {
+            if new.workload(&workload.id).is_none() {
+                self.skip(&workload.id.to_string(), "only in the old record");
+            }
+        }
+    }
+
+    fn processes(&mut self, old: &RunRecord, new: &RunRecord) {
+        for process in &new.processes {
+            let name = format!("process:{}", process.id);
+            let Some(prior) = old.processes.iter().find(|p| p.id == process.id) else {
+                self.skip(&name, "only in the new record");
+                continue;
+            };
+            if !prior.status.is_ok() || !process.status.is_ok() {
+                self.skip(
+                    &name,
+                    format!("status {} → {}", prior.status, process.status),
+                );
+                continue;
+            }
+            if !prior.samples_ns.is_empty() && !process.samples_ns.is_empty() {
+                let line = self.samples_line(
+                    &name,
+                    Metric::ProcessWall,
+                    &prior.samples_ns,
+                    &process.samples_ns,
+                );
+                self.metrics.push(line);
+            }
+            if let (Some(a), Some(b)) = (prior.peak_rss_bytes, process.peak_rss_bytes) {
+                let line = self.memory_line(&name, a, b);
+                self.metrics.push(line);
+            }
+        }
+        for process in &old.processes {
+            if !new.processes.iter().any(|p| p.id == process.id) {
+                self.skip(&format!("process:{}", process.id), "only in the old record");
+            }
+        }
+    }
+
+    /// Wall-clock line from raw samples when both sides have them, otherwise from
+    /// criterion's median intervals (a conservative ratio interval, no rank test).
+    fn wall_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        a: &WallStats,
+        b: &WallStats,
+    ) -> MetricComparison {
+        if !a.samples_ns.is_empty() && !b.samples_ns.is_empty() {
+            return self.samples_line(name, metric, &a.samples_ns, &b.samples_ns);
+        }
+        let estimate = RatioEstimate {
+            ratio: b.median_ns / a.median_ns,
+            lower: b.median_ci_lower_ns / a.median_ci_upper_ns,
+            upper: b.median_ci_upper_ns / a.median_ci_lower_ns,
+            confidence: a.confidence_level.min(b.confidence_level),
+        };
+        let mut line = self.ratio_line(name, metric, a.median_ns, b.median_ns, estimate, None);
+        line.note = Some("no raw samples: interval from the recorded median intervals".into());
+        line
+    }
+
+    fn samples_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        old: &[f64],
+        new: &[f64],
+    ) -> MetricComparison {
+        let wall = &self.policy.wall;
+        let old_median = crate::stats::median(old).unwrap_or(f64::NAN);
+        let new_median = crate::stats::median(new).unwrap_or(f64::NAN);
+        let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+        match crate::stats::bootstrap_median_ratio(old, new, wall.resamples, wall.confidence, seed)
+        {
+            Some(estimate) => {
+                let p = crate::stats::mann_whitney_u(old, new).map(|t| t.p_value);
+                self.ratio_line(name, metric, old_median, new_median, estimate, p)
+            }
+            None => MetricComparison {
+                benchmark: name.into(),
+                metric,
+                old: old_median,
+                new: new_median,
+                ratio: new_median / old_median,
+                ratio_lower: None,
+                ratio_upper: None,
+                p_value: None,
+                verdict: Verdict::Inconclusive,
+                fails: false,
+                note: Some("samples are not positive finite numbers".into()),
+            },
+        }
+    }
+
+    fn ratio_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        old: f64,
+        new: f64,
+        estimate: RatioEstimate,
+        p_value: Option<f64>,
+    ) -> MetricComparison {
+        let wall = &self.policy.wall;
+        let verdict = crate::stats::classify_ratio(
+            &estimate,
+            p_value,
+            wall.threshold_pct / 100.0,
+            1.0 - wall.confidence,
+        );
+        MetricComparison {
+            benchmark: name.into(),
+            metric,
+            old,
+            new,
+            ratio: estimate.ratio,
+            ratio_lower: Some(estimate.lower),
+            ratio_upper: Some(estimate.upper),
+            p_value,
+            verdict,
+            fails: verdict == Verdict::Regressed,
+            note: None,
+        }
+    }
+
+    fn instructions_line(
+        &self,
+        name: &str,
+        workload: &str,
+        old: u64,
+        new: u64,
+    ) -> MetricComparison {
+        let limits = &self.policy.instructions;
+        let verdict = instructions_verdict(old, new, limits.soft_limit_pct);
+        let hard = limits
+            .hard_limits
+            .get(workload)
+            .copied()
+            .or(limits.hard_limit);
+        let (verdict, note) = match hard {
+            Some(limit) if new > limit => (
+                Verdict::Regressed,
+                Some(format!("above the hard limit of {limit} instructions")),
+            ),
+            _ => (verdict, None),
+        };
+        MetricComparison {
+            benchmark: name.into(),
+            metric: Metric::Instructions,
+            old: old as f64,
+            new: new as f64,
+            ratio: ratio_of_counts(old, new),
+            ratio_lower: None,
+            ratio_upper: None,
+            p_value: None,
+            verdict,
+            fails: verdict == Verdict::Regressed,
+            note,
+        }
+    }
+
+    fn memory_line(&self, name: &str, old: u64, new: u64) -> MetricComparison {
+        let memory = &self.policy.memory;
+        let ratio = ratio_of_counts(old, new);
+        let threshold = memory.threshold_pct / 100.0;
+        let verdict = if ratio > 1.0 + threshold {
+            Verdict::Regressed
+        } else if ratio < 1.0 - threshold {
+            Verdict::Improved
+        } else {
+            Verdict::Unchanged
+        };
+        let fails = verdict == Verdict::Regressed && memory.fail;
+        MetricComparison {
+            benchmark: name.into(),
+            metric: Metric::PeakRss,
+            old: old as f64,
+            new: new as f64,
+            ratio,
+            ratio_lower: None,
+            ratio_upper: None,
+            p_value: None,
+            verdict,
+            fails,
+            note: (verdict == Verdict::Regressed && !memory.fail)
+                .then(|| "warning only: memory.fail is false".into()),
+        }
+    }
+}
+
+/// The metrics of an engine on both sides, when both measured; otherwise records why not.
+fn engine_pair<'r, T>(
+    name: &str,
+    engine: &str,
+    old: &'r Option<EngineResult<T>>,
+    new: &'r Option<EngineResult<T>>,
+    builder: &mut Builder<'_>,
+) -> Option<(&'r T, &'r T)> {
+    match (old, new) {
+        (None, None) => None,
+        (Some(a), Some(b)) => match (&a.status, &a.metrics, &b.status, &b.metrics) {
+            (Status::Ok, Some(x), Status::Ok, Some(y)) => Some((x, y)),
+            _ => {
+                builder.skip(
+                    &format!("{name} ({engine})"),
+                    format!("engine status {} → {}", a.status, b.status),
+                );
+                None
+            }
+        },
+        (Some(_), None) => {
+            builder.skip(
+                &format!("{name} ({engine})"),
+                "measured only in the old record",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            builder.skip(
+                &format!("{name} ({engine})"),
+                "measured only in the new record",
+            );
+            None
+        }
+    }
+}
+
+/// Soft-limit verdict for counts: beyond +limit% regressed, beyond −limit% improved.
+pub fn instructions_verdict(old: u64, new: u64, soft_limit_pct: f64) -> Verdict {
+    let change_pct = (ratio_of_counts(old, new) - 1.0) * 100.0;
+    if change_pct > soft_limit_pct {
+        Verdict::Regressed
+    } else if change_pct < -soft_limit_pct {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+/// new / old for counts; a count rising from zero is an infinite ratio.
+fn ratio_of_counts(old: u64, new: u64) -> f64 {
+    match (old, new) {
+        (0, 0) => 1.0,
+        (0, _) => f64::INFINITY,
+        _ => new as f64 / old as f64,
+    }
+}
+
+/// FNV-1a, to give each benchmark its own (fixed) bootstrap stream.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The I/O edge: argument resolution, loading, and the commands.
+
+/// Output format of `compare`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Terminal table.
+    Table,
+    /// Markdown for a pull-request comment.
+    Md,
+    /// The full comparison as JSON (`benchseal.comparison/1`).
+    Json,
+    /// Bencher Metric Format of the new record.
+    Bmf,
+    /// shields.io endpoint badge.
+    Badge,
+}
 
 /// Arguments of `benchseal compare`.
 #[derive(Debug, clap::Args)]
-pub struct CompareArgs {}
+pub struct CompareArgs {
+    /// The old side: a run file, a run id, or a baseline version (tried in that order).
+    pub old: String,
+    /// The new side: a run file, a run id, or a baseline version (tried in that order).
+    pub new: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Compare across machine classes or toolchains; the environment diff is shown.
+    #[arg(long)]
+    pub allow_env_mismatch: bool,
+    /// Machine class to read when a side is a baseline saved for several classes.
+    #[arg(long)]
+    pub machine_class: Option<String>,
+    /// A TOML file with the regression policy (the fields of [`Policy`]).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub stores: crate::baseline::Stores,
+}
 
-pub fn execute(_args: CompareArgs) -> Result<Outcome> {
-    anyhow::bail!("this command is not built yet")
+/// A record loaded for a comparison, with where it came from.
+#[derive(Debug)]
+pub struct Resolved {
+    pub record: RunRecord,
+    pub source: SideSource,
+}
+
+/// Resolves a `compare` argument: an existing file, then a run id under `runs_dir`, then
+/// a baseline version under `baselines_dir` (its machine class from `machine_class`, else
+/// the only class stored, else `class_hint`, the other side's class).
+pub fn resolve(
+    arg: &str,
+    runs_dir: &Path,
+    baselines_dir: &Path,
+    machine_class: Option<&str>,
+    class_hint: Option<&str>,
+) -> Result<Resolved> {
+    let as_file = Path::new(arg);
+    if as_file.is_file() {
+        let record = load_record(as_file)?;
+        return Ok(Resolved {
+            record,
+            source: SideSource::RunFile { path: arg.into() },
+        });
+    }
+    if crate::baseline::validate_name(arg, "run id").is_ok() {
+        let run_path = runs_dir.join(format!("{arg}.json"));
+        if run_path.is_file() {
+            let record = load_record(&run_path)?;
+            let path = run_path.display().to_string();
+            return Ok(Resolved {
+                record,
+                source: SideSource::RunId { path },
+            });
+        }
+        let version_dir = baselines_dir.join(arg);
+        if version_dir.is_dir() {
+            let class =
+                crate::baseline::pick_machine_class(&version_dir, machine_class, class_hint)?;
+            let path = crate::baseline::baseline_path(baselines_dir, arg, &class)?;
+            let record = load_record(&path)?;
+            let path = path.display().to_string();
+            let source = SideSource::Baseline {
+                version: arg.into(),
+                machine_class: class,
+                path,
+            };
+            return Ok(Resolved { record, source });
+        }
+    }
+    Err(bad_input(format!(
+        "`{arg}` is neither a file, nor a run id in {}, nor a baseline version in {}",
+        runs_dir.display(),
+        baselines_dir.display()
+    )))
+}
+
+/// Loads a run record (or baseline) for comparison: bad JSON or another schema is bad
+/// input naming the file and the field; an unsealed record is bad input; a seal that
+/// does not match the content is broken reproducibility (exit 3).
+pub fn load_record(path: &Path) -> Result<RunRecord> {
+    let text = crate::fsutil::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
+    let record = parse_record(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    if let Err(problem) = record.verify_seal() {
+        if record.seal.is_none() {
+            return Err(bad_input(format!(
+                "{}: field `seal` is null: the run was not finished and sealed",
+                path.display()
+            )));
+        }
+        return Err(Irreproducible(format!("{}: {problem}", path.display())).into());
+    }
+    Ok(record)
+}
+
+/// Parses a run record; on a field error names the field by its path in the document
+/// (e.g. `workloads[0].paths[1].wall.metrics.median_ns`).
+pub fn parse_record(text: &str) -> std::result::Result<RunRecord, String> {
+    RunRecord::from_json(text).map_err(|message| match serde_json::from_str::<RunRecord>(text) {
+        Err(e) if e.is_data() => {
+            let field = json_path_at(text, e.line(), e.column());
+            if field.is_empty() {
+                message
+            } else {
+                format!("field `{field}`: {message}")
+            }
+        }
+        _ => message,
+    })
+}
+
+/// The path (`workloads[0].paths[1].wall`) of the JSON value at 1-based `line`:`column`
+/// of `text`, found by a small scanner that tracks the open objects and arrays; empty at
+/// the top level. Used to name the field a serde error points at.
+pub fn json_path_at(text: &str, line: usize, column: usize) -> String {
+    enum Open {
+        Object { key: Option<String> },
+        Array { index: usize },
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    let mut expecting_key = false;
+    let (mut at_line, mut at_column) = (1, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            at_line += 1;
+            at_column = 0;
+        } else {
+            at_column += 1;
+        }
+        if at_line > line || (at_line == line && at_column >= column) {
+            break;
+        }
+        match c {
+            '{' => {
+                stack.push(Open::Object { key: None });
+                expecting_key = true;
+            }
+            '[' => {
+                stack.push(Open::Array { index: 0 });
+                expecting_key = false;
+            }
+            '}' | ']' => {
+                stack.pop();
+                expecting_key = false;
+            }
+            ',' => match stack.last_mut() {
+                Some(Open::Array { index }) => *index += 1,
+                Some(Open::Object { key }) => {
+                    *key = None;
+                    expecting_key = true;
+                }
+                None => {}
+            },
+            ':' => expecting_key = false,
+            '"' => {
+                let mut string = String::new();
+                while let Some(s) = chars.next() {
+                    at_column += 1;
+                    match s {
+                        '"' => break,
+                        '\\' => {
+                            at_column += 1;
+                            if let Some(escaped) = chars.next() {
+                                string.push(escaped);
+                            }
+                        }
+                        other => string.push(other),
+                    }
+                }
+                if expecting_key && let Some(Open::Object { key }) = stack.last_mut() {
+                    *key = Some(string);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut path = String::new();
+    for open in &stack {
+        match open {
+            Open::Object { key: Some(key) } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Open::Object { key: None } => {}
+            Open::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    path
+}
+
+/// Reads a policy file (TOML, the fields of [`Policy`]).
+pub fn load_policy(path: &Path) -> Result<Policy> {
+    let text = crate::fsutil::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
+    let policy: Policy = toml::from_str(&text).map_err(|e| {
+        bad_input(format!(
+            "{}: invalid regression policy: {e}",
+            path.display()
+        ))
+    })?;
+    policy
+        .validate()
+        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    Ok(policy)
+}
+
+/// Compares two loaded records: refuses crossing machine classes or toolchains unless
+/// allowed, and records with nothing in common (both bad input, exit 2).
+pub fn compare_resolved(
+    old: &Resolved,
+    new: &Resolved,
+    old_label: &str,
+    new_label: &str,
+    policy: &Policy,
+    allow_env_mismatch: bool,
+) -> Result<Comparison> {
+    let env = compare_env(&old.record, &new.record);
+    if env.is_mismatch() && !allow_env_mismatch {
+        let mut message = format!(
+            "refusing to compare across {}: {} is `{}`, {} is `{}` \
+             (pass --allow-env-mismatch to compare anyway)",
+            if env.machine_class_differs {
+                "machine classes"
+            } else {
+                "toolchains"
+            },
+            old_label,
+            old.record.env.machine_class,
+            new_label,
+            new.record.env.machine_class,
+        );
+        for change in &env.changes {
+            message.push_str(&format!("\n  {change}"));
+        }
+        return Err(bad_input(message));
+    }
+    if !have_common_benchmarks(&old.record, &new.record) {
+        return Err(bad_input(format!(
+            "{old_label} ({} workloads, {} processes) and {new_label} ({} workloads, {} \
+             processes) have no workload or process in common: nothing to compare",
+            old.record.workloads.len(),
+            old.record.processes.len(),
+            new.record.workloads.len(),
+            new.record.processes.len(),
+        )));
+    }
+    let old_side = Side::of(&old.record, old_label, Some(old.source.clone()));
+    let new_side = Side::of(&new.record, new_label, Some(new.source.clone()));
+    let mut comparison = compare_records(&old.record, &new.record, policy, old_side, new_side);
+    comparison.env.mismatch_allowed = env.is_mismatch();
+    Ok(comparison)
+}
+
+pub fn execute(args: CompareArgs) -> Result<Outcome> {
+    let policy = match &args.policy {
+        Some(path) => load_policy(path)?,
+        None => Policy::default(),
+    };
+    let class = args.machine_class.as_deref();
+    let (runs, baselines) = (&args.stores.runs_dir, &args.stores.baselines_dir);
+    // A baseline side takes its machine class from the other side when that is a run, so
+    // resolve whichever side is not a baseline version first.
+    let old_is_plain =
+        Path::new(&args.old).is_file() || runs.join(format!("{}.json", args.old)).is_file();
+    let (old, new) = if old_is_plain {
+        let old = resolve(&args.old, runs, baselines, class, None)?;
+        let new = resolve(
+            &args.new,
+            runs,
+            baselines,
+            class,
+            Some(&old.record.env.machine_class),
+        )?;
+        (old, new)
+    } else {
+        let new = resolve(&args.new, runs, baselines, class, None)?;
+        let old = resolve(
+            &args.old,
+            runs,
+            baselines,
+            class,
+            Some(&new.record.env.machine_class),
+        )?;
+        (old, new)
+    };
+    eprintln!("A (old): {}", old.source);
+    eprintln!("B (new): {}", new.source);
+    let comparison = compare_resolved(
+        &old,
+        &new,
+        &args.old,
+        &args.new,
+        &policy,
+        args.allow_env_mismatch,
+    )?;
+    print!("{}", render::render(&comparison, args.format, &new.record));
+    Ok(comparison.outcome())
 }
 
 /// Compares a finished run with the stored baseline `version` of its machine class, prints
-/// the comparison and returns its outcome (used by `benchseal run --compare-to V`).
-/// (Contract kept by the baselines work.)
+/// the comparison and returns its outcome (used by `benchseal run --compare-to V`, after
+/// the run has saved its own record). Uses the default [`Policy`].
 pub fn compare_to_baseline(
-    _record: &RunRecord,
-    _version: &str,
-    _allow_env_mismatch: bool,
+    record: &RunRecord,
+    version: &str,
+    allow_env_mismatch: bool,
 ) -> Result<Outcome> {
-    anyhow::bail!("comparison is not built yet")
+    let comparison = compare_with_stored_baseline(
+        record,
+        version,
+        allow_env_mismatch,
+        Path::new(BASELINES_DIR),
+        &Policy::default(),
+    )?;
+    print!("{}", render::render(&comparison, Format::Table, record));
+    Ok(comparison.outcome())
+}
+
+/// The comparison behind [`compare_to_baseline`], with the store and policy explicit.
+pub fn compare_with_stored_baseline(
+    record: &RunRecord,
+    version: &str,
+    allow_env_mismatch: bool,
+    baselines_dir: &Path,
+    policy: &Policy,
+) -> Result<Comparison> {
+    let version_dir = crate::baseline::version_dir(baselines_dir, version)?;
+    if !version_dir.is_dir() {
+        return Err(bad_input(format!(
+            "no baseline `{version}` in {} (save one with `benchseal baseline save --version {version}`)",
+            baselines_dir.display()
+        )));
+    }
+    let class =
+        crate::baseline::pick_machine_class(&version_dir, None, Some(&record.env.machine_class))?;
+    let path = crate::baseline::baseline_path(baselines_dir, version, &class)?;
+    let old = Resolved {
+        record: load_record(&path)?,
+        source: SideSource::Baseline {
+            version: version.into(),
+            machine_class: class,
+            path: path.display().to_string(),
+        },
+    };
+    let new = Resolved {
+        record: record.clone(),
+        source: SideSource::RunId {
+            path: format!("{RUNS_DIR}/{}.json", record.run_id),
+        },
+    };
+    compare_resolved(
+        &old,
+        &new,
+        version,
+        &record.run_id,
+        policy,
+        allow_env_mismatch,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn json_path_names_nested_fields() {
+        let text =
+            "{\n  \"a\": 1,\n  \"list\": [\n    {\"x\": 1},\n    {\"y\": {\"z\": \"bad\"}}\n  ]\n}";
+        // Line 5 holds `{"y": {"z": "bad"}}`; column 17 lies inside "bad".
+        assert_eq!(json_path_at(text, 5, 17), "list[1].y.z");
+        assert_eq!(json_path_at(text, 2, 8), "a");
+        assert_eq!(json_path_at(text, 1, 1), "");
+    }
+
+    #[test]
+    fn json_path_skips_escaped_quotes_and_separators_in_strings() {
+        let text = r#"{"k\"ey": "a,b:[c", "next": [1, 2, "x"]}"#;
+        let column = text.find("\"x\"").unwrap() + 2;
+        assert_eq!(json_path_at(text, 1, column), "next[2]");
+    }
+
+    #[test]
+    fn instruction_soft_limits() {
+        assert_eq!(instructions_verdict(1000, 1005, 0.5), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(1000, 1006, 0.5), Verdict::Regressed);
+        assert_eq!(instructions_verdict(1000, 994, 0.5), Verdict::Improved);
+        assert_eq!(instructions_verdict(0, 0, 0.5), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(0, 1, 0.5), Verdict::Regressed);
+    }
+
+    #[test]
+    fn policy_parses_from_toml_with_defaults_for_missing_fields() {
+        let policy: Policy = toml::from_str(
+            "[wall]\nthreshold_pct = 4.0\n[instructions]\nhard_limit = 99\n\
+             hard_limits = { \"codec/comp3/s9v2/tiny\" = 7 }\n",
+        )
+        .unwrap();
+        assert_eq!(policy.wall.threshold_pct, 4.0);
+        assert_eq!(policy.wall.confidence, 0.95);
+        assert_eq!(policy.instructions.hard_limit, Some(99));
+        assert_eq!(policy.instructions.hard_limits["codec/comp3/s9v2/tiny"], 7);
+        assert_eq!(policy.memory, MemoryPolicy::default());
+        assert!(toml::from_str::<Policy>("[wall]\nthreshold = 4.0\n").is_err());
+        let aliased: Policy =
+            toml::from_str("[instructions]\nthreshold_pct = 1.0\n[memory]\nfails = false\n")
+                .unwrap();
+        assert_eq!(aliased.instructions.soft_limit_pct, 1.0);
+        assert!(!aliased.memory.fail);
+        let bad = Policy {
+            wall: WallPolicy {
+                confidence: 1.5,
+                ..WallPolicy::default()
+            },
+            ..Policy::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("wall.confidence"));
+    }
+
+    /// A record with one workload on one path, from JSON, as a run would write it.
+    fn record(samples: &[f64], instructions: u64) -> RunRecord {
+        let median = crate::stats::median(samples).unwrap_or(1.0);
+        let wall = serde_json::json!({
+            "median_ns": median, "median_ci_lower_ns": median, "median_ci_upper_ns": median,
+            "mean_ns": median, "mean_ci_lower_ns": median, "mean_ci_upper_ns": median,
+            "std_dev_ns": 0.0, "confidence_level": 0.95, "samples_ns": samples,
+            "sample_iters": [], "throughput_per_s": 1.0,
+        });
+        let instr = serde_json::json!({
+            "instructions": instructions, "l1_hits": null, "ll_hits": null, "ram_hits": null,
+            "total_read_write": null, "estimated_cycles": null,
+        });
+        let path = serde_json::json!({
+            "path": "scalar", "label": "scalar", "output_sha256": "out", "status": "ok",
+            "wall": {"status": "ok", "metrics": wall},
+            "instr": {"status": "ok", "metrics": instr},
+        });
+        let workload = serde_json::json!({
+            "id": "sync/cache/ttl/tiny", "family": "sync", "unit": "operations", "units": 1,
+            "describe": "", "input_sha256": "in", "golden_output_sha256": null, "paths": [path],
+        });
+        let artifact = serde_json::json!({
+            "version": "0", "git_commit": null, "git_dirty": null, "cargo_lock_sha256": null,
+            "bench_executables": {"instr": {"path": "x", "sha256": "same"}},
+        });
+        let value = serde_json::json!({
+            "schema": crate::record::RUN_SCHEMA, "run_id": "r", "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": null, "complete": true, "command": [],
+            "options": {"suites": [], "sizes": [], "engines": [], "paths": [], "quick": false},
+            "artifact": artifact, "env": crate::env::snapshot(), "env_after": null,
+            "tuning": {"tuned": false}, "workloads": [workload], "seal": null,
+        });
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn sides(r: &RunRecord) -> (Side, Side) {
+        (Side::of(r, "a", None), Side::of(r, "b", None))
+    }
+
+    #[test]
+    fn one_instruction_more_from_the_same_executable_breaks_reproducibility() {
+        let a = record(&[100.0, 101.0, 99.0], 5000);
+        let b = record(&[100.0, 101.0, 99.0], 5001);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        assert_eq!(c.outcome(), Outcome::Irreproducible);
+        assert!(
+            c.reproducibility[0]
+                .problem
+                .contains("identical executable")
+        );
+    }
+
+    #[test]
+    fn without_raw_samples_the_recorded_median_intervals_decide() {
+        let mut a = record(&[], 1000);
+        let mut b = record(&[], 1000);
+        let set = |r: &mut RunRecord, median: f64, half_width: f64| {
+            let wall = r.workloads[0].paths[0]
+                .wall
+                .as_mut()
+                .unwrap()
+                .metrics
+                .as_mut()
+                .unwrap();
+            wall.median_ns = median;
+            wall.median_ci_lower_ns = median - half_width;
+            wall.median_ci_upper_ns = median + half_width;
+        };
+        set(&mut a, 100.0, 1.0);
+        set(&mut b, 110.0, 1.0);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x.clone(), y.clone());
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Regressed);
+        assert!(wall.note.as_deref().unwrap().contains("no raw samples"));
+        set(&mut b, 104.0, 6.0);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Inconclusive);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Comparing a record with itself never reports a regression or an improvement.
+        #[test]
+        fn a_record_compared_with_itself_never_changes(
+            samples in prop::collection::vec(1.0f64..1e7, 1..40),
+            instructions in 0u64..u64::MAX / 2,
+        ) {
+            let r = record(&samples, instructions);
+            let (a, b) = sides(&r);
+            let policy = Policy { wall: WallPolicy { resamples: 200, ..WallPolicy::default() }, ..Policy::default() };
+            let c = compare_records(&r, &r, &policy, a, b);
+            prop_assert_eq!(c.outcome(), Outcome::Success);
+            prop_assert_eq!(c.summary.regressed + c.summary.improved, 0);
+            prop_assert!(c.reproducibility.is_empty());
+        }
+    }
 }

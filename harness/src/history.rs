@@ -1,13 +1,358 @@
-//! `benchseal history`. Filled in by the baselines work.
+//! `benchseal history`: the trend of each benchmark over stored runs and baselines, with
+//! change points.
+//!
+//! Every complete run in `reports/runs/` and every baseline in `baselines/` contributes
+//! one point per benchmark and metric (a baseline that is a copy of a stored run is one
+//! point, labelled with its version). Series are kept apart by machine class, since
+//! numbers from different machines are not one trend, and ordered by start time.
+//! Change points come from [`crate::stats::change_points`] (binary segmentation on
+//! medians with a minimum shift: by default the wall noise threshold, 3%, for times and
+//! the instruction soft limit, 0.5%, for counts).
+//!
+//! History only reports: it exits 0 whatever the trend shows (a broken or tampered file is
+//! still exit 2 or 3), because a change point is a question for a person, not a verdict.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::Outcome;
+use crate::baseline::{Stores, json_files, machine_classes};
+use crate::compare::{Metric, Policy, render::format_value};
+use crate::exit::{Irreproducible, bad_input};
+use crate::record::RunRecord;
+use crate::stats::change_points;
+
+/// Schema of `history --format json`.
+pub const HISTORY_SCHEMA: &str = "benchseal.history/1";
+
+/// Output of `history`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    Md,
+    Json,
+}
 
 /// Arguments of `benchseal history`.
 #[derive(Debug, clap::Args)]
-pub struct HistoryArgs {}
+pub struct HistoryArgs {
+    /// A workload id, or a prefix of ids (`codec/comp3`); default: every workload.
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Only this machine class.
+    #[arg(long)]
+    pub machine_class: Option<String>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: HistoryFormat,
+    /// Smallest shift (percent) reported as a change point, for every metric.
+    #[arg(long)]
+    pub min_shift_pct: Option<f64>,
+    #[command(flatten)]
+    pub stores: Stores,
+}
 
-pub fn execute(_args: HistoryArgs) -> Result<Outcome> {
-    anyhow::bail!("this command is not built yet")
+/// One stored record in the history.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HistoryPoint {
+    pub started_at: String,
+    pub run_id: String,
+    /// `run` and/or `baseline <version>`.
+    pub labels: Vec<String>,
+    pub value: f64,
+}
+
+/// A change point, located by the run that first shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HistoryChange {
+    pub run_id: String,
+    pub started_at: String,
+    pub before: f64,
+    pub after: f64,
+    pub shift_pct: f64,
+}
+
+/// The trend of one benchmark metric on one machine class.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Series {
+    pub machine_class: String,
+    pub benchmark: String,
+    pub metric: Metric,
+    pub unit: String,
+    pub points: Vec<HistoryPoint>,
+    pub changes: Vec<HistoryChange>,
+}
+
+/// The whole history.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct History {
+    pub schema: String,
+    pub records: usize,
+    pub series: Vec<Series>,
+    /// Records left out, with the reason (e.g. an interrupted run).
+    pub skipped: Vec<String>,
+}
+
+/// A record with the labels it is known by.
+#[derive(Clone, Debug)]
+pub struct LabelledRecord {
+    pub record: RunRecord,
+    pub labels: Vec<String>,
+}
+
+/// Builds the history of `records` (pure). `filter` keeps workloads whose id equals it
+/// or starts with it followed by `/`; `min_shift` overrides the per-metric minimum shift
+/// (a fraction).
+pub fn build_history(
+    records: &[LabelledRecord],
+    filter: Option<&str>,
+    machine_class: Option<&str>,
+    min_shift: Option<f64>,
+    policy: &Policy,
+) -> History {
+    let mut ordered: Vec<&LabelledRecord> = records
+        .iter()
+        .filter(|r| machine_class.is_none_or(|c| r.record.env.machine_class == c))
+        .collect();
+    ordered.sort_by(|a, b| {
+        (&a.record.started_at, &a.record.run_id).cmp(&(&b.record.started_at, &b.record.run_id))
+    });
+    let keep = |id: &str| {
+        filter.is_none_or(|f| id == f || id.starts_with(&format!("{}/", f.trim_end_matches('/'))))
+    };
+    let mut series: BTreeMap<(String, String, Metric), Vec<HistoryPoint>> = BTreeMap::new();
+    for entry in &ordered {
+        let record = &entry.record;
+        let mut add = |benchmark: String, metric: Metric, value: f64| {
+            series
+                .entry((record.env.machine_class.clone(), benchmark, metric))
+                .or_default()
+                .push(HistoryPoint {
+                    started_at: record.started_at.clone(),
+                    run_id: record.run_id.clone(),
+                    labels: entry.labels.clone(),
+                    value,
+                });
+        };
+        for workload in &record.workloads {
+            let id = workload.id.to_string();
+            if !keep(&id) {
+                continue;
+            }
+            for path in workload.paths.iter().filter(|p| p.status.is_ok()) {
+                let name = format!("{id}@{}", path.path);
+                if let Some(w) = path
+                    .wall
+                    .as_ref()
+                    .filter(|w| w.status.is_ok())
+                    .and_then(|w| w.metrics.as_ref())
+                {
+                    add(name.clone(), Metric::Wall, w.median_ns);
+                }
+                if let Some(i) = path
+                    .instr
+                    .as_ref()
+                    .filter(|i| i.status.is_ok())
+                    .and_then(|i| i.metrics.as_ref())
+                {
+                    add(name.clone(), Metric::Instructions, i.instructions as f64);
+                }
+            }
+        }
+        if filter.is_none() {
+            for process in record.processes.iter().filter(|p| p.status.is_ok()) {
+                let name = format!("process:{}", process.id);
+                if let Some(p50) = process.wall_p50_ns {
+                    add(name.clone(), Metric::ProcessWall, p50);
+                }
+                if let Some(rss) = process.peak_rss_bytes {
+                    add(name, Metric::PeakRss, rss as f64);
+                }
+            }
+        }
+    }
+    let series = series
+        .into_iter()
+        .map(|((machine_class, benchmark, metric), points)| {
+            let shift = min_shift.unwrap_or(match metric {
+                Metric::Wall | Metric::ProcessWall => policy.wall.threshold_pct / 100.0,
+                Metric::Instructions => policy.instructions.soft_limit_pct / 100.0,
+                Metric::PeakRss => policy.memory.threshold_pct / 100.0,
+            });
+            let values: Vec<f64> = points.iter().map(|p| p.value).collect();
+            let changes = change_points(&values, shift, 1)
+                .into_iter()
+                .map(|c| HistoryChange {
+                    run_id: points[c.index].run_id.clone(),
+                    started_at: points[c.index].started_at.clone(),
+                    before: c.before,
+                    after: c.after,
+                    shift_pct: c.shift * 100.0,
+                })
+                .collect();
+            Series {
+                machine_class,
+                benchmark,
+                metric,
+                unit: metric.unit().into(),
+                points,
+                changes,
+            }
+        })
+        .collect();
+    History {
+        schema: HISTORY_SCHEMA.into(),
+        records: ordered.len(),
+        series,
+        skipped: Vec::new(),
+    }
+}
+
+/// Reads every run and baseline; incomplete runs are skipped (and named), a broken file
+/// is bad input, a seal mismatch is broken reproducibility.
+pub fn load_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<String>)> {
+    let mut by_run: BTreeMap<String, LabelledRecord> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    let mut add = |record: RunRecord, label: String, path: &std::path::Path| -> Result<()> {
+        if !record.complete {
+            skipped.push(format!(
+                "{}: run {} is incomplete",
+                path.display(),
+                record.run_id
+            ));
+            return Ok(());
+        }
+        if let Err(problem) = record.verify_seal() {
+            return Err(Irreproducible(format!("{}: {problem}", path.display())).into());
+        }
+        by_run
+            .entry(record.run_id.clone())
+            .or_insert_with(|| LabelledRecord {
+                record,
+                labels: Vec::new(),
+            })
+            .labels
+            .push(label);
+        Ok(())
+    };
+    for path in json_files(&stores.runs_dir)? {
+        add(RunRecord::load(&path)?, "run".into(), &path)?;
+    }
+    if stores.baselines_dir.is_dir() {
+        let mut versions: Vec<_> = std::fs::read_dir(&stores.baselines_dir)
+            .map_err(|e| bad_input(format!("reading {}: {e}", stores.baselines_dir.display())))?
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        versions.sort();
+        for version in versions {
+            let dir = stores.baselines_dir.join(&version);
+            for class in machine_classes(&dir)? {
+                let path = dir.join(format!("{class}.json"));
+                add(
+                    RunRecord::load(&path)?,
+                    format!("baseline {version}"),
+                    &path,
+                )?;
+            }
+        }
+    }
+    Ok((by_run.into_values().collect(), skipped))
+}
+
+/// Markdown: a summary line, the series with change points first, each as a table.
+pub fn render_markdown(history: &History) -> String {
+    let changes: usize = history.series.iter().map(|s| s.changes.len()).sum();
+    let mut out = format!(
+        "**benchseal history**: {} series over {} records, {} change point(s)\n\n",
+        history.series.len(),
+        history.records,
+        changes
+    );
+    let mut ordered: Vec<&Series> = history.series.iter().collect();
+    ordered.sort_by_key(|s| s.changes.is_empty());
+    for series in ordered {
+        out.push_str(&format!(
+            "### `{}` — {} ({})\n\n",
+            series.benchmark,
+            series.metric.name(),
+            series.machine_class
+        ));
+        for change in &series.changes {
+            out.push_str(&format!(
+                "- change at run `{}` ({}): {:+.2}% ({} → {})\n",
+                change.run_id,
+                change.started_at,
+                change.shift_pct,
+                format_value(series.metric, change.before),
+                format_value(series.metric, change.after)
+            ));
+        }
+        if !series.changes.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(
+            "| started | run | labels | value | vs previous | |\n|---|---|---|---|---|---|\n",
+        );
+        let mut previous: Option<f64> = None;
+        for point in &series.points {
+            let delta = previous.map_or("-".into(), |p| {
+                format!("{:+.2}%", (point.value / p - 1.0) * 100.0)
+            });
+            let marker = if series.changes.iter().any(|c| c.run_id == point.run_id) {
+                "⚠ change"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} | {} |\n",
+                point.started_at,
+                point.run_id,
+                point.labels.join(", "),
+                format_value(series.metric, point.value),
+                delta,
+                marker
+            ));
+            previous = Some(point.value);
+        }
+        out.push('\n');
+    }
+    if !history.skipped.is_empty() {
+        out.push_str("Skipped:\n\n");
+        for s in &history.skipped {
+            out.push_str(&format!("- {s}\n"));
+        }
+    }
+    out
+}
+
+pub fn execute(args: HistoryArgs) -> Result<Outcome> {
+    if let Some(shift) = args.min_shift_pct
+        && !(shift.is_finite() && shift >= 0.0)
+    {
+        return Err(bad_input(format!(
+            "--min-shift-pct must be ≥ 0, not {shift}"
+        )));
+    }
+    let (records, skipped) = load_records(&args.stores)?;
+    let mut history = build_history(
+        &records,
+        args.workload.as_deref(),
+        args.machine_class.as_deref(),
+        args.min_shift_pct.map(|p| p / 100.0),
+        &Policy::default(),
+    );
+    history.skipped = skipped;
+    if history.series.is_empty() && args.workload.is_some() {
+        eprintln!(
+            "benchseal: no stored record measured a workload matching `{}`",
+            args.workload.as_deref().unwrap_or_default()
+        );
+    }
+    match args.format {
+        HistoryFormat::Md => print!("{}", render_markdown(&history)),
+        HistoryFormat::Json => println!("{}", serde_json::to_string_pretty(&history)?),
+    }
+    Ok(Outcome::Success)
 }

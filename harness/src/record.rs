@@ -46,6 +46,13 @@ pub struct RunRecord {
     /// Whole-command measurements of the process engine.
     #[serde(default)]
     pub processes: Vec<ProcessRecord>,
+    /// Facts about the run a reader should know that are not results, e.g. a workload with
+    /// no committed golden digest, or an interruption.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Where the run's time went; `None` until the run ends.
+    #[serde(default)]
+    pub timing: Option<RunTiming>,
     /// SHA-256 of the canonical JSON of everything else; `None` until sealed.
     pub seal: Option<String>,
 }
@@ -71,12 +78,43 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Wall, EngineKind::Instr];
+
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Wall => "wall",
             EngineKind::Instr => "instr",
         }
     }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        EngineKind::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| format!("unknown engine `{s}` (valid: wall, instr)"))
+    }
+}
+
+/// Wall-clock seconds of a run, split so the harness's own overhead is visible.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunTiming {
+    /// From start to the final record.
+    pub total_s: f64,
+    /// Building the bench executables (zero when prebuilt or already up to date is cheap).
+    pub build_s: f64,
+    /// Inside the bench processes (criterion, gungraun with valgrind).
+    pub bench_processes_s: f64,
+    /// Everything else: digest pass, ingestion, record writes, summaries.
+    pub harness_s: f64,
 }
 
 /// What was measured: the build and its inputs.
@@ -90,6 +128,10 @@ pub struct Artifact {
     /// Bench executables by engine name (`wall`, `instr`).
     #[serde(default)]
     pub bench_executables: BTreeMap<String, Executable>,
+    /// Versions of the measuring tools by name (`criterion`, `gungraun`,
+    /// `gungraun-runner`, `valgrind`).
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
 }
 
 /// A bench executable that produced numbers; instruction counts are exact only for the

@@ -1,13 +1,450 @@
-//! `benchseal verify REPORT_OR_BASELINE`. Filled in by the sign-off work.
+//! `benchseal verify REPORT_OR_BASELINE [--rerun | --run RUN]`: re-check a sign-off report
+//! or a baseline, then re-derive its numbers from another run.
+//!
+//! A report is checked in three ways, any failure of which is exit 3 and names the first
+//! field that differs:
+//! 1. the run record and baseline embedded in `signoff.json` still match their own seals;
+//! 2. the report derived again from its embedded inputs equals the report as stored, field
+//!    by field (so an edited measured value, status or digest is named by its path, e.g.
+//!    `objectives[1].status`), and the per-field seals and the overall seal match;
+//! 3. `signoff.md` and `signoff.html` beside it equal a fresh rendering of the stored model
+//!    (an edit there is named by line).
+//!
+//! A baseline is checked against its seal and against the golden digests stored beside it.
+//! With `--run RUN` (or `--rerun`, a fresh run of the same suite), every number is compared:
+//! output digests must be equal (else exit 3); instruction counts equal when the bench
+//! executable has the same SHA-256, within the policy's tolerance otherwise; wall-clock
+//! medians within the comparison policy (else exit 1).
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::Outcome;
+use crate::exit::bad_input;
+use crate::record::{RUN_SCHEMA, RunRecord};
+use crate::report::{REPORT_SCHEMA, ReportInputs, SignoffReport, first_difference, formats};
+use crate::slo::{RegressionPolicy, SloFile, significant};
 
 /// Arguments of `benchseal verify REPORT_OR_BASELINE`.
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// A report directory, one of its files (signoff.json/.md/.html), a baseline or a run
+    /// record.
+    pub target: PathBuf,
+    /// Run the suite again and re-derive every number from the fresh run.
+    #[arg(long, conflicts_with = "run")]
+    pub rerun: bool,
+    /// Re-derive every number from this run record.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<PathBuf>,
+    /// Regression policy for a baseline or run record (a report carries its own).
+    #[arg(long)]
+    pub slo: Option<PathBuf>,
+}
 
-pub fn execute(_args: VerifyArgs) -> Result<Outcome> {
-    anyhow::bail!("this command is not built yet")
+/// The verdict on one checked item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    Ok(String),
+    /// Not comparable (missing on one side); listed, never counted as a pass or failure.
+    Unchecked(String),
+    /// Outside the policy: exit 1.
+    Outside(String),
+    /// Seal, digest or content mismatch: exit 3.
+    Broken(String),
+}
+
+impl Check {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Check::Ok(_) | Check::Unchecked(_) => Outcome::Success,
+            Check::Outside(_) => Outcome::Failed,
+            Check::Broken(_) => Outcome::Irreproducible,
+        }
+    }
+
+    fn line(&self) -> String {
+        match self {
+            Check::Ok(s) => format!("ok         {s}"),
+            Check::Unchecked(s) => format!("unchecked  {s}"),
+            Check::Outside(s) => format!("OUTSIDE    {s}"),
+            Check::Broken(s) => format!("BROKEN     {s}"),
+        }
+    }
+}
+
+/// The checks of a sign-off report: embedded seals, re-derivation, field seals, seal,
+/// and the Markdown/HTML renderings given (`(file name, content)`).
+pub fn check_report(
+    json_text: &str,
+    renderings: &[(String, String)],
+) -> Result<(SignoffReport, Vec<Check>), String> {
+    let stored: serde_json::Value = serde_json::from_str(json_text)
+        .map_err(|e| format!("signoff.json is not valid JSON: {e}"))?;
+    let report = SignoffReport::from_json(json_text)?;
+    let mut checks = Vec::new();
+    let inputs: &ReportInputs = &report.inputs;
+    for (name, record) in [
+        ("inputs.run", Some(&inputs.run)),
+        ("inputs.baseline", inputs.baseline.as_ref()),
+    ] {
+        if let Some(record) = record {
+            checks.push(match record.verify_seal() {
+                Ok(()) => Check::Ok(format!("{name}: seal of run {} matches", record.run_id)),
+                Err(why) => Check::Broken(format!("{name}: {why}")),
+            });
+        }
+    }
+    match SignoffReport::derive(inputs.clone()) {
+        Err(e) => checks.push(Check::Broken(format!(
+            "the report cannot be derived from its inputs: {e}"
+        ))),
+        Ok(derived) => {
+            let derived = serde_json::to_value(&derived).map_err(|e| e.to_string())?;
+            checks.push(match first_difference(&derived, &stored) {
+                None => {
+                    Check::Ok("every field equals the report derived again from its inputs".into())
+                }
+                Some((path, expected, actual)) => Check::Broken(format!(
+                    "field `{path}` differs: the report says {actual}, its inputs give {expected}"
+                )),
+            });
+        }
+    }
+    let field_seals = report.compute_field_seals().map_err(|e| e.to_string())?;
+    let broken_field = field_seals
+        .iter()
+        .find(|(k, v)| report.field_seals.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone());
+    checks.push(match broken_field {
+        None => Check::Ok("field seals match".into()),
+        Some(field) => Check::Broken(format!(
+            "field seal of `{field}` does not match its content"
+        )),
+    });
+    let seal = crate::digest::seal_of(&stored).map_err(|e| e.to_string())?;
+    checks.push(match &report.seal {
+        Some(s) if *s == seal => Check::Ok(format!("seal {seal} matches")),
+        Some(s) => Check::Broken(format!(
+            "seal mismatch: stored {s}, content hashes to {seal}"
+        )),
+        None => Check::Broken("the report has no seal".into()),
+    });
+    for (name, content) in renderings {
+        let Some(format) = formats().into_iter().find(|f| f.file_name() == name) else {
+            continue;
+        };
+        let expected = format.render(&report).map_err(|e| e.to_string())?;
+        checks.push(match first_line_difference(&expected, content) {
+            None => Check::Ok(format!("{name} equals the rendering of signoff.json")),
+            Some((line, want, got)) => Check::Broken(format!("{name} line {line} differs from the rendering of signoff.json: expected `{want}`, found `{got}`")),
+        });
+    }
+    Ok((report, checks))
+}
+
+fn first_line_difference(expected: &str, actual: &str) -> Option<(usize, String, String)> {
+    let clip = |s: &str| s.chars().take(160).collect::<String>();
+    let mut e = expected.lines();
+    let mut a = actual.lines();
+    for n in 1.. {
+        match (e.next(), a.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                return Some((
+                    n,
+                    clip(x.unwrap_or("(end of file)")),
+                    clip(y.unwrap_or("(end of file)")),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Checks a baseline or run record: its seal, and its digests against the golden digest
+/// file stored beside it, if any.
+pub fn check_record(
+    record: &RunRecord,
+    golden: Option<&crate::digests::GoldenDigests>,
+) -> Vec<Check> {
+    let mut checks = vec![match record.verify_seal() {
+        Ok(()) => Check::Ok(format!("seal of run {} matches", record.run_id)),
+        Err(why) => Check::Broken(why),
+    }];
+    if let Some(golden) = golden {
+        for w in &record.workloads {
+            let Some(g) = golden.workloads.get(&w.id.to_string()) else {
+                continue;
+            };
+            for p in &w.paths {
+                if let Some(d) = &p.output_sha256 {
+                    checks.push(if *d == g.output_sha256 {
+                        Check::Ok(format!(
+                            "{} {} output digest equals digests.json",
+                            w.id, p.path
+                        ))
+                    } else {
+                        Check::Broken(format!(
+                            "{} {} output digest {} differs from digests.json {}",
+                            w.id,
+                            p.path,
+                            crate::slo::short(d),
+                            crate::slo::short(&g.output_sha256)
+                        ))
+                    });
+                }
+            }
+        }
+    }
+    checks
+}
+
+fn wall_within(
+    policy: &RegressionPolicy,
+    r: &crate::record::WallStats,
+    f: &crate::record::WallStats,
+) -> (bool, String) {
+    let change = (f.median_ns - r.median_ns) / r.median_ns * 100.0;
+    let overlap = f.median_ci_lower_ns <= r.median_ci_upper_ns
+        && r.median_ci_lower_ns <= f.median_ci_upper_ns;
+    let within = change.abs() <= policy.wall.threshold_pct || overlap;
+    let detail = format!(
+        "median {} ns -> {} ns ({change:+.1} %, threshold {} %, CIs {})",
+        significant(r.median_ns, 4),
+        significant(f.median_ns, 4),
+        policy.wall.threshold_pct,
+        if overlap { "overlap" } else { "disjoint" }
+    );
+    (within, detail)
+}
+
+/// Re-derives every number of `reference` from `fresh`.
+pub fn reproduce(
+    reference: &RunRecord,
+    fresh: &RunRecord,
+    policy: &RegressionPolicy,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let exe = |r: &RunRecord| {
+        r.artifact
+            .bench_executables
+            .get("instr")
+            .map(|e| e.sha256.clone())
+    };
+    let same_instr_exe = exe(reference).is_some() && exe(reference) == exe(fresh);
+    for w in &reference.workloads {
+        let fw = fresh.workload(&w.id);
+        for p in &w.paths {
+            let what = format!("{} {}", w.id, p.path);
+            let Some(fp) = fw.and_then(|fw| fw.path(p.path)) else {
+                checks.push(Check::Unchecked(format!("{what}: not in the fresh run")));
+                continue;
+            };
+            match (&p.output_sha256, &fp.output_sha256) {
+                (Some(a), Some(b)) if a == b => checks.push(Check::Ok(format!(
+                    "{what} output digest {} equal",
+                    crate::slo::short(a)
+                ))),
+                (Some(a), Some(b)) => checks.push(Check::Broken(format!(
+                    "{what} output digest {} != fresh {}",
+                    crate::slo::short(a),
+                    crate::slo::short(b)
+                ))),
+                (Some(_), None) => checks.push(Check::Unchecked(format!(
+                    "{what} output digest: fresh run has none ({})",
+                    fp.status
+                ))),
+                _ => {}
+            }
+            let instr = |p: &crate::record::PathRecord| {
+                p.instr
+                    .as_ref()
+                    .and_then(|r| r.metrics.as_ref())
+                    .map(|m| m.instructions)
+            };
+            if let (Some(a), Some(b)) = (instr(p), instr(fp)) {
+                let change = (b as f64 - a as f64) / a.max(1) as f64 * 100.0;
+                checks.push(if a == b {
+                    Check::Ok(format!("{what} instructions {a} equal"))
+                } else if same_instr_exe {
+                    Check::Broken(format!("{what} instructions {a} -> {b} with the same executable (counts must be exact)"))
+                } else if change.abs() <= policy.instructions.threshold_pct {
+                    Check::Ok(format!("{what} instructions {a} -> {b} ({change:+.2} %, other executable, within {} %)", policy.instructions.threshold_pct))
+                } else {
+                    Check::Outside(format!("{what} instructions {a} -> {b} ({change:+.2} %, other executable, beyond {} %)", policy.instructions.threshold_pct))
+                });
+            }
+            let wall = |p: &crate::record::PathRecord| {
+                p.wall.as_ref().and_then(|r| r.metrics.as_ref()).cloned()
+            };
+            if let (Some(a), Some(b)) = (wall(p), wall(fp)) {
+                let (within, detail) = wall_within(policy, &a, &b);
+                checks.push(if within {
+                    Check::Ok(format!("{what} wall {detail}"))
+                } else {
+                    Check::Outside(format!("{what} wall {detail}"))
+                });
+            }
+        }
+    }
+    for p in &reference.processes {
+        let what = format!("process {}", p.id);
+        let Some(fp) = fresh.processes.iter().find(|q| q.id == p.id) else {
+            checks.push(Check::Unchecked(format!("{what}: not in the fresh run")));
+            continue;
+        };
+        if let (Some(a), Some(b)) = (p.wall_p50_ns, fp.wall_p50_ns) {
+            let change = (b - a) / a * 100.0;
+            let detail = format!(
+                "{what} wall p50 {} ms -> {} ms ({change:+.1} %, threshold {} %)",
+                significant(a / 1e6, 4),
+                significant(b / 1e6, 4),
+                policy.wall.threshold_pct
+            );
+            checks.push(if change.abs() <= policy.wall.threshold_pct {
+                Check::Ok(detail)
+            } else {
+                Check::Outside(detail)
+            });
+        }
+        if let (Some(a), Some(b)) = (p.peak_rss_bytes, fp.peak_rss_bytes) {
+            let change = (b as f64 - a as f64) / a.max(1) as f64 * 100.0;
+            let detail = format!(
+                "{what} peak RSS {a} B -> {b} B ({change:+.1} %, threshold {} %)",
+                policy.memory.threshold_pct
+            );
+            checks.push(if change <= policy.memory.threshold_pct {
+                Check::Ok(detail)
+            } else {
+                Check::Outside(detail)
+            });
+        }
+    }
+    checks
+}
+
+fn print_checks(title: &str, checks: &[Check]) -> Outcome {
+    println!("{title}");
+    let mut outcome = Outcome::Success;
+    for c in checks {
+        println!("  {}", c.line());
+        outcome = outcome.worst(c.outcome());
+    }
+    outcome
+}
+
+/// Finds `signoff.json` for a report directory or any file of it.
+fn report_json(target: &Path) -> Option<PathBuf> {
+    if target.is_dir() {
+        return Some(target.join("signoff.json"));
+    }
+    let name = target.file_name()?.to_str()?;
+    matches!(name, "signoff.json" | "signoff.md" | "signoff.html")
+        .then(|| target.with_file_name("signoff.json"))
+}
+
+pub fn execute(args: VerifyArgs) -> Result<Outcome> {
+    let json_path = report_json(&args.target).unwrap_or_else(|| args.target.clone());
+    let text =
+        crate::fsutil::read_to_string(&json_path).map_err(|e| bad_input(format!("{e:#}")))?;
+    let schema = serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| bad_input(format!("{}: not valid JSON: {e}", json_path.display())))?
+        .get("schema")
+        .and_then(|s| s.as_str().map(str::to_string));
+    let (reference, policy, mut outcome) = match schema.as_deref() {
+        Some(REPORT_SCHEMA) => {
+            let dir = json_path.parent().unwrap_or(Path::new("."));
+            let mut renderings = Vec::new();
+            for name in ["signoff.md", "signoff.html"] {
+                let path = dir.join(name);
+                if path.exists() {
+                    renderings.push((name.to_string(), crate::fsutil::read_to_string(&path)?));
+                }
+            }
+            let (report, checks) = check_report(&text, &renderings)
+                .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+            let outcome = print_checks(
+                &format!(
+                    "report {} (v{}, {})",
+                    json_path.display(),
+                    report.version,
+                    report.decision.verdict
+                ),
+                &checks,
+            );
+            if let Some(first) = checks.iter().find(|c| matches!(c, Check::Broken(_))) {
+                eprintln!(
+                    "benchseal: {}: {}",
+                    json_path.display(),
+                    first.line().trim_start_matches("BROKEN").trim()
+                );
+            }
+            (
+                report.inputs.run.clone(),
+                report.inputs.slo.regression.clone(),
+                outcome,
+            )
+        }
+        Some(RUN_SCHEMA) => {
+            let record = RunRecord::from_json(&text)
+                .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+            let golden_path = json_path.with_file_name("digests.json");
+            let golden = if golden_path.exists() {
+                Some(crate::digests::GoldenDigests::load(&golden_path)?)
+            } else {
+                None
+            };
+            let checks = check_record(&record, golden.as_ref());
+            let outcome = print_checks(
+                &format!("record {} (run {})", json_path.display(), record.run_id),
+                &checks,
+            );
+            let policy = match &args.slo {
+                Some(path) => SloFile::load(path)?.regression,
+                None => RegressionPolicy::default(),
+            };
+            (record, policy, outcome)
+        }
+        other => {
+            return Err(bad_input(format!(
+                "{}: schema {other:?} is neither a sign-off report (`{REPORT_SCHEMA}`) nor a run record or baseline (`{RUN_SCHEMA}`)",
+                json_path.display()
+            )));
+        }
+    };
+    if outcome == Outcome::Irreproducible {
+        println!("overall: BROKEN (the document was edited or its inputs no longer match)");
+        return Ok(outcome);
+    }
+    let fresh = if args.rerun {
+        return Err(bad_input(
+            "--rerun needs `benchseal run`, which this build does not have yet; pass a fresh run with --run",
+        ));
+    } else if let Some(path) = &args.run {
+        Some(crate::signoff::load_sealed(path)?)
+    } else {
+        None
+    };
+    if let Some(fresh) = fresh {
+        let checks = reproduce(&reference, &fresh, &policy);
+        outcome = outcome.worst(print_checks(
+            &format!(
+                "numbers of run {} re-derived from run {}",
+                reference.run_id, fresh.run_id
+            ),
+            &checks,
+        ));
+    }
+    println!(
+        "overall: {}",
+        match outcome {
+            Outcome::Success => "OK",
+            Outcome::Failed => "OUTSIDE POLICY",
+            Outcome::Irreproducible => "BROKEN",
+        }
+    );
+    Ok(outcome)
 }

@@ -106,7 +106,7 @@ proptest! {
         prop_assert!(((mean as f32).max(1e-5) - s).abs() <= s * 1e-5, "scale {} vs mean {}", s, mean);
         for (i, v) in values.iter().enumerate() {
             let want = (v / s).round_ties_even().clamp(-1.0, 1.0) as i8;
-            prop_assert_eq!(oracle.weight(i / shape.cols, i % shape.cols), want, "index {}", i);
+            prop_assert_eq!(oracle.weight(i / shape.cols, i % shape.cols), Some(want), "index {}", i);
         }
     }
 
@@ -116,7 +116,11 @@ proptest! {
             (Just(Shape::new(t, c)), prop::collection::vec(-50.0f32..50.0, t * c))
         })
     ) {
-        let act = QuantizedActivations::quantize(&x, shape).unwrap();
+        let act = QuantizedActivations::quantize(&x, shape, QuantKernel::Scalar).unwrap();
+        for kernel in QuantKernel::supported() {
+            let fast = QuantizedActivations::quantize(&x, shape, kernel).unwrap();
+            prop_assert_eq!(&fast, &act, "kernel {}", kernel);
+        }
         for (t, row) in x.chunks_exact(shape.cols).enumerate() {
             let m = row.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-5);
             let sa = 127.0 / m;
@@ -161,7 +165,8 @@ fn quantised_gemv_tracks_the_f32_product() {
         .map(|i| ((i * 104_729) % 97) as f32 / 48.0 - 1.0)
         .collect();
     let m = ternarize_i2s(&w, shape, QuantKernel::detect()).unwrap();
-    let act = QuantizedActivations::quantize(&x, Shape::new(1, shape.cols)).unwrap();
+    let act = QuantizedActivations::quantize(&x, Shape::new(1, shape.cols), QuantKernel::detect())
+        .unwrap();
     let mut y = vec![0.0; shape.rows];
     gemm_i2s(&m, &act, &mut y, QuantKernel::detect()).unwrap();
     let t = m.unpack();
@@ -209,10 +214,17 @@ fn quality_is_perfect_for_exactly_ternary_weights_and_reported_otherwise() {
 
 #[test]
 fn rounding_is_half_to_even() {
-    let act =
-        QuantizedActivations::quantize(&[127.0, 0.5, 1.5, -2.5, -127.0, 2.5], Shape::new(1, 6))
-            .unwrap();
-    assert_eq!(&act.row(0)[..6], &[127, 0, 2, -2, -127, 2]);
+    // Eight copies so the SIMD kernels' 32-wide body, not only their tail, meets the ties.
+    let x: Vec<f32> = [127.0, 0.5, 1.5, -2.5, -127.0, 2.5].repeat(8);
+    for kernel in QuantKernel::supported() {
+        let act = QuantizedActivations::quantize(&x, Shape::new(1, 48), kernel).unwrap();
+        assert_eq!(
+            &act.row(0)[..48],
+            [127, 0, 2, -2, -127, 2].repeat(8),
+            "{kernel}"
+        );
+        assert_eq!(act.row_sum(0), 8 * 2, "{kernel}");
+    }
     // mean |W| = 1 → W/s are the values themselves.
     let m = ternarize_i2s(
         &[0.5, -0.5, 1.5, -1.5, 1.0, 0.5],
@@ -233,7 +245,8 @@ fn rounding_is_half_to_even() {
 
 #[test]
 fn tiny_activations_use_the_floor_scale() {
-    let act = QuantizedActivations::quantize(&[0.0, 0.0], Shape::new(1, 2)).unwrap();
+    let act = QuantizedActivations::quantize(&[0.0, 0.0], Shape::new(1, 2), QuantKernel::detect())
+        .unwrap();
     assert_eq!(act.scale(0), 127.0 / 1e-5);
     let m = ternarize_i2s(&[0.0; 4], Shape::new(2, 2), QuantKernel::Scalar).unwrap();
     assert_eq!(m.scale(), 1e-5);
@@ -255,6 +268,9 @@ fn i2s_layout_matches_the_bitnet_byte_formula() {
     assert_eq!(m.as_bytes().len(), 2 * 64 + 4);
     assert_eq!(m.as_bytes()[32], 0b10_01_01_01);
     assert_eq!(m.as_bytes()[34], 0b01_01_01_01);
+    assert_eq!(m.weight(1, 129), Some(1));
+    assert_eq!(m.weight(1, 130), None, "padding is not a weight");
+    assert_eq!(m.weight(2, 0), None);
 }
 
 #[test]
@@ -284,7 +300,12 @@ fn non_finite_values_are_reported_with_their_index() {
             "{kernel}: {err}"
         );
     }
-    let err = QuantizedActivations::quantize(&[1.0, f32::INFINITY], Shape::new(1, 2)).unwrap_err();
+    let err = QuantizedActivations::quantize(
+        &[1.0, f32::INFINITY],
+        Shape::new(1, 2),
+        QuantKernel::detect(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("activations: value inf at index 1"),
@@ -295,7 +316,8 @@ fn non_finite_values_are_reported_with_their_index() {
 #[test]
 fn mismatched_dimensions_name_both_shapes() {
     let m = I2sMatrix::pack(&[1; 6], Shape::new(2, 3), 1.0).unwrap();
-    let act = QuantizedActivations::quantize(&[1.0; 4], Shape::new(1, 4)).unwrap();
+    let act =
+        QuantizedActivations::quantize(&[1.0; 4], Shape::new(1, 4), QuantKernel::Scalar).unwrap();
     let mut out = [0.0; 2];
     for kernel in QuantKernel::supported() {
         let err = gemm_i2s(&m, &act, &mut out, kernel).unwrap_err();
@@ -322,7 +344,8 @@ fn mismatched_dimensions_name_both_shapes() {
         .unwrap_err();
         assert!(matches!(err, QuantError::ShapeMismatch { .. }));
     }
-    let act = QuantizedActivations::quantize(&[1.0; 3], Shape::new(1, 3)).unwrap();
+    let act =
+        QuantizedActivations::quantize(&[1.0; 3], Shape::new(1, 3), QuantKernel::Scalar).unwrap();
     let err = gemm_i2s(&m, &act, &mut [0.0; 3], QuantKernel::Scalar).unwrap_err();
     assert!(
         err.to_string().contains("1 tokens × 2 rows needs 2"),

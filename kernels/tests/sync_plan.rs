@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use benchseal_kernels::sync::plan::{
-    Action, ContentDigest, ContentReader, EntryKind, Evidence, Excludes, FsReader, Plan, PlanError,
-    ProblemKind, Side, plan, plan_with_reader,
+    Action, EntryKind, Evidence, Excludes, FileOpener, FsOpener, Plan, PlanError, ProblemKind,
+    Side, plan, plan_with_opener,
 };
 
 fn write(root: &Path, rel: &str, contents: &str) {
@@ -70,9 +70,9 @@ fn decides_by_presence_then_size_then_digest_in_path_order() {
         actions(&plan),
         owned(&[
             ("a", "unchanged", "directory"),
-            ("a/edited.txt", "update", "digest"),
+            ("a/edited.txt", "update", "content"),
             ("a/grown.txt", "update", "size"),
-            ("a/same.txt", "unchanged", "digest"),
+            ("a/same.txt", "unchanged", "content"),
             ("a.b", "create", "presence"),
             ("new", "create", "presence"),
             ("new/file.txt", "create", "presence"),
@@ -91,7 +91,7 @@ fn decides_by_presence_then_size_then_digest_in_path_order() {
     assert_eq!((s.create, s.update, s.delete, s.unchanged), (3, 2, 1, 2));
 }
 
-fn hex(d: ContentDigest) -> String {
+fn hex(d: [u8; 32]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -140,14 +140,13 @@ fn non_utf8_names_are_kept_byte_for_byte() {
     assert!(canonical.windows(name.len()).any(|w| w == name.as_bytes()));
 }
 
-/// Fails reads of one file name, reads everything else from disk.
-struct FailingReader {
+/// Refuses to open one file name in the target tree, opens everything else from disk.
+struct FailingOpener {
     fail_name: &'static str,
-    inner: FsReader,
 }
 
-impl ContentReader for FailingReader {
-    fn digest(&mut self, path: &Path) -> io::Result<ContentDigest> {
+impl FileOpener for FailingOpener {
+    fn open(&self, path: &Path) -> io::Result<fs::File> {
         if path.file_name() == Some(OsStr::new(self.fail_name))
             && path.to_string_lossy().contains("/dst/")
         {
@@ -156,7 +155,7 @@ impl ContentReader for FailingReader {
                 "Permission denied (injected)",
             ));
         }
-        self.inner.digest(path)
+        FsOpener.open(path)
     }
 }
 
@@ -167,16 +166,15 @@ fn unreadable_file_is_listed_with_its_path_and_the_rest_is_planned() {
         write(root, "ok.txt", "fine");
         write(root, "locked/secret.txt", "same size");
     }
-    let mut reader = FailingReader {
+    let opener = FailingOpener {
         fail_name: "secret.txt",
-        inner: FsReader::new(),
     };
-    let plan = plan_with_reader(&src, &dst, &Excludes::none(), &mut reader).unwrap();
+    let plan = plan_with_opener(&src, &dst, &Excludes::none(), &opener).unwrap();
     assert_eq!(
         actions(&plan),
         owned(&[
             ("locked", "unchanged", "directory"),
-            ("ok.txt", "unchanged", "digest")
+            ("ok.txt", "unchanged", "content")
         ])
     );
     assert_eq!(plan.problems.len(), 1);

@@ -1,1 +1,211 @@
-//! The instr engine. Filled in by the run-pipeline work.
+//! The instr engine: gungraun bench target under callgrind, results read from
+//! `summary.json` (`--save-summary=json`), one per benchmark case.
+//!
+//! The gungraun library and `gungraun-runner` must be the same version, so the runner is
+//! looked up (`$GUNGRAUN_RUNNER`, benchseal's tools directory, `PATH`), its version checked,
+//! and the pinned version installed into the tools directory when no match exists.
+//! `benchseal run` points `GUNGRAUN_HOME` at a fresh directory per run; each case's
+//! summary carries its id `cases_<index>`, the index into the case list the harness passed
+//! in, which is how a summary is matched to its workload and path.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::engine::ingest::{IngestError, JsonFile, files_named};
+use crate::record::InstrMetrics;
+
+/// The gungraun version of the instr bench target (pinned in Cargo.toml and Cargo.lock).
+pub const GUNGRAUN_VERSION: &str = "0.20.0";
+
+/// gungraun's summary schema version this reader understands.
+pub const SUMMARY_SCHEMA_VERSION: &str = "7";
+
+/// The runner's executable name.
+pub const RUNNER_NAME: &str = "gungraun-runner";
+
+/// Why the instr engine cannot run here, as the record states it.
+pub const VALGRIND_MISSING: &str = "valgrind not found: apt-get install valgrind";
+
+/// One case's metrics as gungraun wrote them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstrSummary {
+    /// Index into the case list handed to the bench target.
+    pub case_index: usize,
+    pub metrics: InstrMetrics,
+}
+
+/// Reads one `summary.json`: the callgrind totals of one case.
+pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
+    let version = doc.str("version")?;
+    if version != SUMMARY_SCHEMA_VERSION {
+        return Err(doc.error(
+            "version",
+            format!("is `{version}`, this benchseal reads gungraun summary schema `{SUMMARY_SCHEMA_VERSION}`"),
+        ));
+    }
+    let id = doc.str("id")?;
+    let case_index = id
+        .strip_prefix("cases_")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| doc.error("id", format!("is `{id}`, expected `cases_<index>`")))?;
+    let profiles = doc
+        .require("profiles")?
+        .as_array()
+        .ok_or_else(|| doc.error("profiles", "is not an array"))?;
+    let position = profiles
+        .iter()
+        .position(|p| p.get("tool").and_then(|t| t.as_str()) == Some("Callgrind"))
+        .ok_or_else(|| doc.error("profiles", "has no Callgrind profile"))?;
+    let base = format!("profiles.{position}.data.total.metrics");
+    let metric = |name: &str| doc.u64(&format!("{base}.{name}.values.new"));
+    let optional = |name: &str| -> Result<Option<u64>, IngestError> {
+        match doc.get(&format!("{base}.{name}")) {
+            None => Ok(None),
+            Some(_) => metric(name).map(Some),
+        }
+    };
+    Ok(InstrSummary {
+        case_index,
+        metrics: InstrMetrics {
+            instructions: metric("Ir")?,
+            l1_hits: optional("L1hits")?,
+            ll_hits: optional("LLhits")?,
+            ram_hits: optional("RamHits")?,
+            total_read_write: optional("TotalRW")?,
+            estimated_cycles: optional("EstimatedCycles")?,
+        },
+    })
+}
+
+/// Every case summary under a `GUNGRAUN_HOME` directory; a file that cannot be read is
+/// returned as its error so the caller can name it.
+pub fn ingest_home(home: &Path) -> Result<Vec<Result<InstrSummary, IngestError>>, IngestError> {
+    Ok(files_named(home, "summary.json")?
+        .into_iter()
+        .map(|path| JsonFile::read(&path).and_then(|doc| parse_summary(&doc)))
+        .collect())
+}
+
+/// The version of valgrind on `PATH` (`valgrind-3.19.0`), or `None` when it is missing.
+pub fn valgrind_version() -> Option<String> {
+    let out = Command::new("valgrind").arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The version a runner executable reports, e.g. `0.20.0`.
+pub fn runner_version(exe: &Path) -> Option<String> {
+    let out = Command::new(exe).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .strip_prefix(RUNNER_NAME)
+        .map(|v| v.trim().to_string())
+}
+
+/// Finds a `gungraun-runner` of exactly [`GUNGRAUN_VERSION`], installing it into
+/// `tools_dir` when none exists; progress and the reason go to stderr.
+pub fn ensure_runner(tools_dir: &Path) -> Result<PathBuf> {
+    let mut seen = Vec::new();
+    for candidate in runner_candidates(tools_dir) {
+        match runner_version(&candidate) {
+            Some(v) if v == GUNGRAUN_VERSION => return Ok(candidate),
+            Some(v) => seen.push(format!("{} is version {v}", candidate.display())),
+            None => {}
+        }
+    }
+    let why = if seen.is_empty() {
+        format!("{RUNNER_NAME} was not found")
+    } else {
+        seen.join("; ")
+    };
+    eprintln!(
+        "benchseal: {why}; the instr engine needs {RUNNER_NAME} {GUNGRAUN_VERSION} (the same version \
+         as the gungraun library). Installing it into {} with cargo install (takes a few minutes).",
+        tools_dir.display()
+    );
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["install", RUNNER_NAME, "--version"])
+        .arg(format!("={GUNGRAUN_VERSION}"))
+        .args(["--locked", "--root"])
+        .arg(tools_dir)
+        .status()
+        .context("running cargo install gungraun-runner")?;
+    if !status.success() {
+        bail!(
+            "cargo install {RUNNER_NAME} --version ={GUNGRAUN_VERSION} --locked --root {} failed ({status})",
+            tools_dir.display()
+        );
+    }
+    let installed = tools_dir.join("bin").join(RUNNER_NAME);
+    match runner_version(&installed) {
+        Some(v) if v == GUNGRAUN_VERSION => Ok(installed),
+        other => bail!(
+            "{} reports version {other:?} after installing {GUNGRAUN_VERSION}",
+            installed.display()
+        ),
+    }
+}
+
+fn runner_candidates(tools_dir: &Path) -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(explicit) = std::env::var_os("GUNGRAUN_RUNNER") {
+        candidates.push(PathBuf::from(explicit));
+    }
+    candidates.push(tools_dir.join("bin").join(RUNNER_NAME));
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join(RUNNER_NAME)));
+    }
+    candidates.retain(|c| c.is_file());
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(version: &str, id: &str, metrics: &str) -> String {
+        format!(
+            r#"{{"version":"{version}","id":"{id}","profiles":[{{"tool":"Callgrind","data":{{"parts":[],"total":{{"metrics":{metrics},"regressions":[]}}}}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn reads_the_callgrind_totals_and_the_case_index() {
+        let text = summary(
+            "7",
+            "cases_12",
+            r#"{"Ir":{"values":{"new":2785340}},"L1hits":{"values":{"new":3817561}},"LLhits":{"values":{"new":16392}},"RamHits":{"values":{"new":3}},"TotalRW":{"values":{"new":3833956}},"EstimatedCycles":{"values":{"new":3899626}}}"#,
+        );
+        let doc = JsonFile::parse(Path::new("summary.json"), &text).unwrap();
+        let s = parse_summary(&doc).unwrap();
+        assert_eq!(s.case_index, 12);
+        assert_eq!(s.metrics.instructions, 2_785_340);
+        assert_eq!(s.metrics.estimated_cycles, Some(3_899_626));
+        assert_eq!(s.metrics.ram_hits, Some(3));
+    }
+
+    #[test]
+    fn other_schema_versions_and_ids_are_rejected_by_name() {
+        for (version, id, expected) in [
+            ("8", "cases_1", "a/summary.json: field `version` is `8`"),
+            (
+                "7",
+                "other",
+                "field `id` is `other`, expected `cases_<index>`",
+            ),
+            (
+                "7",
+                "cases_0",
+                "field `profiles.0.data.total.metrics.Ir.values.new` is missing",
+            ),
+        ] {
+            let text = summary(version, id, "{}");
+            let doc = JsonFile::parse(Path::new("a/summary.json"), &text).unwrap();
+            let err = parse_summary(&doc).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+}

@@ -114,6 +114,11 @@ impl Columns {
         self.records += 1;
     }
 
+    /// Marks `n` more records complete.
+    pub(crate) fn commit_records(&mut self, n: usize) {
+        self.records += n;
+    }
+
     /// Feeds the deterministic serialisation to `sink`: the schema line, then per column
     /// its name, kind, scale, record count and values (text: u64 LE end offsets then the
     /// UTF-8 bytes; numbers: i64 LE).

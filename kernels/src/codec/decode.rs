@@ -125,6 +125,27 @@ fn number_avx512(codec: &FieldCodec, src: &[u8]) -> Option<Result<i64, FieldFaul
 /// path gets its own fully inlined copy.
 trait Kernels {
     fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault>;
+    /// One DISPLAY field over `spans`, appended to a text column; false at the first fault.
+    #[inline(always)]
+    fn text_column(
+        tables: &DisplayTables,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        length: usize,
+        bytes: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> bool {
+        ends.reserve(spans.len());
+        for &(start, _) in spans {
+            let src = &input[start + offset..start + offset + length];
+            if Self::text(tables, src, bytes).is_err() {
+                return false;
+            }
+            ends.push(bytes.len());
+        }
+        true
+    }
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault>;
     fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault>;
 }
@@ -181,6 +202,19 @@ impl Kernels for Vbmi2Kernels {
         unsafe { super::x86::display(tables, src, out) }
     }
     #[inline(always)]
+    fn text_column(
+        tables: &DisplayTables,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        length: usize,
+        bytes: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> bool {
+        // SAFETY: as above.
+        unsafe { super::x86::display_column(tables, input, spans, offset, length, bytes, ends) }
+    }
+    #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
         Avx512Kernels::zoned(src, ebcdic, signed)
     }
@@ -235,6 +269,30 @@ vector_entry_points!(
     decode_avx512,
     record_avx512
 );
+
+/// Records framed and decoded column by column in one go; a power of two that keeps the
+/// spans on the stack and a chunk's columns in cache.
+const CHUNK_RECORDS: usize = 32;
+
+/// Appends the values of one numeric field over `spans`; false at the first fault.
+#[inline(always)]
+fn numbers_column(
+    input: &[u8],
+    spans: &[(usize, usize)],
+    offset: usize,
+    length: usize,
+    values: &mut Vec<i64>,
+    decode: impl Fn(&[u8]) -> Result<i64, FieldFault>,
+) -> bool {
+    values.reserve(spans.len());
+    for &(start, _) in spans {
+        match decode(&input[start + offset..start + offset + length]) {
+            Ok(value) => values.push(value),
+            Err(_) => return false,
+        }
+    }
+    true
+}
 
 /// Decodes records of one layout on one code path.
 #[derive(Clone, Debug)]
@@ -321,8 +379,48 @@ impl RecordDecoder {
         out: &mut Columns,
         on_error: &mut ErrorPolicy<'_>,
     ) -> Result<(), CodecError> {
+        let mut spans = [(0usize, 0usize); CHUNK_RECORDS];
         let mut done = 0;
         while done < max_records && cursor.pos < input.len() {
+            // Frame a run of whole records ahead of the cursor; the first record that is
+            // not whole (framing error, too short) is left to the record-by-record step.
+            let limit = CHUNK_RECORDS.min(max_records - done);
+            let mut probe = *cursor;
+            let mut whole = 0;
+            while whole < limit && probe.pos < input.len() {
+                match self.frame(input, format, &mut probe) {
+                    Ok((start, end)) if end - start >= self.extent => {
+                        spans[whole] = (start, end);
+                        whole += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if whole > 0 {
+                let spans = &spans[..whole];
+                let before = out.records();
+                if self.columns_with::<K>(input, spans, out) {
+                    out.commit_records(whole);
+                    cursor.record += whole as u64;
+                    cursor.pos = spans[whole - 1].1;
+                } else {
+                    // Some field failed: redo these records one by one, which locates the
+                    // error and keeps the records around it.
+                    out.truncate(before);
+                    for &(start, end) in spans {
+                        let index = cursor.record;
+                        cursor.record += 1;
+                        cursor.pos = end;
+                        let result =
+                            self.record_with::<K>(&input[start..end], index, start as u64, out);
+                        if let Err(error) = result {
+                            on_error(error)?;
+                        }
+                    }
+                }
+                done += whole;
+                continue;
+            }
             let index = cursor.record;
             let framed = self.frame(input, format, cursor);
             cursor.record += 1;
@@ -338,6 +436,45 @@ impl RecordDecoder {
             }
         }
         Ok(())
+    }
+
+    /// Decodes whole records (`spans` of at least the layout's extent) field by field,
+    /// column after column. Returns false, with `out` partly filled, if any field fails.
+    #[inline(always)]
+    fn columns_with<K: Kernels>(
+        &self,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        out: &mut Columns,
+    ) -> bool {
+        for (field, column) in self.fields.iter().zip(out.columns.iter_mut()) {
+            let (offset, length) = (field.offset, field.length);
+            let ok = match (&field.plan, &mut column.data) {
+                (Plan::Text(tables), ColumnData::Text { bytes, ends }) => {
+                    K::text_column(tables, input, spans, offset, length, bytes, ends)
+                }
+                (&Plan::Zoned { ebcdic, signed }, ColumnData::Number { values }) => {
+                    numbers_column(input, spans, offset, length, values, |src| {
+                        K::zoned(src, ebcdic, signed)
+                    })
+                }
+                (&Plan::Packed { pad, signed }, ColumnData::Number { values }) => {
+                    numbers_column(input, spans, offset, length, values, |src| {
+                        K::packed(src, pad, signed)
+                    })
+                }
+                (&Plan::Binary { signed }, ColumnData::Number { values }) => {
+                    numbers_column(input, spans, offset, length, values, |src| {
+                        numeric::binary(src, signed)
+                    })
+                }
+                _ => panic!("columns built for another layout (field `{}`)", field.name),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
     }
 
     /// The byte range of the next record's data, and the cursor moved past it.

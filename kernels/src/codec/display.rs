@@ -11,7 +11,11 @@ pub fn display(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<
         if tables.unmappable[i] && tables.policy == Unmappable::Error {
             return Err(FieldFault::new(FaultKind::Unmappable, at, byte));
         }
-        out.extend_from_slice(&tables.utf8[i][..usize::from(tables.utf8_len[i])]);
+        match tables.utf8_len[i] {
+            // Most text is one byte per character; `push` avoids a copy call per byte.
+            1 => out.push(tables.utf8[i][0]),
+            len => out.extend_from_slice(&tables.utf8[i][..usize::from(len)]),
+        }
     }
     Ok(())
 }

@@ -24,25 +24,78 @@ use super::numeric;
 /// Runs of output written with full-width stores need this much spare capacity.
 const STORE_SLACK: usize = 64;
 
-/// DISPLAY decode. Requires AVX-512 F/BW/VBMI/VBMI2 and BMI2.
+/// The 256-entry Latin-1 table in four registers.
+#[derive(Clone, Copy)]
+struct TableRegisters([__m512i; 4]);
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn table_registers(tables: &DisplayTables) -> TableRegisters {
+    let base = tables.latin1.0.as_ptr();
+    // SAFETY: `Latin1Table` is 256 bytes aligned to 64; the four loads cover it exactly.
+    unsafe {
+        TableRegisters([
+            _mm512_load_si512(base.cast()),
+            _mm512_load_si512(base.add(64).cast()),
+            _mm512_load_si512(base.add(128).cast()),
+            _mm512_load_si512(base.add(192).cast()),
+        ])
+    }
+}
+
+/// DISPLAY decode of one field. Requires AVX-512 F/BW/VBMI/VBMI2 and BMI2.
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2,popcnt")]
 pub(super) fn display(
     tables: &DisplayTables,
     src: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), FieldFault> {
+    // SAFETY: this function requires the features `display_with` needs.
+    unsafe { display_with(table_registers(tables), tables, src, out) }
+}
+
+/// DISPLAY decode of one field over many records into a text column, the table kept in
+/// registers throughout. False at the first fault (the caller redoes the records one by
+/// one to locate it).
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2,popcnt")]
+pub(super) fn display_column(
+    tables: &DisplayTables,
+    input: &[u8],
+    spans: &[(usize, usize)],
+    offset: usize,
+    length: usize,
+    bytes: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> bool {
+    let registers = table_registers(tables);
+    bytes.reserve(spans.len() * length * 3 + STORE_SLACK);
+    ends.reserve(spans.len());
+    for &(start, _) in spans {
+        let src = &input[start + offset..start + offset + length];
+        // SAFETY: this function requires the features `display_with` needs.
+        if unsafe { display_with(registers, tables, src, bytes) }.is_err() {
+            return false;
+        }
+        ends.push(bytes.len());
+    }
+    true
+}
+
+/// The body of both DISPLAY entry points. Not a `#[target_feature]` function itself so
+/// that it can be forced inline into them (where the features hold); calling it from
+/// anywhere else is unsound. Its intrinsic calls rely on that contract (hence the allow);
+/// its memory accesses keep their own `unsafe` blocks and reasons.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn display_with(
+    registers: TableRegisters,
+    tables: &DisplayTables,
+    src: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), FieldFault> {
     // Worst case three output bytes per input byte, plus room for one full vector store.
     out.reserve(src.len() * 3 + STORE_SLACK);
-    let base = tables.latin1.0.as_ptr();
-    // SAFETY: `Latin1Table` is 256 bytes aligned to 64; the four loads cover it exactly.
-    let (t0, t1, t2, t3) = unsafe {
-        (
-            _mm512_load_si512(base.cast()),
-            _mm512_load_si512(base.add(64).cast()),
-            _mm512_load_si512(base.add(128).cast()),
-            _mm512_load_si512(base.add(192).cast()),
-        )
-    };
+    let [t0, t1, t2, t3] = registers.0;
     let below_space = _mm512_set1_epi8(0x20);
     let low6 = _mm512_set1_epi16(0x3F);
     let lead_tag = _mm512_set1_epi16(0xC0);
@@ -127,6 +180,7 @@ fn fold_digits(digits: __m256i) -> u64 {
 }
 
 /// Zoned decimal of 1 to 18 bytes. Requires AVX-512 F/BW/VL.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
 pub(super) fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
     let Some((&last, body)) = src.split_last() else {
@@ -162,6 +216,7 @@ pub(super) fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, Field
 }
 
 /// COMP-3 packed decimal of 1 to 10 bytes. Requires AVX-512 F/BW/VL.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
 pub(super) fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
     let n = src.len();

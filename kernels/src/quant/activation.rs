@@ -1,6 +1,29 @@
 //! Int8 per-token activation quantisation.
 
-use super::{QuantError, Shape, check_len};
+use super::{QuantError, QuantKernel, Shape, check_len};
+
+/// The scale sa = 127 / max(max|x|, 1e-5) of one row whose maximum magnitude is `max_abs`.
+pub(super) fn row_scale(max_abs: f32) -> f32 {
+    127.0 / max_abs.max(1e-5)
+}
+
+/// The int8 value of one activation: clamp(round_half_even(x·sa), −128, 127).
+#[inline]
+pub(super) fn quantize_value(x: f32, scale: f32) -> i8 {
+    // `as i8` cannot saturate here: the value is clamped to the i8 range first.
+    (x * scale).round_ties_even().clamp(-128.0, 127.0) as i8
+}
+
+/// The oracle for one row: returns (sa, Σq).
+fn quantize_row_scalar(row: &[f32], q: &mut [i8]) -> (f32, i32) {
+    let scale = row_scale(row.iter().fold(0.0f32, |m, v| m.max(v.abs())));
+    let mut sum = 0i32;
+    for (dst, v) in q.iter_mut().zip(row) {
+        *dst = quantize_value(*v, scale);
+        sum += i32::from(*dst);
+    }
+    (scale, sum)
+}
 
 /// Activations of `tokens` rows quantised to int8, one scale per row.
 ///
@@ -36,14 +59,16 @@ impl QuantizedActivations {
 
     /// Quantises `x` (`tokens × cols`, row-major): per row m = max(|x|, 1e-5), sa = 127/m,
     /// q = clamp(round_half_even(x·sa), −128, 127).
-    pub fn quantize(x: &[f32], shape: Shape) -> Result<Self, QuantError> {
+    pub fn quantize(x: &[f32], shape: Shape, kernel: QuantKernel) -> Result<Self, QuantError> {
         let mut out = Self::zeroed(shape)?;
-        out.quantize_into(x)?;
+        out.quantize_into(x, kernel)?;
         Ok(out)
     }
 
     /// Re-quantises new activations of this buffer's shape in place, without allocating.
-    pub fn quantize_into(&mut self, x: &[f32]) -> Result<(), QuantError> {
+    /// Every kernel gives the same bytes: max, multiply, round-half-even and clamp are exact
+    /// or correctly rounded operations in any order.
+    pub fn quantize_into(&mut self, x: &[f32], kernel: QuantKernel) -> Result<(), QuantError> {
         let shape = self.shape;
         let expected = shape.rows * shape.cols;
         check_len("activations", shape, expected, x.len())?;
@@ -56,16 +81,18 @@ impl QuantizedActivations {
                 value: x[index],
             });
         }
+        let kernel = kernel.require()?;
         for (t, row) in x.chunks_exact(shape.cols).enumerate() {
-            let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            let scale = 127.0 / max.max(1e-5);
             let q = &mut self.q[t * self.padded_cols..][..shape.cols];
-            let mut sum = 0i32;
-            for (dst, v) in q.iter_mut().zip(row) {
-                // `as i8` cannot saturate here: the value is clamped to the i8 range first.
-                *dst = (v * scale).round_ties_even().clamp(-128.0, 127.0) as i8;
-                sum += i32::from(*dst);
-            }
+            let (scale, sum) = match kernel {
+                QuantKernel::Scalar => quantize_row_scalar(row, q),
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `require` confirmed AVX2 (implied by every non-scalar kernel);
+                // `q` and `row` have the same length.
+                _ => unsafe { super::x86::quantize_row_avx2(row, q) },
+                #[cfg(not(target_arch = "x86_64"))]
+                _ => unreachable!("require() rejects SIMD kernels off x86-64"),
+            };
             self.scales[t] = scale;
             self.sums[t] = sum;
         }

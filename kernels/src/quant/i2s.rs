@@ -128,12 +128,15 @@ impl I2sMatrix {
         &mut self.bytes[..n]
     }
 
-    /// The ternary weight at (`row`, `col`); callers keep indices in range.
-    pub fn weight(&self, row: usize, col: usize) -> i8 {
+    /// The ternary weight at (`row`, `col`), `None` outside the (unpadded) shape.
+    pub fn weight(&self, row: usize, col: usize) -> Option<i8> {
+        if row >= self.shape.rows || col >= self.shape.cols {
+            return None;
+        }
         let byte =
             self.packed()[row * self.row_bytes() + col / I2S_BLOCK * I2S_BLOCK_BYTES + col % 32];
         let shift = 6 - 2 * (col % I2S_BLOCK / 32);
-        ((byte >> shift) & 3) as i8 - 1
+        Some(((byte >> shift) & 3) as i8 - 1)
     }
 
     /// All weights as −1/0/1, row-major, unpadded.
@@ -141,7 +144,7 @@ impl I2sMatrix {
         let Shape { rows, cols } = self.shape;
         (0..rows)
             .flat_map(|r| (0..cols).map(move |k| (r, k)))
-            .map(|(r, k)| self.weight(r, k))
+            .filter_map(|(r, k)| self.weight(r, k))
             .collect()
     }
 }

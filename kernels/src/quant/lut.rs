@@ -55,14 +55,24 @@ pub(super) fn tl1_pair(index: u8) -> (i32, i32) {
     (i32::from(index / 3) - 1, i32::from(index % 3) - 1)
 }
 
-/// The balanced-ternary digits (a0, a1, a2) with 9·a0 + 3·a1 + a2 = m, for m in 0..=13.
+/// The balanced-ternary digits (a0, a1, a2) with 9·a0 + 3·a1 + a2 = m, for m in 0..=13
+/// (14 and 15 never occur in a TL2 matrix; they decode to zeros).
 pub(super) fn tl2_triple(m: u8) -> (i32, i32, i32) {
-    let m = i32::from(m);
-    let a2 = (m + 1) % 3 - 1;
-    let rest = (m - a2) / 3;
-    let a1 = (rest + 1) % 3 - 1;
-    (rest.wrapping_sub(a1) / 3, a1, a2)
+    TL2_DIGITS[usize::from(m & 0x0F)]
 }
+
+const TL2_DIGITS: [(i32, i32, i32); 16] = {
+    let mut digits = [(0, 0, 0); 16];
+    let mut m = 0;
+    while m < 14 {
+        let a2 = (m + 1) % 3 - 1;
+        let rest = (m - a2) / 3;
+        let a1 = (rest + 1) % 3 - 1;
+        digits[m as usize] = ((rest - a1) / 3, a1, a2);
+        m += 1;
+    }
+    digits
+};
 
 /// One 9-entry table per activation pair (2j, 2j+1), for `pairs` pairs.
 pub(super) fn build_tl1(q: &[i8], pairs: usize, out: &mut Vec<u8>) {

@@ -127,7 +127,7 @@ pub fn ternary_quality(weights: &[f32], m: &I2sMatrix) -> Result<TernaryQuality,
     for (r, row) in weights.chunks_exact(shape.cols).enumerate() {
         for (k, w) in row.iter().enumerate() {
             let w = f64::from(*w);
-            let t = f64::from(m.weight(r, k)) * scale;
+            let t = f64::from(m.weight(r, k).unwrap_or(0)) * scale;
             dot += w * t;
             norm_w += w * w;
             norm_t += t * t;

@@ -33,13 +33,8 @@ impl Tl1Matrix {
         let groups = shape.cols.div_ceil(4);
         let tiles = shape.rows.div_ceil(TILE_ROWS);
         let mut bytes = vec![0u8; tiles * groups * TILE_ROWS];
-        let weight = |r: usize, k: usize| {
-            if r < shape.rows && k < shape.cols {
-                m.weight(r, k)
-            } else {
-                0
-            }
-        };
+        // Outside the shape (padding rows and columns) weights are zero.
+        let weight = |r: usize, k: usize| m.weight(r, k).unwrap_or(0);
         for (i, byte) in bytes.iter_mut().enumerate() {
             let (tile, g, r) = (
                 i / (groups * TILE_ROWS),

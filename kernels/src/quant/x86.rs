@@ -8,13 +8,15 @@
 
 use std::arch::x86_64::*;
 
+use super::activation::{quantize_value, row_scale};
 use super::lut::{FLUSH_STEPS, TABLE_BYTES};
 use super::ternary::pack_row_scalar;
 use super::{I2S_BLOCK, I2S_BLOCK_BYTES, I2sMatrix, QuantizedActivations, Shape, dequantize};
 
 /// Rows processed together before moving on to the next token tile: their packed weights
-/// (32 rows × K/4 bytes) stay in L1/L2 while every token tile streams over them.
-const ROW_CHUNK: usize = 32;
+/// (16 rows × K/4 bytes, 16 KiB at K = 4096) and one token tile's activations (4 × K bytes)
+/// fit in L1 together, so a tile's activations are read from L2 once per row chunk.
+const ROW_CHUNK: usize = 16;
 /// Tokens that share one decode of the weights.
 const TOKEN_TILE: usize = 4;
 
@@ -162,6 +164,68 @@ pub(super) unsafe fn pack_rows_avx512(
         }
         pack_row_scalar(row, scale, dst, full_blocks);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Activation quantisation
+// ---------------------------------------------------------------------------------------
+
+/// One activation row to int8 (AVX2); returns (sa, Σq) exactly as the oracle does.
+///
+/// # Safety
+/// The CPU must support AVX2; `q.len() == row.len()`; `row` holds no NaN.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn quantize_row_avx2(row: &[f32], q: &mut [i8]) -> (f32, i32) {
+    debug_assert_eq!(row.len(), q.len());
+    let abs = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+    let mut vmax = _mm256_setzero_ps();
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        // SAFETY: `chunk` holds exactly 8 f32.
+        let v = unsafe { _mm256_loadu_ps(chunk.as_ptr()) };
+        vmax = _mm256_max_ps(vmax, _mm256_and_ps(v, abs));
+    }
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: `lanes` holds 8 f32.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vmax) };
+    // The maximum is the same in any order (no NaN reaches here).
+    let max = lanes.iter().chain(tail).fold(0.0f32, |m, v| m.max(v.abs()));
+    let scale = row_scale(max);
+    let s = _mm256_set1_ps(scale);
+    let (lo, hi) = (_mm256_set1_ps(-128.0), _mm256_set1_ps(127.0));
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut sums = _mm256_setzero_si256();
+    let full = row.len() / 32 * 32;
+    for (src, dst) in row[..full]
+        .chunks_exact(32)
+        .zip(q[..full].chunks_exact_mut(32))
+    {
+        let ints: [__m256i; 4] = std::array::from_fn(|j| {
+            // SAFETY: `src` holds 32 f32; j < 4 reads 8 of them at 8j.
+            let v = unsafe { _mm256_loadu_ps(src.as_ptr().add(8 * j)) };
+            let r = _mm256_round_ps::<ROUND_NEAREST_EVEN>(_mm256_mul_ps(v, s));
+            _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lo), hi))
+        });
+        for v in ints {
+            sums = _mm256_add_epi32(sums, v);
+        }
+        // Values are within i8 already, so the saturating packs are exact; the permute
+        // undoes their per-lane interleaving.
+        let words = [
+            _mm256_packs_epi32(ints[0], ints[1]),
+            _mm256_packs_epi32(ints[2], ints[3]),
+        ];
+        let bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(words[0], words[1]), order);
+        // SAFETY: `dst` holds 32 bytes.
+        unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), bytes) };
+    }
+    let mut sum = hsum_avx2(sums);
+    for (dst, v) in q[full..].iter_mut().zip(&row[full..]) {
+        *dst = quantize_value(*v, scale);
+        sum += i32::from(*dst);
+    }
+    (scale, sum)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
@@ -80,7 +81,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher> TtlCache<K, V, S> {
             "cache capacity {capacity} exceeds 2^32 - 2"
         );
         TtlCache {
-            index: HashMap::with_capacity_and_hasher(capacity, hasher),
+            index: HashMap::with_capacity_and_hasher(capacity + 1, hasher),
             nodes: Vec::with_capacity(capacity),
             head: NIL,
             tail: NIL,
@@ -117,39 +118,49 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher> TtlCache<K, V, S> {
     /// makes it the newest; inserting into a full cache evicts the head (see module docs).
     pub fn set(&mut self, key: K, value: V, now: u64) {
         let expires_at = now.saturating_add(self.ttl);
-        if let Some(&slot) = self.index.get(&key) {
-            let node = &mut self.nodes[slot as usize];
-            node.value = value;
-            node.expires_at = expires_at;
-            self.unlink(slot);
-            self.push_back(slot);
-            return;
-        }
-        let slot = if self.nodes.len() < self.capacity {
-            self.nodes.push(Node {
-                key: key.clone(),
-                value,
-                expires_at,
-                prev: NIL,
-                next: NIL,
-            });
-            (self.nodes.len() - 1) as u32
-        } else {
-            let slot = self.head;
-            let node = &mut self.nodes[slot as usize];
-            if node.expires_at <= now {
-                self.stats.expired_evictions += 1;
-            } else {
-                self.stats.capacity_evictions += 1;
+        // One hash for lookup-or-insert through the entry API. A full cache inserts the
+        // new key first and removes the evicted one after (a second hash); the index is
+        // sized for `capacity + 1` keys so that moment never grows it.
+        let full = self.nodes.len() == self.capacity;
+        let slot = match self.index.entry(key) {
+            Entry::Occupied(occupied) => {
+                let slot = *occupied.get();
+                let node = &mut self.nodes[slot as usize];
+                node.value = value;
+                node.expires_at = expires_at;
+                self.unlink(slot);
+                self.push_back(slot);
+                return;
             }
-            self.index.remove(&node.key);
-            node.key = key.clone();
-            node.value = value;
-            node.expires_at = expires_at;
-            self.unlink(slot);
-            slot
+            Entry::Vacant(vacant) if !full => {
+                let slot = self.nodes.len() as u32;
+                self.nodes.push(Node {
+                    key: vacant.key().clone(),
+                    value,
+                    expires_at,
+                    prev: NIL,
+                    next: NIL,
+                });
+                vacant.insert(slot);
+                slot
+            }
+            Entry::Vacant(vacant) => {
+                let slot = self.head;
+                let node = &mut self.nodes[slot as usize];
+                if node.expires_at <= now {
+                    self.stats.expired_evictions += 1;
+                } else {
+                    self.stats.capacity_evictions += 1;
+                }
+                let evicted = std::mem::replace(&mut node.key, vacant.key().clone());
+                node.value = value;
+                node.expires_at = expires_at;
+                vacant.insert(slot);
+                self.index.remove(&evicted);
+                self.unlink(slot);
+                slot
+            }
         };
-        self.index.insert(key, slot);
         self.push_back(slot);
     }
 

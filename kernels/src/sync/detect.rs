@@ -291,26 +291,43 @@ mod x86 {
             _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(ALLOWED_CONTROLS.as_ptr().cast()) });
         let mut minimum = _mm512_set1_epi8(-1);
         let mut suspicious = 0u64;
-        let mut chunks = sample.chunks_exact(64);
-        for chunk in &mut chunks {
-            // SAFETY: `chunk` is 64 readable bytes; the load is unaligned.
-            let v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
-            let control_or_high = _mm512_cmplt_epi8_mask(v, limit);
+        // A partial (< 64 bytes) piece: masked load, dead lanes read as 0xFF (which leaves
+        // the minimum alone) and are masked out of the compare.
+        let mut partial = |piece: &[u8]| {
+            let live: u64 = (1u64 << piece.len()) - 1;
+            // SAFETY: only lanes below `piece.len()` (< 64) are enabled, and they are
+            // `piece`, which is readable; masked-off lanes are not read and cannot fault.
+            let v = unsafe {
+                _mm512_mask_loadu_epi8(_mm512_set1_epi8(-1), live, piece.as_ptr().cast())
+            };
+            let control_or_high = _mm512_mask_cmplt_epi8_mask(live, v, limit);
             let lookup = _mm512_shuffle_epi8(table, v);
             let flagged = _mm512_mask_cmpneq_epi8_mask(control_or_high, v, lookup);
-            suspicious += u64::from(flagged.count_ones());
             minimum = _mm512_min_epu8(minimum, v);
+            u64::from(flagged.count_ones())
+        };
+        // Up to the first 64-byte boundary as one partial piece, so that every full-width
+        // load below is aligned: a misaligned 64-byte load splits across two cache lines.
+        // (`align_offset` may decline to answer with usize::MAX: then no head, and the
+        // loads below are merely unaligned, never wrong.)
+        let head_len = match sample.as_ptr().align_offset(64) {
+            offset if offset < 64 => offset.min(sample.len()),
+            _ => 0,
+        };
+        let (head, body) = sample.split_at(head_len);
+        let mut chunks = body.chunks_exact(64);
+        if !head.is_empty() {
+            suspicious += partial(head);
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let live: u64 = (1u64 << rest.len()) - 1;
-            // SAFETY: masked-off lanes are neither read nor able to fault (AVX-512 masked
-            // loads suppress faults); the live lanes are `rest`, which is readable. Dead
-            // lanes read as 0xFF, which leaves the minimum alone, and are masked out of
-            // the compare below.
-            let v =
-                unsafe { _mm512_mask_loadu_epi8(_mm512_set1_epi8(-1), live, rest.as_ptr().cast()) };
-            let control_or_high = _mm512_mask_cmplt_epi8_mask(live, v, limit);
+            suspicious += partial(rest);
+        }
+        for chunk in &mut chunks {
+            // SAFETY: `chunk` is 64 readable bytes (normally 64-byte aligned; the unaligned
+            // form costs nothing when it is, and stays correct when it is not).
+            let v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) };
+            let control_or_high = _mm512_cmplt_epi8_mask(v, limit);
             let lookup = _mm512_shuffle_epi8(table, v);
             let flagged = _mm512_mask_cmpneq_epi8_mask(control_or_high, v, lookup);
             suspicious += u64::from(flagged.count_ones());

@@ -3,8 +3,12 @@
 //! [`plan`] walks both trees and returns a [`Plan`]: one [`PlanEntry`] per relative path,
 //! in path order, each with an [`Action`] (create / update / delete / unchanged). The
 //! decision for a path present on both sides looks at the entry kind, then the size, and
-//! only when sizes match at the SHA-256 digest of the contents: most changed files are
-//! caught by the cheap `stat`, and no file is read unless its size says it might be equal.
+//! only when sizes match at the contents: most changed files are caught by the cheap
+//! `stat`, and no file is read unless its size says it might be equal. For a same-size pair
+//! the source is hashed (SHA-256, recorded in the entry so an executor can verify its copy)
+//! and the target is compared with it byte for byte in the same pass. That decides exactly
+//! what comparing the two digests would decide (equal bytes, equal digests; and a byte
+//! comparison cannot collide) while hashing only one side.
 //!
 //! Rules that keep planning safe on trees nobody vetted:
 //!
@@ -102,8 +106,8 @@ pub enum Evidence {
     Kind,
     /// Both files, sizes differ.
     Size,
-    /// Both files, same size, SHA-256 digests compared.
-    Digest,
+    /// Both files, same size, contents compared (the source's SHA-256 is recorded).
+    Content,
     /// Both symlinks; target texts compared.
     LinkTarget,
     /// Both directories (their contents are separate entries).
@@ -116,7 +120,7 @@ impl Evidence {
             Evidence::Presence => "presence",
             Evidence::Kind => "kind",
             Evidence::Size => "size",
-            Evidence::Digest => "digest",
+            Evidence::Content => "content",
             Evidence::LinkTarget => "link-target",
             Evidence::Directory => "directory",
         }
@@ -341,57 +345,102 @@ impl Excludes {
     }
 }
 
-/// Produces the SHA-256 of a file's contents; injectable so tests can make reads fail
-/// (as root, permission bits cannot make a file unreadable).
-pub trait ContentReader {
-    /// Digest of the regular file at `path` (absolute), without following a symlink.
-    fn digest(&mut self, path: &Path) -> io::Result<ContentDigest>;
+/// Opens files for reading; injectable so tests can make opens fail (as root, permission
+/// bits cannot make a file unreadable).
+pub trait FileOpener {
+    /// Opens the regular file at `path` (absolute) for reading, without following a
+    /// symlink.
+    fn open(&self, path: &Path) -> io::Result<File>;
 }
 
-/// Reads files from disk through one reusable buffer.
-pub struct FsReader {
-    buf: Vec<u8>,
-}
+/// Opens files on disk: read-only, never following a final symlink, never blocking on a
+/// FIFO that raced into place, with `O_NOATIME` where permitted (retried without on EPERM).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FsOpener;
 
-impl FsReader {
-    pub fn new() -> Self {
-        FsReader {
-            buf: vec![0; 64 * 1024],
+impl FileOpener for FsOpener {
+    fn open(&self, path: &Path) -> io::Result<File> {
+        let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        let open = |flags| OpenOptions::new().read(true).custom_flags(flags).open(path);
+        match open(base | libc::O_NOATIME) {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
+            other => other,
         }
     }
 }
 
-impl Default for FsReader {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Size of each of the two read buffers.
+const CHUNK: usize = 64 * 1024;
+
+/// Reads a same-size file pair in lockstep: the source is hashed with SHA-256, the target
+/// is compared byte for byte with it (SIMD [`compare`](crate::sync::compare::compare)).
+/// Identical bytes have identical digests, so hashing the target too would only repeat
+/// work; a difference stops the target's reads early. Memory stays at two buffers however
+/// large the files are.
+struct PairReader {
+    source_buf: Vec<u8>,
+    target_buf: Vec<u8>,
 }
 
-/// Opens read-only, never following a final symlink and never blocking on a FIFO that
-/// raced into place; asks for `O_NOATIME` and falls back when not permitted (EPERM).
-fn open_for_digest(path: &Path) -> io::Result<File> {
-    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    let open = |flags| OpenOptions::new().read(true).custom_flags(flags).open(path);
-    match open(base | libc::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
-        other => other,
+impl PairReader {
+    fn new() -> Self {
+        PairReader {
+            source_buf: vec![0; CHUNK],
+            target_buf: vec![0; CHUNK],
+        }
     }
-}
 
-impl ContentReader for FsReader {
-    fn digest(&mut self, path: &Path) -> io::Result<ContentDigest> {
-        let mut file = open_for_digest(path)?;
+    /// The source's digest and whether the target holds the same bytes, reading each at
+    /// most `size` bytes (the size `lstat` reported for both): the plan describes the
+    /// trees as they were when listed, and a file growing meanwhile is a race an executor
+    /// must re-check anyway. Reading exactly `size` also saves the end-of-file probe read.
+    fn digest_and_compare(
+        &mut self,
+        opener: &dyn FileOpener,
+        source: &Path,
+        target: &Path,
+        size: u64,
+    ) -> Result<(ContentDigest, bool), (Side, io::Error)> {
+        let mut source_file = opener.open(source).map_err(|e| (Side::Source, e))?;
+        let mut target_file = opener.open(target).map_err(|e| (Side::Target, e))?;
         let mut hasher = Sha256::new();
+        let mut same = true;
+        let mut remaining = size;
         loop {
-            match file.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => hasher.update(&self.buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            let want = usize::try_from(remaining).unwrap_or(usize::MAX).min(CHUNK);
+            let got = read_up_to(&mut source_file, &mut self.source_buf[..want])
+                .map_err(|e| (Side::Source, e))?;
+            hasher.update(&self.source_buf[..got]);
+            if same {
+                let got_target = read_up_to(&mut target_file, &mut self.target_buf[..want])
+                    .map_err(|e| (Side::Target, e))?;
+                same = crate::sync::compare::compare(
+                    &self.source_buf[..got],
+                    &self.target_buf[..got_target],
+                )
+                .is_equal();
+            }
+            remaining -= got as u64;
+            if got < want || remaining == 0 {
+                break;
             }
         }
-        Ok(hasher.finalize().into())
+        Ok((hasher.finalize().into(), same))
     }
+}
+
+/// Fills `buf` unless the file ends first; returns the bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// What the walk records per path.
@@ -577,16 +626,23 @@ fn list_tree(side: Side, root: &Path, excludes: &Excludes) -> Result<Option<List
 
 /// Plans the sync of `target` from `source`, reading file contents from disk.
 pub fn plan(source: &Path, target: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
-    plan_with_reader(source, target, excludes, &mut FsReader::new())
+    plan_with_opener(source, target, excludes, &FsOpener)
 }
 
-/// As [`plan`], with file contents digested by `reader`.
-pub fn plan_with_reader(
+/// As [`plan`], with files opened by `opener`.
+pub fn plan_with_opener(
     source: &Path,
     target: &Path,
     excludes: &Excludes,
-    reader: &mut dyn ContentReader,
+    opener: &dyn FileOpener,
 ) -> Result<Plan, PlanError> {
+    let mut reader = PairReader::new();
+    let mut files = Files {
+        opener,
+        reader: &mut reader,
+        source_root: source,
+        target_root: target,
+    };
     let src = list_tree(Side::Source, source, excludes)?.expect("source root is required");
     let dst = list_tree(Side::Target, target, excludes)?.unwrap_or_default();
 
@@ -632,7 +688,7 @@ pub fn plan_with_reader(
                 if is_withheld(&withheld, &path) {
                     continue;
                 }
-                match both_sides(path, src_node, dst_node, source, target, reader) {
+                match both_sides(path, src_node, dst_node, &mut files) {
                     Ok(entry) => entry,
                     Err(problem) => {
                         withheld.push(problem.path.clone());
@@ -665,13 +721,19 @@ fn one_sided(path: PathBuf, node: Node, action: Action) -> PlanEntry {
     }
 }
 
+/// What `both_sides` needs to read a file pair.
+struct Files<'a> {
+    opener: &'a dyn FileOpener,
+    reader: &'a mut PairReader,
+    source_root: &'a Path,
+    target_root: &'a Path,
+}
+
 fn both_sides(
     path: PathBuf,
     src: Node,
     dst: Node,
-    source_root: &Path,
-    target_root: &Path,
-    reader: &mut dyn ContentReader,
+    files: &mut Files<'_>,
 ) -> Result<PlanEntry, Problem> {
     let kind = src.kind();
     let mut entry = PlanEntry {
@@ -698,21 +760,25 @@ fn both_sides(
                 entry.evidence = Evidence::Size;
                 entry.action = Action::Update;
             } else {
-                entry.evidence = Evidence::Digest;
-                let digest_of = |side: Side, root: &Path, reader: &mut dyn ContentReader| {
-                    reader.digest(&root.join(&entry.path)).map_err(|e| Problem {
+                entry.evidence = Evidence::Content;
+                let (digest, same) = files
+                    .reader
+                    .digest_and_compare(
+                        files.opener,
+                        &files.source_root.join(&entry.path),
+                        &files.target_root.join(&entry.path),
+                        a,
+                    )
+                    .map_err(|(side, e)| Problem {
                         side,
                         path: entry.path.clone(),
                         kind: ProblemKind::ReadFile,
                         detail: e.to_string(),
-                    })
-                };
-                let src_digest = digest_of(Side::Source, source_root, reader)?;
-                let dst_digest = digest_of(Side::Target, target_root, reader)?;
-                if src_digest != dst_digest {
+                    })?;
+                if !same {
                     entry.action = Action::Update;
                 }
-                entry.digest = Some(src_digest);
+                entry.digest = Some(digest);
             }
         }
         (src, _) => {

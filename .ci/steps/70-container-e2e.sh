@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The auditor container, end to end, on a machine that cannot pull from a registry:
+#   1. podman/buildah/runc/debootstrap from apt, configured by packaging/containers.conf;
+#   2. local stand-ins for the pinned base images (packaging/local-base-images.sh: debootstrap
+#      minbase bookworm + the host's pinned toolchain), cached by content key;
+#   3. the crates vendored into the build context (packaging/vendor-crates.sh), so the image
+#      builds offline, and `podman build` with the base-image arguments overridden;
+#   4. runs of the image: the ASLR entry check (refused without the seccomp option, naming it;
+#      accepted with it, or with ASLR explicitly allowed), the shipped binaries and their pins,
+#      the container markers the environment snapshot reads, and the verdict: the default command
+#      (`benchseal verify <committed baseline> --rerun`) must pass once `verify --rerun` exists;
+#      until then `benchseal run --quick --size tiny` must, so the measuring pipeline is proven.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+step_start=$SECONDS
+phase() { echo "-- [$((SECONDS - step_start))s] $*"; }
+fail() {
+  echo "70-container-e2e: FAILED: $*" >&2
+  exit 1
+}
+
+need=()
+for tool in podman buildah runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  phase "apt-get install ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+export CONTAINERS_CONF=$repo/packaging/containers.conf
+
+phase "base images"
+base_refs=$(bash packaging/local-base-images.sh)
+echo "$base_refs"
+eval "$base_refs"
+
+phase "vendored crates"
+bash packaging/vendor-crates.sh
+
+image=localhost/benchseal-audit:ci
+phase "podman build -> $image"
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+if ! podman build --layers \
+  --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" \
+  --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
+  -t "$image" -f Containerfile . >"$build_log" 2>&1; then
+  tail -40 "$build_log" >&2
+  fail "podman build"
+fi
+grep -E '^(toolchain: |[0-9a-f]{64}  /out/bin/)' "$build_log" || true
+image_id=$(podman image inspect --format '{{.Id}}' "$image")
+echo "image id: $image_id"
+
+unconfined=(--security-opt seccomp=unconfined)
+in_image() { podman run --rm "$@"; }
+
+phase "ASLR: without permission the entry check refuses and names the option"
+set +e
+refusal=$(in_image "$image" benchseal --version 2>&1)
+refusal_code=$?
+set -e
+echo "$refusal"
+[ "$refusal_code" -eq 2 ] || fail "expected exit 2 without the seccomp option, got $refusal_code"
+grep -qF -- "--security-opt seccomp=unconfined" <<<"$refusal" || fail "the refusal does not name --security-opt seccomp=unconfined"
+grep -qF -- "BENCHSEAL_ASLR_MODE=allowed" <<<"$refusal" || fail "the refusal does not name BENCHSEAL_ASLR_MODE=allowed"
+
+phase "ASLR: accepted with seccomp=unconfined, or with ASLR explicitly allowed"
+in_image "${unconfined[@]}" "$image" sh -c 'test "$BENCHSEAL_ASLR_MODE" = disabled && test "$GUNGRAUN_ALLOW_ASLR" = no && setarch "$(uname -m)" -R true' \
+  || fail "ASLR mode 'disabled' under seccomp=unconfined"
+in_image -e BENCHSEAL_ASLR_MODE=allowed "$image" sh -c 'test "$GUNGRAUN_ALLOW_ASLR" = yes' \
+  || fail "ASLR mode 'allowed'"
+set +e
+bad_mode=$(in_image -e BENCHSEAL_ASLR_MODE=sometimes "$image" true 2>&1)
+bad_mode_code=$?
+set -e
+[ "$bad_mode_code" -eq 2 ] && grep -q "must be 'disabled' or 'allowed'" <<<"$bad_mode" || fail "an unknown ASLR mode is not refused: $bad_mode"
+
+phase "shipped binaries and pins"
+gungraun_version=$(awk '/^name = "gungraun"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+crate_version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+inventory=$(in_image "${unconfined[@]}" "$image" sh -c '
+  set -e
+  benchseal --version
+  gungraun-runner --version
+  valgrind --version
+  for f in benchseal benchseal-bench-wall benchseal-bench-instr gungraun-runner; do test -x "/usr/local/bin/$f"; echo "$f: $(sha256sum "/usr/local/bin/$f" | cut -c1-64)"; done
+  ls /benchseal
+  ! command -v cargo
+  ! command -v rustc
+  test -e /run/.containerenv && echo "container marker: /run/.containerenv"
+  cat "$BENCHSEAL_IMAGE_INFO"')
+echo "$inventory"
+grep -qx "benchseal $crate_version" <<<"$inventory" || fail "benchseal --version is not $crate_version"
+grep -q "gungraun-runner.* $gungraun_version\$" <<<"$inventory" || fail "gungraun-runner is not $gungraun_version (the locked gungraun)"
+grep -qx "valgrind-3.19.0" <<<"$inventory" || fail "valgrind is not 3.19.0"
+# What `benchseal env` reads to record the container and which image it was.
+grep -qx "container marker: /run/.containerenv" <<<"$inventory" || fail "no /run/.containerenv in the container"
+grep -qx "builder_image=\"$BUILDER_IMAGE\"" <<<"$inventory" || fail "the image description lacks its builder image"
+for exe in benchseal benchseal_bench_wall benchseal_bench_instr gungraun_runner; do
+  shipped=$(sed -n "s/^${exe//_/-}: //p" <<<"$inventory")
+  described=$(sed -n "s/^${exe}_sha256=//p" <<<"$inventory")
+  [ -n "$described" ] && [ "$described" = "$shipped" ] || fail "the image description's ${exe}_sha256 does not match the file"
+done
+
+if in_image "${unconfined[@]}" "$image" benchseal verify --help 2>/dev/null | grep -q -- '--rerun'; then
+  phase "verdict: the image's default command (verify the committed baseline --rerun)"
+  set +e
+  in_image "${unconfined[@]}" "$image"
+  verdict=$?
+  set -e
+  [ "$verdict" -eq 0 ] || fail "the committed baseline does not verify in the container (exit $verdict)"
+else
+  phase "verdict: benchseal run --quick --size tiny (verify --rerun is not in this tree yet)"
+  set +e
+  in_image "${unconfined[@]}" "$image" benchseal run --quick --size tiny
+  verdict=$?
+  set -e
+  [ "$verdict" -eq 0 ] || fail "benchseal run --quick --size tiny in the container exited $verdict"
+fi
+phase "container end-to-end passed"

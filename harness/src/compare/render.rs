@@ -1,0 +1,452 @@
+//! Renderers of a [`Comparison`]: one small type per format behind [`ComparisonFormat`].
+//!
+//! Every human format opens with [`Comparison::headline`], so the verdict is the first
+//! thing a reader (or a pull-request notification) sees. Markdown lists regressions and
+//! improvements with their statistics and folds the unchanged and inconclusive lines into
+//! a `<details>` block, so a comment stays short when nothing happened.
+
+use std::fmt::Write as _;
+
+use crate::Outcome;
+use crate::record::RunRecord;
+
+use super::{Comparison, Format, Metric, MetricComparison, Verdict};
+
+/// A way to turn a comparison into text.
+pub trait ComparisonFormat {
+    fn render(&self, comparison: &Comparison) -> String;
+}
+
+/// Renders `comparison` in `format`; `new` is the new record (BMF reports its values).
+pub fn render(comparison: &Comparison, format: Format, new: &RunRecord) -> String {
+    match format {
+        Format::Table => TableFormat.render(comparison),
+        Format::Md => MarkdownFormat.render(comparison),
+        Format::Json => JsonFormat.render(comparison),
+        Format::Bmf => BmfFormat { record: new }.render(comparison),
+        Format::Badge => BadgeFormat.render(comparison),
+    }
+}
+
+/// Verdicts in the order readers care about them.
+const VERDICT_ORDER: [Verdict; 4] = [
+    Verdict::Regressed,
+    Verdict::Improved,
+    Verdict::Inconclusive,
+    Verdict::Unchanged,
+];
+
+/// A nanosecond duration with a readable unit.
+pub fn format_ns(ns: f64) -> String {
+    let (value, unit) = if ns >= 1e9 {
+        (ns / 1e9, "s")
+    } else if ns >= 1e6 {
+        (ns / 1e6, "ms")
+    } else if ns >= 1e3 {
+        (ns / 1e3, "µs")
+    } else {
+        (ns, "ns")
+    };
+    format!("{value:.3} {unit}")
+}
+
+/// A metric value with its unit.
+pub fn format_value(metric: Metric, value: f64) -> String {
+    match metric {
+        Metric::Wall | Metric::ProcessWall => format_ns(value),
+        Metric::Instructions => format!("{value:.0}"),
+        Metric::PeakRss => format!("{:.1} MiB", value / (1024.0 * 1024.0)),
+    }
+}
+
+fn format_change(m: &MetricComparison) -> String {
+    if m.ratio.is_finite() {
+        format!("{:+.2}%", m.change_pct())
+    } else {
+        "new cost".into()
+    }
+}
+
+fn format_interval(m: &MetricComparison) -> String {
+    match (m.ratio_lower, m.ratio_upper) {
+        (Some(lo), Some(hi)) => {
+            format!("[{:+.2}%, {:+.2}%]", (lo - 1.0) * 100.0, (hi - 1.0) * 100.0)
+        }
+        _ => "-".into(),
+    }
+}
+
+fn format_p(m: &MetricComparison) -> String {
+    match m.p_value {
+        Some(p) if p < 1e-4 => "<0.0001".into(),
+        Some(p) => format!("{p:.4}"),
+        None => "-".into(),
+    }
+}
+
+fn metric_row(m: &MetricComparison, with_verdict: bool) -> Vec<String> {
+    let mut row = vec![
+        m.benchmark.clone(),
+        m.metric.name().into(),
+        format_value(m.metric, m.old),
+        format_value(m.metric, m.new),
+        format_change(m),
+        format_interval(m),
+        format_p(m),
+    ];
+    if with_verdict {
+        row.push(m.verdict.name().into());
+    }
+    row.push(m.note.clone().unwrap_or_default());
+    row
+}
+
+const METRIC_HEADERS: [&str; 7] = [
+    "benchmark",
+    "metric",
+    "old",
+    "new",
+    "change",
+    "CI of change",
+    "p",
+];
+
+fn headers(with_verdict: bool) -> Vec<&'static str> {
+    let mut headers = METRIC_HEADERS.to_vec();
+    if with_verdict {
+        headers.push("verdict");
+    }
+    headers.push("note");
+    headers
+}
+
+fn sides(c: &Comparison) -> String {
+    let side = |s: &super::Side| {
+        let source = s
+            .source
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_else(|| "record".into());
+        format!(
+            "{} — {source}, run {}, commit {}",
+            s.label,
+            s.run_id,
+            s.git_commit.as_deref().unwrap_or("unknown")
+        )
+    };
+    format!("A (old): {}\nB (new): {}\n", side(&c.old), side(&c.new))
+}
+
+/// Left-aligned columns separated by two spaces; shared by the terminal outputs.
+pub fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            if i + 1 < cells.len() {
+                text.push_str(&" ".repeat(widths[i].saturating_sub(cell.chars().count())));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    );
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// The terminal table: every line, worst first.
+pub struct TableFormat;
+
+impl ComparisonFormat for TableFormat {
+    fn render(&self, c: &Comparison) -> String {
+        let mut out = format!("{}\n{}", c.headline(), sides(c));
+        if !c.reproducibility.is_empty() {
+            out.push_str("\nreproducibility broken:\n");
+            for issue in &c.reproducibility {
+                let _ = writeln!(out, "  {}: {}", issue.benchmark, issue.problem);
+            }
+        }
+        let rows: Vec<Vec<String>> = VERDICT_ORDER
+            .iter()
+            .flat_map(|&v| c.with_verdict(v))
+            .map(|m| metric_row(m, true))
+            .collect();
+        if !rows.is_empty() {
+            out.push('\n');
+            out.push_str(&text_table(&headers(true), &rows));
+        }
+        if !c.not_compared.is_empty() {
+            out.push_str("\nnot compared:\n");
+            for n in &c.not_compared {
+                let _ = writeln!(out, "  {}: {}", n.benchmark, n.reason);
+            }
+        }
+        out.push_str(&env_text(c, "  "));
+        out
+    }
+}
+
+fn env_text(c: &Comparison, indent: &str) -> String {
+    let mut out = String::new();
+    if c.env.is_mismatch() {
+        let _ = writeln!(
+            out,
+            "\nwarning: compared across {} (--allow-env-mismatch); the numbers may not be comparable",
+            if c.env.machine_class_differs {
+                "machine classes"
+            } else {
+                "toolchains"
+            }
+        );
+    }
+    if !c.env.changes.is_empty() {
+        let _ = writeln!(out, "\nenvironment changes ({}):", c.env.changes.len());
+        for change in &c.env.changes {
+            let _ = writeln!(out, "{indent}{change}");
+        }
+    }
+    out
+}
+
+/// Markdown for a pull-request comment.
+pub struct MarkdownFormat;
+
+fn md_escape(cell: &str) -> String {
+    cell.replace('|', "\\|").replace('\n', " ")
+}
+
+fn md_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        headers.join(" | "),
+        "---|".repeat(headers.len())
+    );
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out
+}
+
+impl ComparisonFormat for MarkdownFormat {
+    fn render(&self, c: &Comparison) -> String {
+        let icon = match c.outcome() {
+            Outcome::Irreproducible => "⛔",
+            Outcome::Failed => "🔴",
+            Outcome::Success => "🟢",
+        };
+        let mut out = format!("{icon} **{}**\n\n", c.headline());
+        let side = |s: &super::Side| format!("`{}` (run `{}`)", s.label, s.run_id);
+        let _ = writeln!(
+            out,
+            "{} → {} · machine class `{}` · wall: {}% threshold at {}% confidence\n",
+            side(&c.old),
+            side(&c.new),
+            c.new.machine_class,
+            c.policy.wall.threshold_pct,
+            c.policy.wall.confidence * 100.0
+        );
+        if !c.reproducibility.is_empty() {
+            out.push_str("### Reproducibility broken\n\n");
+            for issue in &c.reproducibility {
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {}",
+                    issue.benchmark,
+                    md_escape(&issue.problem)
+                );
+            }
+            out.push('\n');
+        }
+        for (verdict, title) in [
+            (Verdict::Regressed, "Regressions"),
+            (Verdict::Improved, "Improvements"),
+        ] {
+            let rows: Vec<Vec<String>> = c
+                .with_verdict(verdict)
+                .map(|m| metric_row(m, false))
+                .collect();
+            if !rows.is_empty() {
+                let _ = writeln!(out, "### {title}\n");
+                out.push_str(&md_table(&headers(false), &rows));
+                out.push('\n');
+            }
+        }
+        let folded: Vec<Vec<String>> = [Verdict::Inconclusive, Verdict::Unchanged]
+            .iter()
+            .flat_map(|&v| c.with_verdict(v))
+            .map(|m| metric_row(m, true))
+            .collect();
+        if !folded.is_empty() {
+            let _ = writeln!(
+                out,
+                "<details><summary>{} unchanged, {} inconclusive</summary>\n",
+                c.summary.unchanged, c.summary.inconclusive
+            );
+            out.push_str(&md_table(&headers(true), &folded));
+            out.push_str("\n</details>\n\n");
+        }
+        if !c.not_compared.is_empty() {
+            let _ = writeln!(
+                out,
+                "<details><summary>{} not compared</summary>\n",
+                c.not_compared.len()
+            );
+            for n in &c.not_compared {
+                let _ = writeln!(out, "- `{}`: {}", n.benchmark, md_escape(&n.reason));
+            }
+            out.push_str("\n</details>\n\n");
+        }
+        if c.env.is_mismatch() || !c.env.changes.is_empty() {
+            let warning = if c.env.is_mismatch() {
+                " ⚠ different machine class or toolchain"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "<details><summary>Environment: {} change(s){warning}</summary>\n",
+                c.env.changes.len()
+            );
+            for change in &c.env.changes {
+                let _ = writeln!(out, "- {}", md_escape(change));
+            }
+            out.push_str("\n</details>\n");
+        }
+        out
+    }
+}
+
+/// The comparison itself as JSON (`benchseal.comparison/1`).
+pub struct JsonFormat;
+
+impl ComparisonFormat for JsonFormat {
+    fn render(&self, c: &Comparison) -> String {
+        let mut text =
+            serde_json::to_string_pretty(c).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        text.push('\n');
+        text
+    }
+}
+
+/// Bencher Metric Format of the new record: `{benchmark: {measure: {value, lower_value,
+/// upper_value}}}`. Measures: `latency` (median ns, criterion's interval of the median),
+/// `throughput` (work units per second), `instructions`, and for whole commands
+/// `latency` (p50 ns, p95 as upper value) and `peak-rss` (bytes).
+pub struct BmfFormat<'r> {
+    pub record: &'r RunRecord,
+}
+
+impl ComparisonFormat for BmfFormat<'_> {
+    fn render(&self, _comparison: &Comparison) -> String {
+        use serde_json::{Map, Value, json};
+        let mut benchmarks = Map::new();
+        for workload in &self.record.workloads {
+            for path in workload.paths.iter().filter(|p| p.status.is_ok()) {
+                let mut measures = Map::new();
+                if let Some(w) = path
+                    .wall
+                    .as_ref()
+                    .filter(|w| w.status.is_ok())
+                    .and_then(|w| w.metrics.as_ref())
+                {
+                    measures.insert(
+                        "latency".into(),
+                        json!({"value": w.median_ns, "lower_value": w.median_ci_lower_ns, "upper_value": w.median_ci_upper_ns}),
+                    );
+                    measures.insert("throughput".into(), json!({"value": w.throughput_per_s}));
+                }
+                if let Some(i) = path
+                    .instr
+                    .as_ref()
+                    .filter(|i| i.status.is_ok())
+                    .and_then(|i| i.metrics.as_ref())
+                {
+                    measures.insert("instructions".into(), json!({"value": i.instructions}));
+                }
+                if !measures.is_empty() {
+                    benchmarks.insert(
+                        format!("{}@{}", workload.id, path.path),
+                        Value::Object(measures),
+                    );
+                }
+            }
+        }
+        for process in self.record.processes.iter().filter(|p| p.status.is_ok()) {
+            let mut measures = Map::new();
+            if let Some(p50) = process.wall_p50_ns {
+                let mut latency = json!({"value": p50});
+                if let Some(p95) = process.wall_p95_ns {
+                    latency["upper_value"] = json!(p95);
+                }
+                measures.insert("latency".into(), latency);
+            }
+            if let Some(rss) = process.peak_rss_bytes {
+                measures.insert("peak-rss".into(), json!({"value": rss}));
+            }
+            if !measures.is_empty() {
+                benchmarks.insert(format!("process:{}", process.id), Value::Object(measures));
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&Value::Object(benchmarks)).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// A shields.io endpoint badge (`schemaVersion` 1).
+pub struct BadgeFormat;
+
+impl ComparisonFormat for BadgeFormat {
+    fn render(&self, c: &Comparison) -> String {
+        let s = &c.summary;
+        let (message, color) = match c.outcome() {
+            Outcome::Irreproducible => ("reproducibility broken".to_string(), "critical"),
+            Outcome::Failed => (format!("{} regressed", s.failing), "red"),
+            Outcome::Success if s.regressed > 0 => {
+                (format!("{} regressed (warning)", s.regressed), "orange")
+            }
+            Outcome::Success if s.inconclusive > 0 => (
+                format!("no regressions, {} inconclusive", s.inconclusive),
+                "yellow",
+            ),
+            Outcome::Success if s.improved > 0 => {
+                (format!("{} improved", s.improved), "brightgreen")
+            }
+            Outcome::Success => ("no regressions".to_string(), "brightgreen"),
+        };
+        let badge = serde_json::json!({
+            "schemaVersion": 1,
+            "label": format!("perf vs {}", c.old.label),
+            "message": message,
+            "color": color,
+        });
+        let mut text = badge.to_string();
+        text.push('\n');
+        text
+    }
+}

@@ -1,0 +1,19 @@
+//! The JSON rendering: the report model itself, sealed, with its inputs. This is the file
+//! `benchseal verify` reads; the other formats are checked by rendering it again.
+
+use super::{ReportError, ReportFormat, SignoffReport};
+
+/// `signoff.json`.
+pub struct Json;
+
+impl ReportFormat for Json {
+    fn file_name(&self) -> &'static str {
+        "signoff.json"
+    }
+
+    fn render(&self, report: &SignoffReport) -> Result<String, ReportError> {
+        let mut text = serde_json::to_string_pretty(report)?;
+        text.push('\n');
+        Ok(text)
+    }
+}

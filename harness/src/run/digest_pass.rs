@@ -1,0 +1,218 @@
+//! The digest pass: every selected workload is set up, its input hashed, each kernel path
+//! run once and its output hashed, in-process, before any timing.
+//!
+//! Judging is separate from computing ([`judge`] is pure), so the same rules serve
+//! `benchseal run` and `benchseal digests --check`: with a committed golden digest, every
+//! path must reproduce it; without one, every path must reproduce the scalar oracle. A path
+//! that does not is `invalid (digest mismatch: ...)` and its timings are never reported.
+
+use benchseal_benches::{KernelPath, RunError, Workload};
+
+use crate::digest::Hasher;
+use crate::digests::WorkloadDigests;
+use crate::record::Status;
+
+/// Prefix of every status reason that means broken reproducibility (exit code 3).
+pub const DIGEST_MISMATCH: &str = "digest mismatch";
+
+/// What one path produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathOutput {
+    /// SHA-256 of the serialised output.
+    Digest(String),
+    /// The path cannot run on this machine.
+    Unavailable(String),
+    /// The kernel returned an error on valid input.
+    Failed(String),
+}
+
+/// Digests of one workload on every path that was run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Computed {
+    /// `Err`: setup failed, nothing ran.
+    pub input_sha256: Result<String, String>,
+    pub outputs: Vec<(KernelPath, PathOutput)>,
+    /// The workload's own metrics after its scalar run.
+    pub extra: Vec<(String, f64, String)>,
+}
+
+impl Computed {
+    pub fn output(&self, path: KernelPath) -> Option<&PathOutput> {
+        self.outputs
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, o)| o)
+    }
+}
+
+/// Runs `workload` once on each of `paths`, hashing input and outputs. The scalar oracle
+/// runs first (it is added when missing, as the reference the other paths answer to).
+pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
+    let mut instance = match workload.setup() {
+        Ok(instance) => instance,
+        Err(e) => {
+            return Computed {
+                input_sha256: Err(e),
+                outputs: Vec::new(),
+                extra: Vec::new(),
+            };
+        }
+    };
+    let mut hasher = Hasher::new();
+    instance.input(&mut |bytes| hasher.update(bytes));
+    let input_sha256 = Ok(hasher.finish_hex());
+
+    let mut order = vec![KernelPath::Scalar];
+    order.extend(paths.iter().copied().filter(|p| *p != KernelPath::Scalar));
+    let mut outputs = Vec::new();
+    let mut extra = Vec::new();
+    for path in order {
+        let output = match instance.run(path) {
+            Ok(()) => {
+                let mut hasher = Hasher::new();
+                instance.output(&mut |bytes| hasher.update(bytes));
+                if path == KernelPath::Scalar {
+                    extra = instance.extra_metrics();
+                }
+                PathOutput::Digest(hasher.finish_hex())
+            }
+            Err(RunError::Unavailable(why)) => PathOutput::Unavailable(why),
+            Err(RunError::Failed(why)) => PathOutput::Failed(why),
+        };
+        outputs.push((path, output));
+    }
+    Computed {
+        input_sha256,
+        outputs,
+        extra,
+    }
+}
+
+/// The verdict on each path of `computed`, held to `golden` when the workload has one and
+/// to the scalar oracle otherwise. Empty when setup failed (nothing ran).
+pub fn judge(computed: &Computed, golden: Option<&WorkloadDigests>) -> Vec<(KernelPath, Status)> {
+    let input = match &computed.input_sha256 {
+        Ok(input) => input,
+        // Nothing ran: the caller reports the setup error on every path.
+        Err(_) => return Vec::new(),
+    };
+    let input_mismatch = golden.filter(|g| &g.input_sha256 != input).map(|g| {
+        format!(
+            "{DIGEST_MISMATCH}: input {input} differs from golden {}",
+            g.input_sha256
+        )
+    });
+    let scalar = match computed.output(KernelPath::Scalar) {
+        Some(PathOutput::Digest(d)) => Some(d),
+        _ => None,
+    };
+    computed
+        .outputs
+        .iter()
+        .map(|(path, output)| {
+            let status = match output {
+                PathOutput::Unavailable(why) => Status::Skipped(why.clone()),
+                PathOutput::Failed(why) => Status::Invalid(format!("kernel failed: {why}")),
+                PathOutput::Digest(_) if input_mismatch.is_some() => {
+                    Status::Invalid(input_mismatch.clone().unwrap_or_default())
+                }
+                PathOutput::Digest(d) => match (golden, scalar) {
+                    (Some(g), _) if &g.output_sha256 != d => Status::Invalid(format!(
+                        "{DIGEST_MISMATCH}: {path} output {d} differs from golden {}",
+                        g.output_sha256
+                    )),
+                    (None, Some(s)) if s != d => Status::Invalid(format!(
+                        "{DIGEST_MISMATCH}: {path} output {d} differs from the scalar oracle's {s}"
+                    )),
+                    _ => Status::Ok,
+                },
+            };
+            (*path, status)
+        })
+        .collect()
+}
+
+/// Whether a status means broken reproducibility.
+pub fn is_digest_mismatch(status: &Status) -> bool {
+    matches!(status, Status::Invalid(why) if why.starts_with(DIGEST_MISMATCH))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn computed(outputs: &[(KernelPath, &str)]) -> Computed {
+        Computed {
+            input_sha256: Ok("in".into()),
+            outputs: outputs
+                .iter()
+                .map(|(p, d)| (*p, PathOutput::Digest(d.to_string())))
+                .collect(),
+            extra: Vec::new(),
+        }
+    }
+
+    fn golden(input: &str, output: &str) -> WorkloadDigests {
+        WorkloadDigests {
+            input_sha256: input.into(),
+            output_sha256: output.into(),
+        }
+    }
+
+    #[test]
+    fn agreeing_paths_are_ok_with_or_without_golden() {
+        let c = computed(&[(KernelPath::Scalar, "a"), (KernelPath::Simd, "a")]);
+        assert!(judge(&c, None).iter().all(|(_, s)| s.is_ok()));
+        assert!(
+            judge(&c, Some(&golden("in", "a")))
+                .iter()
+                .all(|(_, s)| s.is_ok())
+        );
+    }
+
+    #[test]
+    fn a_path_disagreeing_with_the_oracle_is_invalid() {
+        let c = computed(&[(KernelPath::Scalar, "a"), (KernelPath::Simd, "b")]);
+        let verdicts = judge(&c, None);
+        assert!(verdicts[0].1.is_ok());
+        assert!(is_digest_mismatch(&verdicts[1].1), "{:?}", verdicts[1]);
+    }
+
+    #[test]
+    fn golden_is_the_authority_for_every_path_and_the_input() {
+        let c = computed(&[(KernelPath::Scalar, "a"), (KernelPath::Simd, "a")]);
+        let verdicts = judge(&c, Some(&golden("in", "z")));
+        assert!(verdicts.iter().all(|(_, s)| is_digest_mismatch(s)));
+        let verdicts = judge(&c, Some(&golden("other", "a")));
+        assert!(verdicts.iter().all(|(_, s)| is_digest_mismatch(s)));
+        assert!(
+            verdicts[0]
+                .1
+                .to_string()
+                .contains("input in differs from golden other")
+        );
+    }
+
+    #[test]
+    fn unavailable_is_skipped_and_failure_is_invalid_but_not_a_mismatch() {
+        let c = Computed {
+            input_sha256: Ok("in".into()),
+            outputs: vec![
+                (KernelPath::Scalar, PathOutput::Digest("a".into())),
+                (KernelPath::Simd, PathOutput::Failed("bad zone at 3".into())),
+                (
+                    KernelPath::Gpu,
+                    PathOutput::Unavailable("no CUDA device".into()),
+                ),
+            ],
+            extra: Vec::new(),
+        };
+        let v = judge(&c, None);
+        assert_eq!(
+            v[1].1,
+            Status::Invalid("kernel failed: bad zone at 3".into())
+        );
+        assert!(!is_digest_mismatch(&v[1].1));
+        assert_eq!(v[2].1, Status::Skipped("no CUDA device".into()));
+    }
+}

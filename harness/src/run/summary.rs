@@ -1,0 +1,117 @@
+//! The terminal summary of a run record: one row per workload and path, figures in the
+//! workload's unit, then every reason a result is missing. Pure: record in, text out.
+
+use benchseal_benches::KernelPath;
+
+use super::format::{format_count, format_speedup, format_throughput, format_time};
+use super::table::{Align, Table};
+use crate::record::{EngineResult, PathRecord, RunRecord, Status, WorkloadRecord};
+
+/// The summary table and the reasons below it.
+pub fn render(record: &RunRecord) -> String {
+    let mut table = Table::new(&[
+        ("workload", Align::Left),
+        ("path", Align::Left),
+        ("status", Align::Left),
+        ("median", Align::Right),
+        ("±CI", Align::Right),
+        ("throughput", Align::Right),
+        ("vs scalar", Align::Right),
+        ("instructions", Align::Right),
+        ("est. cycles", Align::Right),
+    ]);
+    let mut reasons = Vec::new();
+    for workload in &record.workloads {
+        for path in &workload.paths {
+            table.row(row(workload, path));
+            let key = format!("{}@{}", workload.id, path.path);
+            if !path.status.is_ok() {
+                reasons.push(format!("{key}: {}", path.status));
+            }
+            for (engine, status) in [
+                ("wall", path.wall.as_ref().map(|r| &r.status)),
+                ("instr", path.instr.as_ref().map(|r| &r.status)),
+            ] {
+                if let Some(status) = status.filter(|s| !s.is_ok()) {
+                    reasons.push(format!("{key}: {engine} {status}"));
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    if table.is_empty() {
+        out.push_str("no workloads ran\n");
+    } else {
+        out.push_str(&table.render());
+    }
+    if !reasons.is_empty() {
+        out.push('\n');
+        for reason in reasons {
+            out.push_str(&format!("  {reason}\n"));
+        }
+    }
+    if !record.notes.is_empty() {
+        out.push('\n');
+        for note in &record.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    out
+}
+
+fn ok_metrics<T>(result: &Option<EngineResult<T>>) -> Option<&T> {
+    result
+        .as_ref()
+        .filter(|r| r.status.is_ok())
+        .and_then(|r| r.metrics.as_ref())
+}
+
+fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
+    // The worst of the digest verdict and the engines' statuses; reasons follow the table.
+    let engine_invalid = [
+        path.wall.as_ref().map(|r| &r.status),
+        path.instr.as_ref().map(|r| &r.status),
+    ]
+    .into_iter()
+    .flatten()
+    .any(Status::is_invalid);
+    let status = match &path.status {
+        Status::Invalid(_) => "invalid",
+        _ if engine_invalid => "invalid",
+        Status::Skipped(_) => "skipped",
+        Status::Ok => "ok",
+    };
+    // An invalid path's timings are not results: show none.
+    let trusted = path.status.is_ok();
+    let wall = ok_metrics(&path.wall).filter(|_| trusted);
+    let instr = ok_metrics(&path.instr).filter(|_| trusted);
+    let scalar_median = workload
+        .path(KernelPath::Scalar)
+        .filter(|p| p.status.is_ok() && path.path != KernelPath::Scalar)
+        .and_then(|p| ok_metrics(&p.wall))
+        .map(|w| w.median_ns);
+    vec![
+        workload.id.to_string(),
+        path.label.clone(),
+        status.to_string(),
+        wall.map(|w| format_time(w.median_ns)).unwrap_or_default(),
+        wall.map(|w| {
+            let half_width = (w.median_ci_upper_ns - w.median_ci_lower_ns) / 2.0;
+            format!("±{:.1}%", half_width / w.median_ns * 100.0)
+        })
+        .unwrap_or_default(),
+        wall.map(|w| format_throughput(workload.unit, workload.units, w.median_ns))
+            .unwrap_or_default(),
+        match (scalar_median, wall) {
+            (Some(scalar), Some(w)) => format_speedup(scalar, w.median_ns),
+            _ => String::new(),
+        },
+        instr
+            .map(|m| format_count(m.instructions))
+            .unwrap_or_default(),
+        instr
+            .and_then(|m| m.estimated_cycles)
+            .map(format_count)
+            .unwrap_or_default(),
+    ]
+}

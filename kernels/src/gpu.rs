@@ -1,1 +1,0 @@
-//! GPU path (feature `cuda`). Filled in by the GPU work.

@@ -1,0 +1,431 @@
+//! `benchseal compare`: verdicts, exit codes, formats, environment refusal, bad input.
+
+mod compare_support;
+
+use compare_support::*;
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+/// Writes old and new records built from `old`/`new` benches and returns the directory.
+fn pair(old: &[Bench], new: &[Bench]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "old.json",
+        &seal(record_json("run-old", "2026-01-01T00:00:00Z", old, &[])),
+    );
+    write(
+        dir.path(),
+        "new.json",
+        &seal(record_json("run-new", "2026-01-02T00:00:00Z", new, &[])),
+    );
+    dir
+}
+
+fn compare(dir: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
+    benchseal(dir.path())
+        .args(["compare", "old.json", "new.json"])
+        .args(extra)
+        .assert()
+}
+
+fn json_output(assert: &assert_cmd::assert::Assert) -> Value {
+    serde_json::from_slice(&assert.get_output().stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn identical_records_are_unchanged_and_exit_0() {
+    let benches = two_benches(1000.0, 5000.0, 1);
+    let dir = pair(&benches, &benches);
+    compare(&dir, &[])
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "OK: 0 regressed, 0 improved, 4 unchanged",
+        ))
+        .stderr(predicate::str::contains("A (old): run file old.json"));
+}
+
+#[test]
+fn a_ten_percent_slowdown_is_a_regression_and_exit_1() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1100.0, 5000.0, 7),
+    );
+    compare(&dir, &[])
+        .code(1)
+        .stdout(predicate::str::starts_with("REGRESSED: 1 regressed"))
+        .stdout(predicate::str::contains("codec/comp3/s9v2/tiny@simd"));
+    let out = json_output(&compare(&dir, &["--format", "json"]).code(1));
+    assert_eq!(out["schema"], "benchseal.comparison/1");
+    assert_eq!(out["summary"]["regressed"], 1);
+    let line = out["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["verdict"] == "regressed")
+        .unwrap();
+    assert_eq!(line["metric"], "wall");
+    assert!(line["ratio_lower"].as_f64().unwrap() > 1.05, "{line}");
+    assert!(line["p_value"].as_f64().unwrap() < 0.001, "{line}");
+}
+
+#[test]
+fn a_speedup_is_an_improvement_and_exit_0() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1000.0, 4000.0, 9),
+    );
+    compare(&dir, &[])
+        .code(0)
+        .stdout(predicate::str::contains("1 improved"));
+}
+
+#[test]
+fn markdown_puts_the_summary_first_and_folds_unchanged_lines() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1100.0, 5000.0, 7),
+    );
+    let assert = compare(&dir, &["--format", "md"]).code(1);
+    let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(text.starts_with("🔴 **REGRESSED: 1 regressed"), "{text}");
+    assert!(text.contains(
+        "### Regressions\n\n| benchmark | metric | old | new | change | CI of change | p | note |"
+    ));
+    assert!(
+        text.contains("<details><summary>3 unchanged, 0 inconclusive</summary>"),
+        "{text}"
+    );
+    assert!(!text.contains("### Improvements"));
+}
+
+#[test]
+fn bmf_reports_the_new_record_in_bencher_metric_format() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1000.0, 5000.0, 1),
+    );
+    let out = json_output(&compare(&dir, &["--format", "bmf"]).code(0));
+    let latency = &out["codec/comp3/s9v2/tiny@simd"]["latency"];
+    let value = latency["value"].as_f64().unwrap();
+    assert!(latency["lower_value"].as_f64().unwrap() < value);
+    assert!(latency["upper_value"].as_f64().unwrap() > value);
+    assert_eq!(
+        out["sync/detect/text8k/tiny@simd"]["instructions"]["value"],
+        1000
+    );
+}
+
+#[test]
+fn badge_is_a_shields_endpoint() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1100.0, 5000.0, 7),
+    );
+    let out = json_output(&compare(&dir, &["--format", "badge"]).code(1));
+    assert_eq!(
+        out,
+        json!({"schemaVersion": 1, "label": "perf vs old.json", "message": "1 regressed", "color": "red"})
+    );
+}
+
+#[test]
+fn a_different_output_digest_is_broken_reproducibility_exit_3() {
+    let old = two_benches(1000.0, 5000.0, 1);
+    let mut new = old.clone();
+    new[0].output_sha256 = digest_of("something else");
+    let dir = pair(&old, &new);
+    compare(&dir, &[])
+        .code(3)
+        .stdout(predicate::str::contains("REPRODUCIBILITY BROKEN"))
+        .stdout(predicate::str::contains("output digest differs"));
+}
+
+#[test]
+fn identical_executable_with_other_instruction_counts_is_exit_3() {
+    let old = two_benches(1000.0, 5000.0, 1);
+    let mut new = old.clone();
+    new[1].instructions = Some(1001);
+    let dir = pair(&old, &new);
+    compare(&dir, &[]).code(3).stdout(predicate::str::contains(
+        "instruction count differs for the identical executable",
+    ));
+}
+
+/// Old and new records whose instruction executables differ, new counts `new_count`.
+fn instruction_pair(new_count: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let old = two_benches(1000.0, 5000.0, 1);
+    let mut new = old.clone();
+    new[0].instructions = Some(new_count);
+    write(
+        dir.path(),
+        "old.json",
+        &seal(record_json("run-old", "2026-01-01T00:00:00Z", &old, &[])),
+    );
+    let mut value = record_json("run-new", "2026-01-02T00:00:00Z", &new, &[]);
+    value["artifact"]["bench_executables"]["instr"]["sha256"] = json!(digest_of("rebuilt exe"));
+    write(dir.path(), "new.json", &seal(value));
+    dir
+}
+
+#[test]
+fn instruction_soft_limit_is_half_a_percent_by_default() {
+    // +0.4%: within the soft limit.
+    compare(&instruction_pair(1004), &[]).code(0);
+    // +0.6%: beyond it.
+    compare(&instruction_pair(1006), &[])
+        .code(1)
+        .stdout(predicate::str::is_match(r"instructions\s+1000\s+1006\s+\+0\.60%").unwrap());
+}
+
+#[test]
+fn instruction_hard_limit_from_a_policy_file() {
+    let dir = instruction_pair(1003);
+    std::fs::write(
+        dir.path().join("policy.toml"),
+        "[instructions]\nhard_limit = 1002\n",
+    )
+    .unwrap();
+    compare(&dir, &["--policy", "policy.toml"])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "above the hard limit of 1002 instructions",
+        ));
+}
+
+fn memory_pair(new_rss: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let benches = two_benches(1000.0, 5000.0, 1);
+    let process = |rss| Process {
+        id: "decode-file",
+        samples: samples(5e7, 10, 3),
+        peak_rss_bytes: rss,
+    };
+    let old = record_json(
+        "run-old",
+        "2026-01-01T00:00:00Z",
+        &benches,
+        &[process(100 << 20)],
+    );
+    let new = record_json(
+        "run-new",
+        "2026-01-02T00:00:00Z",
+        &benches,
+        &[process(new_rss)],
+    );
+    write(dir.path(), "old.json", &seal(old));
+    write(dir.path(), "new.json", &seal(new));
+    dir
+}
+
+#[test]
+fn memory_growth_beyond_25_percent_fails_unless_the_policy_only_warns() {
+    compare(&memory_pair(120 << 20), &[]).code(0);
+    let dir = memory_pair(130 << 20);
+    compare(&dir, &[])
+        .code(1)
+        .stdout(predicate::str::contains("peak rss"));
+    std::fs::write(dir.path().join("policy.toml"), "[memory]\nfail = false\n").unwrap();
+    compare(&dir, &["--policy", "policy.toml"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "warning only: memory.fail is false",
+        ));
+}
+
+#[test]
+fn a_policy_with_an_unknown_field_is_bad_input() {
+    let dir = memory_pair(100 << 20);
+    std::fs::write(dir.path().join("policy.toml"), "[wall]\nthreshold = 3\n").unwrap();
+    compare(&dir, &["--policy", "policy.toml"])
+        .code(2)
+        .stderr(predicate::str::contains("policy.toml").and(predicate::str::contains("threshold")));
+}
+
+#[test]
+fn different_machine_classes_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let benches = two_benches(1000.0, 5000.0, 1);
+    write(
+        dir.path(),
+        "old.json",
+        &seal(record_json(
+            "run-old",
+            "2026-01-01T00:00:00Z",
+            &benches,
+            &[],
+        )),
+    );
+    let mut new = record_json("run-new", "2026-01-02T00:00:00Z", &benches, &[]);
+    new["env"]["machine_class"] = json!("aarch64-other-machine-rust1.95.0-11111111");
+    write(dir.path(), "new.json", &seal(new));
+    compare(&dir, &[]).code(2).stderr(predicate::str::contains(
+        "refusing to compare across machine classes",
+    ));
+    compare(&dir, &["--allow-env-mismatch"])
+        .code(0)
+        .stdout(predicate::str::contains(
+            "warning: compared across machine classes",
+        ));
+    let out = json_output(&compare(&dir, &["--allow-env-mismatch", "--format", "json"]).code(0));
+    assert_eq!(out["env"]["machine_class_differs"], true);
+    assert_eq!(out["env"]["mismatch_allowed"], true);
+}
+
+#[test]
+fn records_with_nothing_in_common_say_so_exit_2() {
+    let dir = pair(
+        &[Bench::new("codec/comp3/s9v2/tiny", 1000.0, 1)],
+        &[Bench::new("quant/gemv/i2s/tiny", 1000.0, 1)],
+    );
+    compare(&dir, &[])
+        .code(2)
+        .stderr(predicate::str::contains("no workload or process in common"));
+}
+
+#[test]
+fn workloads_on_one_side_only_are_listed_as_not_compared() {
+    let old = two_benches(1000.0, 5000.0, 1);
+    let dir = pair(&old, &old[..1]);
+    compare(&dir, &[]).code(0).stdout(predicate::str::contains(
+        "sync/detect/text8k/tiny: only in the old record",
+    ));
+}
+
+#[test]
+fn broken_files_are_bad_input_naming_the_file() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1000.0, 5000.0, 1),
+    );
+    for (name, says) in [
+        ("not-json.json", "not valid JSON"),
+        ("truncated.json", "not valid JSON"),
+        ("foreign-schema.json", "field `schema` is missing"),
+        (
+            "future-schema.json",
+            "schema `benchseal.run/2` is not supported",
+        ),
+    ] {
+        let path = fixture(name);
+        benchseal(dir.path())
+            .args(["compare", path.to_str().unwrap(), "new.json"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(name).and(predicate::str::contains(says)));
+    }
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_named_by_its_path() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1000.0, 5000.0, 1),
+    );
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("new.json")).unwrap())
+            .unwrap();
+    value["workloads"][1]["paths"][0]["wall"]["metrics"]["median_ns"] = json!("fast");
+    std::fs::write(
+        dir.path().join("new.json"),
+        serde_json::to_string_pretty(&value).unwrap(),
+    )
+    .unwrap();
+    compare(&dir, &[]).code(2).stderr(predicate::str::contains(
+        "new.json: field `workloads[1].paths[0].wall.metrics.median_ns`",
+    ));
+}
+
+#[test]
+fn a_tampered_record_is_a_seal_mismatch_exit_3() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1000.0, 5000.0, 1),
+    );
+    let path = dir.path().join("new.json");
+    let text =
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen("\"quick\": false", "\"quick\": true", 1);
+    std::fs::write(&path, text).unwrap();
+    compare(&dir, &[])
+        .code(3)
+        .stderr(predicate::str::contains("new.json: seal mismatch"));
+}
+
+#[test]
+fn an_unsealed_record_is_bad_input() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1000.0, 5000.0, 1),
+    );
+    let value = record_json(
+        "run-new",
+        "2026-01-02T00:00:00Z",
+        &two_benches(1000.0, 5000.0, 1),
+        &[],
+    );
+    std::fs::write(dir.path().join("new.json"), value.to_string()).unwrap();
+    compare(&dir, &[])
+        .code(2)
+        .stderr(predicate::str::contains("not finished and sealed"));
+}
+
+#[test]
+fn arguments_resolve_as_file_then_run_id_then_baseline_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let benches = two_benches(1000.0, 5000.0, 1);
+    write(
+        dir.path(),
+        "reports/runs/run-1.json",
+        &seal(record_json("run-1", "2026-01-01T00:00:00Z", &benches, &[])),
+    );
+    write(
+        dir.path(),
+        "reports/runs/run-2.json",
+        &seal(record_json("run-2", "2026-01-02T00:00:00Z", &benches, &[])),
+    );
+    benchseal(dir.path())
+        .args(["baseline", "save", "--version", "1.0.0", "--from", "run-1"])
+        .assert()
+        .code(0);
+    benchseal(dir.path())
+        .args(["compare", "1.0.0", "run-2"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "A (old): baseline 1.0.0 for {CLASS}"
+        )))
+        .stderr(predicate::str::contains(
+            "B (new): run id (file reports/runs/run-2.json)",
+        ));
+    benchseal(dir.path())
+        .args(["compare", "2.0.0", "run-2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`2.0.0` is neither a file, nor a run id",
+        ));
+    benchseal(dir.path())
+        .args(["compare", "../../etc/passwd", "run-2"])
+        .assert()
+        .code(2);
+}
+
+/// serde_json parses floats best-effort unless `float_roundtrip` is on; about half of
+/// all sample values then came back one ULP off and every reloaded record failed its
+/// seal check.
+#[test]
+fn regression_float_samples_keep_their_seal_after_a_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = seal(record_json(
+        "run-1",
+        "2026-01-01T00:00:00Z",
+        &two_benches(1234.567, 89.0123, 42),
+        &[],
+    ));
+    let path = write(dir.path(), "run.json", &record);
+    let loaded = benchseal::compare::load_record(&path).expect("the seal verifies after reloading");
+    assert_eq!(loaded, record);
+}

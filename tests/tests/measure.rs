@@ -1,0 +1,110 @@
+//! `benchseal measure`: the process engine on whole commands (structure, never timing).
+
+use assert_cmd::Command;
+use benchseal::record::RunRecord;
+use predicates::prelude::*;
+
+fn benchseal() -> Command {
+    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
+}
+
+#[test]
+fn true_is_measured_and_percentiles_are_printed() {
+    benchseal()
+        .args(["measure", "--runs", "3", "--", "true"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_match(r"true: true\n  runs 3  p50 [0-9.]+ ms  p95 [0-9.]+ ms  p99 [0-9.]+ ms  peak RSS [0-9.]+ MiB").unwrap());
+}
+
+#[test]
+fn sleep_with_arguments_is_measured() {
+    benchseal()
+        .args([
+            "measure", "--runs", "2", "--warmup", "0", "--id", "nap", "--", "sleep", "0.01",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("nap: sleep 0.01"));
+}
+
+#[test]
+fn failing_command_is_invalid_and_exit_1() {
+    benchseal()
+        .args(["measure", "--runs", "2", "--", "false"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "invalid (warm-up run 1 of `false`: exit code 1)",
+        ));
+}
+
+#[test]
+fn missing_program_is_exit_2() {
+    benchseal()
+        .args(["measure", "--", "/nonexistent/program"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/program"));
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    benchseal().args(["measure"]).assert().code(2);
+}
+
+#[test]
+fn out_appends_to_a_run_record_and_reseals_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    for _ in 0..2 {
+        benchseal()
+            .args(["measure", "--runs", "2", "--id", "t", "--out"])
+            .arg(&out)
+            .args(["--", "true"])
+            .assert()
+            .code(0);
+    }
+    benchseal()
+        .args([
+            "measure", "--runs", "2", "--id", "u", "--unit", "bytes", "--units", "1024", "--out",
+        ])
+        .arg(&out)
+        .args(["--", "true"])
+        .assert()
+        .code(0);
+    let run = RunRecord::load(&out).unwrap();
+    run.verify_seal().unwrap();
+    let ids: Vec<_> = run.processes.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["t", "u"],
+        "a second measurement with the same id replaces the first"
+    );
+    assert_eq!(run.processes[0].runs, 2);
+    assert_eq!(run.processes[0].samples_ns.len(), 2);
+    assert_eq!(run.processes[1].units, Some(1024));
+}
+
+#[test]
+fn out_refuses_to_reseal_an_edited_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    benchseal()
+        .args(["measure", "--runs", "1", "--out"])
+        .arg(&out)
+        .args(["--", "true"])
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&out)
+        .unwrap()
+        .replace("\"runs\": 1", "\"runs\": 7");
+    std::fs::write(&out, text).unwrap();
+    benchseal()
+        .args(["measure", "--runs", "1", "--out"])
+        .arg(&out)
+        .args(["--", "true"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("seal mismatch"));
+}

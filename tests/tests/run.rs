@@ -1,0 +1,297 @@
+//! `benchseal run`: record schema and seal, ingestion of real engine output, the digest
+//! gate, and bad input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use benchseal::Outcome;
+use benchseal::cli::{Cli, Command as Sub};
+use benchseal::engine::{instr, wall};
+use benchseal::record::{RunRecord, Status};
+use benchseal_benches::{Instance, KernelPath, RunError, Unit, Workload, WorkloadId};
+use clap::Parser;
+use predicates::prelude::*;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn benchseal() -> Command {
+    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
+}
+
+#[test]
+fn criterion_output_is_ingested_per_workload_and_path() {
+    let units = |group: &str| (group == "sync/sum/bytes/small").then_some(1_048_576);
+    let mut results = wall::ingest_home(&fixtures().join("criterion"), units).unwrap();
+    results.sort_by(|a, b| (&a.group, &a.function).cmp(&(&b.group, &b.function)));
+    let names: Vec<String> = results
+        .iter()
+        .map(|r| format!("{}@{}", r.group, r.function))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sync/sum/bytes/small@scalar",
+            "sync/sum/bytes/small@simd",
+            "sync/sum/ops/small@scalar"
+        ]
+    );
+    let simd = results[1].stats.as_ref().unwrap();
+    // Values as criterion 0.8.2 wrote them in the fixture.
+    assert_eq!(simd.median_ns, 194137.2032967033);
+    assert_eq!(simd.median_ci_lower_ns, 151594.6923076923);
+    assert_eq!(simd.median_ci_upper_ns, 216294.25240384616);
+    assert_eq!(simd.confidence_level, 0.95);
+    assert_eq!(simd.samples_ns.len(), 10);
+    assert_eq!(simd.sample_iters[..2], [52.0, 104.0]);
+    assert_eq!(simd.samples_ns[0], 11688872.0 / 52.0);
+    assert!((simd.throughput_per_s - 1_048_576.0 * 1e9 / 194137.2032967033).abs() < 1e-3);
+}
+
+#[test]
+fn gungraun_summaries_are_ingested_by_case_index() {
+    let mut summaries: Vec<_> = instr::ingest_home(&fixtures().join("gungraun"))
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    summaries.sort_by_key(|s| s.case_index);
+    let found: Vec<(usize, u64, Option<u64>)> = summaries
+        .iter()
+        .map(|s| {
+            (
+                s.case_index,
+                s.metrics.instructions,
+                s.metrics.estimated_cycles,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (0, 9793, Some(14031)),
+            (1, 10940, Some(15178)),
+            (4, 2785340, Some(3899626))
+        ]
+    );
+    let m = &summaries[2].metrics;
+    assert_eq!(
+        (m.l1_hits, m.ll_hits, m.ram_hits, m.total_read_write),
+        (Some(3817561), Some(16392), Some(3), Some(3833956))
+    );
+}
+
+#[test]
+fn an_engine_file_with_a_changed_format_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("g/f/new");
+    std::fs::create_dir_all(&case).unwrap();
+    let source = fixtures().join("criterion/sync_sum_bytes_small/simd/new");
+    for name in ["benchmark.json", "sample.json"] {
+        std::fs::copy(source.join(name), case.join(name)).unwrap();
+    }
+    std::fs::write(
+        case.join("estimates.json"),
+        r#"{"median": {"estimate": 1.0}}"#,
+    )
+    .unwrap();
+    let results = wall::ingest_home(dir.path(), |_| Some(1)).unwrap();
+    let err = results[0].stats.as_ref().unwrap_err().to_string();
+    assert!(
+        err.contains("estimates.json: field `median.point_estimate` is missing"),
+        "{err}"
+    );
+}
+
+/// A workload of the test's own: its output is its input.
+struct Echo(Vec<u8>);
+
+impl Instance for Echo {
+    fn input(&self, sink: &mut dyn FnMut(&[u8])) {
+        sink(&self.0)
+    }
+    fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+        match path {
+            KernelPath::Gpu => Err(RunError::Unavailable("no CUDA device".into())),
+            _ => Ok(()),
+        }
+    }
+    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+        sink(&self.0)
+    }
+}
+
+fn echo_workload() -> Workload {
+    Workload::new(
+        "sync/echo/fixed/tiny".parse::<WorkloadId>().unwrap(),
+        Unit::Bytes,
+        4,
+        &[KernelPath::Scalar, KernelPath::Simd],
+        "returns its input",
+        || Ok(Box::new(Echo(b"abcd".to_vec())) as Box<dyn Instance>),
+    )
+}
+
+fn run_args(args: &[&str]) -> benchseal::run::RunArgs {
+    let cli = Cli::try_parse_from(["benchseal", "run"].iter().chain(args)).unwrap();
+    match cli.command {
+        Sub::Run(args) => args,
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+fn only_record(dir: &Path) -> RunRecord {
+    let records: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    RunRecord::load(&records[0]).unwrap()
+}
+
+/// Runs the echo workload in-process against a golden file holding `input` and `output`
+/// digests for it; the record goes to `dir/runs`.
+fn run_echo_against_golden(dir: &Path, input: &str, output: &str) -> Outcome {
+    let golden = dir.join("golden.json");
+    let file = serde_json::json!({
+        "schema": "benchseal.digests/1",
+        "workloads": {"sync/echo/fixed/tiny": {"input_sha256": input, "output_sha256": output}},
+    });
+    std::fs::write(&golden, file.to_string()).unwrap();
+    let out = dir.join("runs");
+    let args = run_args(&[
+        "--golden",
+        golden.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    benchseal::run::execute_with(args, &[echo_workload()]).unwrap()
+}
+
+#[test]
+fn a_wrong_golden_digest_makes_the_run_irreproducible_and_reports_no_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = benchseal::digest::sha256_hex(b"abcd");
+    let out = dir.path().join("runs");
+    let outcome = run_echo_against_golden(dir.path(), &input, &"0".repeat(64));
+    assert_eq!(outcome, Outcome::Irreproducible);
+    assert_eq!(outcome.code(), 3);
+
+    let record = only_record(&out);
+    record.verify_seal().unwrap();
+    assert!(record.complete);
+    let workload = &record.workloads[0];
+    assert_eq!(workload.input_sha256.as_deref(), Some(input.as_str()));
+    assert_eq!(workload.paths.len(), 2);
+    for path in &workload.paths {
+        assert!(
+            matches!(&path.status, Status::Invalid(why) if why.starts_with("digest mismatch")),
+            "{:?}",
+            path.status
+        );
+        assert_eq!(path.output_sha256.as_deref(), Some(input.as_str()));
+        assert!(
+            path.wall.is_none() && path.instr.is_none(),
+            "an invalid path was timed"
+        );
+    }
+    // Nothing was left to measure, so no bench executable was built or run.
+    assert!(record.artifact.bench_executables.is_empty());
+}
+
+#[test]
+fn an_edited_record_fails_its_seal_and_a_round_trip_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    run_echo_against_golden(dir.path(), &"1".repeat(64), &"1".repeat(64));
+    let record = only_record(&out);
+
+    // Round trip through the file format.
+    let text = serde_json::to_string_pretty(&record).unwrap();
+    let back = RunRecord::from_json(&text).unwrap();
+    assert_eq!(back, record);
+    back.verify_seal().unwrap();
+
+    // Any edit is detected.
+    let edited = text.replacen("\"sync/echo/fixed/tiny\"", "\"sync/echo/fixed/small\"", 1);
+    assert_ne!(edited, text);
+    let err = RunRecord::from_json(&edited)
+        .unwrap()
+        .verify_seal()
+        .unwrap_err();
+    assert!(err.starts_with("seal mismatch"), "{err}");
+
+    // Another schema is refused by name.
+    let other = text.replace("benchseal.run/1", "benchseal.run/9");
+    assert!(
+        RunRecord::from_json(&other)
+            .unwrap_err()
+            .contains("benchseal.run/9")
+    );
+}
+
+#[test]
+fn unknown_suite_size_path_or_engine_is_a_usage_error_listing_the_valid_names() {
+    for (args, valid) in [
+        (&["--suite", "video"][..], "codec, quant, sync"),
+        (&["--size", "huge"][..], "tiny, small, medium, large"),
+        (&["--path", "fpga"][..], "auto, scalar, simd, gpu"),
+        (&["--engines", "perf"][..], "wall, instr"),
+    ] {
+        benchseal()
+            .arg("run")
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(valid));
+    }
+}
+
+#[test]
+fn unknown_workload_is_bad_input_listing_the_registered_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = benchseal_benches::registry()
+        .first()
+        .map(|w| w.id.to_string());
+    let assert = benchseal()
+        .args(["run", "--workload", "codec/none/such/tiny", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown workload `codec/none/such/tiny`",
+        ));
+    if let Some(first) = first {
+        assert.stderr(predicate::str::contains(first));
+    }
+}
+
+#[test]
+fn the_cli_exits_3_when_a_registered_workload_misses_its_golden_digest() {
+    let workload = benchseal_benches::registry()
+        .into_iter()
+        .find(|w| w.id.size == benchseal_benches::Size::Tiny)
+        .expect("a tiny workload is registered");
+    let id = workload.id.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let golden = dir.path().join("golden.json");
+    let file = serde_json::json!({
+        "schema": "benchseal.digests/1",
+        "workloads": {&id: {"input_sha256": "0".repeat(64), "output_sha256": "0".repeat(64)}},
+    });
+    std::fs::write(&golden, file.to_string()).unwrap();
+    let out = dir.path().join("runs");
+    benchseal()
+        .args(["run", "--workload", &id, "--golden"])
+        .arg(&golden)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("invalid"))
+        .stdout(predicate::str::contains("digest mismatch: input"));
+    let record = only_record(&out);
+    record.verify_seal().unwrap();
+    assert!(record.workloads[0].paths.iter().all(|p| p.wall.is_none() && p.instr.is_none()));
+}

@@ -1,0 +1,133 @@
+//! End to end: `benchseal run --quick --size tiny`, twice, through the real bench
+//! executables. Both records must be sealed and complete, cover every registered tiny
+//! workload on every path it registers with digests, wall statistics and instruction
+//! counts, and agree exactly on digests and instruction counts.
+//!
+//! CI's `.ci/steps/20-run-quick.sh` makes its two records with the release binary and
+//! points `BENCHSEAL_RUN_RECORDS` at them; otherwise the test makes its own.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use benchseal::record::{RunRecord, Status};
+use benchseal_benches::{Size, registry};
+
+fn make_records(dir: &Path) {
+    for _ in 0..2 {
+        Command::cargo_bin("benchseal")
+            .unwrap()
+            .args(["run", "--quick", "--size", "tiny", "--out"])
+            .arg(dir)
+            .timeout(std::time::Duration::from_secs(1800))
+            .assert()
+            .success();
+    }
+}
+
+fn load_records(dir: &Path) -> Vec<RunRecord> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| RunRecord::load(p).unwrap()).collect()
+}
+
+/// (workload@path) → (output digest, instruction count)
+type Fingerprint = BTreeMap<String, (Option<String>, Option<u64>)>;
+
+fn check(record: &RunRecord) -> Fingerprint {
+    record.verify_seal().unwrap();
+    assert!(record.complete, "{} is incomplete", record.run_id);
+    assert!(record.options.quick);
+    let mut fingerprint = Fingerprint::new();
+    for workload in registry().iter().filter(|w| w.id.size == Size::Tiny) {
+        let found = record
+            .workload(&workload.id)
+            .unwrap_or_else(|| panic!("{} is missing from {}", workload.id, record.run_id));
+        assert!(
+            found.input_sha256.is_some(),
+            "{}: no input digest",
+            workload.id
+        );
+        let paths: Vec<_> = found.paths.iter().map(|p| p.path).collect();
+        assert_eq!(paths, workload.paths, "{}: paths", workload.id);
+        for path in &found.paths {
+            let key = format!("{}@{}", workload.id, path.path);
+            match &path.status {
+                Status::Skipped(_) => continue, // e.g. gpu without a device
+                Status::Invalid(why) => panic!("{key}: invalid ({why})"),
+                Status::Ok => {}
+            }
+            assert!(path.output_sha256.is_some(), "{key}: no output digest");
+            let wall = path
+                .wall
+                .as_ref()
+                .unwrap_or_else(|| panic!("{key}: no wall result"));
+            assert_eq!(wall.status, Status::Ok, "{key}: wall");
+            let stats = wall.metrics.as_ref().unwrap();
+            assert!(stats.median_ns > 0.0, "{key}: median");
+            assert!(
+                stats.median_ci_lower_ns <= stats.median_ns
+                    && stats.median_ns <= stats.median_ci_upper_ns,
+                "{key}: CI"
+            );
+            assert!(stats.samples_ns.len() >= 10, "{key}: samples");
+            let instr = path
+                .instr
+                .as_ref()
+                .unwrap_or_else(|| panic!("{key}: no instr result"));
+            assert_eq!(instr.status, Status::Ok, "{key}: instr");
+            let metrics = instr.metrics.as_ref().unwrap();
+            assert!(metrics.instructions > 0, "{key}: instructions");
+            assert!(
+                metrics.estimated_cycles.is_some() && metrics.l1_hits.is_some(),
+                "{key}: cache metrics"
+            );
+            fingerprint.insert(
+                key,
+                (path.output_sha256.clone(), Some(metrics.instructions)),
+            );
+        }
+    }
+    let executables = &record.artifact.bench_executables;
+    if fingerprint.values().next().is_some() {
+        assert!(
+            executables.contains_key("wall") && executables.contains_key("instr"),
+            "{executables:?}"
+        );
+    }
+    fingerprint
+}
+
+#[test]
+fn two_quick_tiny_runs_are_sealed_complete_and_agree_exactly() {
+    let own = tempfile::tempdir().unwrap();
+    let dir = match std::env::var_os("BENCHSEAL_RUN_RECORDS") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            make_records(own.path());
+            own.path().to_path_buf()
+        }
+    };
+    let records = load_records(&dir);
+    assert!(
+        records.len() >= 2,
+        "expected two run records in {}",
+        dir.display()
+    );
+    let first = check(&records[0]);
+    for other in &records[1..] {
+        let fingerprint = check(other);
+        assert_eq!(
+            fingerprint, first,
+            "digests or instruction counts differ between runs"
+        );
+        assert_eq!(
+            other.artifact.bench_executables, records[0].artifact.bench_executables,
+            "the runs measured different bench executables"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! `benchseal signoff` end to end: decisions, exit codes, refusals, atomic output.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use benchseal::record::{RunRecord, Status};
+use benchseal::report::fixture;
+use predicates::prelude::*;
+
+fn benchseal(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("benchseal").expect("the benchseal binary is built");
+    cmd.current_dir(dir).env("SOURCE_DATE_EPOCH", "1767229200");
+    cmd
+}
+
+/// A clean git repository holding the example SLO file and run record.
+fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slo.toml"), slo).unwrap();
+    let runs = dir.path().join("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let run_path = runs.join("run.json");
+    run.save(&run_path).unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "runs/\nreports/\n").unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "fixture"]);
+    (dir, run_path)
+}
+
+fn signoff(dir: &Path, run: &Path) -> Command {
+    let mut cmd = benchseal(dir);
+    cmd.args(["signoff", "--version", "0.1.0", "--no-processes", "--run"])
+        .arg(run);
+    cmd
+}
+
+/// The example SLO file without its failing objective.
+fn passing_slo() -> String {
+    fixture::FIXTURE_SLO.replace("target = \">= 1 GiB/s\"", "target = \">= 0.5 GiB/s\"")
+}
+
+#[test]
+fn failing_high_objective_is_no_go_with_exit_1_and_writes_all_three_files() {
+    let (dir, run) = workspace(&fixture::run(), fixture::FIXTURE_SLO);
+    signoff(dir.path(), &run)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("sign-off: NO-GO"))
+        .stdout(predicate::str::contains("codec-comp3-throughput"));
+    let out = dir.path().join("reports/v0.1.0");
+    for name in ["signoff.md", "signoff.html", "signoff.json"] {
+        assert!(out.join(name).is_file(), "{name} written");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left");
+}
+
+#[test]
+fn all_blocking_objectives_passing_is_go_with_exit_0() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    signoff(dir.path(), &run)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("sign-off: GO"));
+    let md = std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.md")).unwrap();
+    assert!(md.contains("# Sign-off: benchseal v0.1.0 — GO"));
+    assert!(md.contains("working tree clean"));
+}
+
+#[test]
+fn broken_digest_is_exit_3() {
+    let mut run = fixture::run();
+    run.workloads[0].paths[1].output_sha256 = Some("00".repeat(32));
+    run.seal().unwrap();
+    let (dir, path) = workspace(&run, &passing_slo());
+    signoff(dir.path(), &path)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("reproducibility broken"));
+}
+
+#[test]
+fn edited_run_record_is_refused_with_exit_3() {
+    let (dir, path) = workspace(&fixture::run(), &passing_slo());
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "\"median_ns\": 14000000.0",
+        "\"median_ns\": 1400000.0",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    signoff(dir.path(), &path)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("seal mismatch"));
+}
+
+#[test]
+fn dirty_tree_is_refused_unless_allowed_and_then_stated() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    std::fs::write(dir.path().join("uncommitted.txt"), "x").unwrap();
+    signoff(dir.path(), &run)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--allow-dirty"));
+    signoff(dir.path(), &run)
+        .arg("--allow-dirty")
+        .assert()
+        .code(0);
+    let md = std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.md")).unwrap();
+    assert!(md.contains("Signed off with --allow-dirty"));
+    let html = std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.html")).unwrap();
+    assert!(html.contains("Signed off with --allow-dirty"));
+}
+
+#[test]
+fn bad_slo_file_is_exit_2_with_line_and_column() {
+    let (dir, run) = workspace(
+        &fixture::run(),
+        &fixture::FIXTURE_SLO.replace("metric = \"speedup\"", "metric = \"sped\""),
+    );
+    signoff(dir.path(), &run)
+        .arg("--allow-dirty")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "slo.toml:34:10: objective `quant-simd-speedup`: field `metric`: unknown metric `sped`",
+        ));
+}
+
+#[test]
+fn missing_run_record_is_exit_2() {
+    let (dir, _) = workspace(&fixture::run(), &passing_slo());
+    signoff(dir.path(), Path::new("runs/none.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("runs/none.json"));
+}
+
+#[test]
+fn process_objectives_are_measured_by_the_process_engine() {
+    let mut run = fixture::run();
+    run.processes.clear();
+    run.seal().unwrap();
+    // Generous targets: this test checks the engine's record, never timing.
+    let slo = passing_slo()
+        .replace("runs = 50", "runs = 3")
+        .replace("<= 20 ms", "<= 1 min")
+        .replace("< 64 MiB", "< 1 GiB");
+    let (dir, path) = workspace(&run, &slo);
+    let mut cmd = benchseal(dir.path());
+    cmd.args(["signoff", "--version", "0.1.0", "--run"])
+        .arg(&path)
+        .assert()
+        .code(0);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.json")).unwrap(),
+    )
+    .unwrap();
+    let process = &report["inputs"]["run"]["processes"][0];
+    assert_eq!(process["id"], "harness-startup");
+    assert_eq!(process["runs"], 3);
+    assert_eq!(process["status"], "ok");
+    assert!(process["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let startup = report["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "harness-startup-p95")
+        .unwrap();
+    assert_ne!(startup["status"], "skipped");
+}
+
+#[test]
+fn objective_on_an_absent_workload_is_skipped_never_passed() {
+    let mut run = fixture::run();
+    run.workloads
+        .retain(|w| !w.id.to_string().starts_with("codec/display"));
+    run.seal().unwrap();
+    let (dir, path) = workspace(&run, &passing_slo());
+    // The DISPLAY objective is critical: skipped, it blocks the release.
+    signoff(dir.path(), &path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "critical objective codec-display-throughput skipped: workload not in run",
+        ));
+}
+
+#[test]
+fn invalid_path_fails_its_objective() {
+    let mut run = fixture::run();
+    run.workloads[2].paths[1].status = Status::Invalid("output digest differs from golden".into());
+    run.seal().unwrap();
+    let (dir, path) = workspace(&run, &passing_slo());
+    signoff(dir.path(), &path)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("quant-gemv-throughput fail"));
+}

@@ -1,0 +1,129 @@
+//! The SLO file: the repository's objectives parse, errors name line:column and field,
+//! and evaluation never turns a missing number into a pass.
+
+use benchseal::report::fixture;
+use benchseal::slo::{SloError, SloFile, SloVerdict, evaluate};
+
+fn parse(text: &str) -> Result<SloFile, SloError> {
+    SloFile::parse(text, "t.toml")
+}
+
+const HEAD: &str = "schema = \"benchseal.slo/1\"\n";
+
+#[test]
+fn repository_slo_file_parses() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../slo.toml");
+    let slo = SloFile::parse(&std::fs::read_to_string(path).unwrap(), "slo.toml").unwrap();
+    assert!(slo.objectives.len() >= 14, "{}", slo.objectives.len());
+    for id in ["harness-startup", "harness-run-quick"] {
+        assert!(slo.process(id).is_some(), "process {id}");
+    }
+}
+
+#[test]
+fn unknown_metric_names_line_column_objective_and_field() {
+    let text = format!(
+        "{HEAD}\n[[objective]]\nid = \"a\"\nworkload = \"codec/display/x/large\"\nmetric = \"speed\"\ntarget = \">= 1 GiB/s\"\npriority = \"high\"\n"
+    );
+    assert_eq!(
+        parse(&text).unwrap_err().to_string(),
+        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility)"
+    );
+}
+
+#[test]
+fn unit_that_does_not_fit_the_metric_names_the_objective() {
+    let text = format!(
+        "{HEAD}[[objective]]\nid = \"startup\"\nworkload = \"codec/display/x/large\"\nmetric = \"throughput\"\ntarget = \"<= 20 ms\"\npriority = \"high\"\n"
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.starts_with("t.toml:6:10: objective `startup`: field `target`: unit `ms` is a time, which does not fit metric `throughput`"), "{err}");
+}
+
+#[test]
+fn missing_field_names_it_with_its_line() {
+    let text = format!(
+        "{HEAD}[[objective]]\nid = \"a\"\nworkload = \"codec/display/x/large\"\nmetric = \"throughput\"\ntarget = \">= 1 GiB/s\"\n"
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.starts_with("t.toml:2:1: ") && err.contains("missing field `priority`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let text = format!("{HEAD}[[process]]\nid = \"p\"\ncommand = [\"true\"]\nruns = \"many\"\n");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.starts_with("t.toml:5:8: field `runs`: "), "{err}");
+}
+
+#[test]
+fn bad_target_and_unknown_schema_are_reported() {
+    let text = format!(
+        "{HEAD}[[objective]]\nid = \"a\"\nworkload = \"codec/display/x/large\"\nmetric = \"throughput\"\ntarget = \">= 4.1 GB/fortnight\"\npriority = \"high\"\n"
+    );
+    assert!(
+        parse(&text)
+            .unwrap_err()
+            .to_string()
+            .starts_with("t.toml:6:10: objective `a`: field `target`: unknown unit")
+    );
+    let err = parse("schema = \"benchseal.slo/2\"\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "t.toml:1:10: field `schema`: `benchseal.slo/2` is not supported (expected `benchseal.slo/1`)"
+    );
+    let err = parse("schema = \"benchseal.slo/1\"\nobjective = [ { id = 1 ] \n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("t.toml:2:"), "{err}");
+}
+
+#[test]
+fn a_rate_on_a_workload_with_another_unit_is_an_error_naming_the_objective() {
+    let text = format!(
+        "{HEAD}[[objective]]\nid = \"detect\"\nworkload = \"sync/detect/text-8kib/small\"\nmetric = \"throughput\"\ntarget = \">= 1 GiB/s\"\npriority = \"high\"\n"
+    );
+    let slo = parse(&text).unwrap();
+    let err = evaluate(&slo.objectives[0], &fixture::run(), None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "objective `detect`: target unit `GiB/s` counts bytes, but sync/detect/text-8kib/small counts files"
+    );
+}
+
+#[test]
+fn absent_workload_and_absent_process_are_skipped() {
+    let text = format!(
+        "{HEAD}[[process]]\nid = \"p\"\ncommand = [\"true\"]\n[[objective]]\nid = \"a\"\nworkload = \"codec/display/absent/large\"\nmetric = \"throughput\"\ntarget = \">= 1 GiB/s\"\npriority = \"critical\"\n[[objective]]\nid = \"b\"\nworkload = \"p\"\nmetric = \"latency_p50\"\ntarget = \"<= 1 s\"\npriority = \"high\"\n"
+    );
+    let slo = parse(&text).unwrap();
+    let run = fixture::run();
+    let a = evaluate(&slo.objectives[0], &run, None).unwrap();
+    assert_eq!(a.verdict, SloVerdict::Skipped("workload not in run".into()));
+    assert_eq!(a.measured_base, None);
+    let b = evaluate(&slo.objectives[1], &run, None).unwrap();
+    assert_eq!(b.verdict, SloVerdict::Skipped("process not in run".into()));
+}
+
+#[test]
+fn measured_value_and_margin_are_exact_for_the_example() {
+    let slo = SloFile::parse(fixture::FIXTURE_SLO, "f.toml").unwrap();
+    let run = fixture::run();
+    let display = evaluate(&slo.objectives[0], &run, None).unwrap();
+    let measured = (64u64 << 20) as f64 * 1e9 / 14e6;
+    assert_eq!(display.measured_base, Some(measured));
+    assert_eq!(display.verdict, SloVerdict::Pass);
+    let target = 41.0 * (1u64 << 30) as f64 / 10.0;
+    assert_eq!(
+        display.margin_pct,
+        Some((measured - target) / target * 100.0)
+    );
+    let detect = evaluate(&slo.objectives[4], &run, None).unwrap();
+    assert_eq!(detect.measured_base, Some(180.0));
+    assert!((detect.margin_pct.unwrap() - 28.0).abs() < 1e-9);
+}

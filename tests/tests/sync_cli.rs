@@ -1,0 +1,169 @@
+//! `benchseal sync plan` as a user meets it.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn benchseal() -> Command {
+    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
+}
+
+fn write(root: &Path, rel: &str, contents: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, contents).unwrap();
+}
+
+/// src and dst with one create, one update by digest, one update by size, one delete and
+/// one unchanged file, plus a `.tmp` file on each side.
+fn sample_trees() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    write(&src, "docs/new.md", "brand new\n");
+    write(&src, "docs/edit.md", "version 2\n");
+    write(&dst, "docs/edit.md", "version 1\n");
+    write(&src, "lib/grow.rs", "fn main() {}\n// more\n");
+    write(&dst, "lib/grow.rs", "fn main() {}\n");
+    write(&dst, "lib/old.rs", "gone\n");
+    write(&src, "same.txt", "same\n");
+    write(&dst, "same.txt", "same\n");
+    write(&src, "scratch.tmp", "x");
+    write(&dst, "scratch.tmp", "yy");
+    dir
+}
+
+#[test]
+fn plan_prints_aligned_columns_and_counts() {
+    let dir = sample_trees();
+    let out = benchseal()
+        .args(["sync", "plan"])
+        .arg(dir.path().join("src"))
+        .arg(dir.path().join("dst"))
+        .args(["--exclude", "*.tmp"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let expected = "\
+ACTION     KIND     SIZE  PATH
+update     file       10  docs/edit.md  (content differs)
+create     file       10  docs/new.md
+update     file       21  lib/grow.rs  (size differs)
+delete     file        5  lib/old.rs
+plan: 1 create, 2 update, 1 delete, 3 unchanged; 2 excluded; 0 problems
+";
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn plan_all_lists_unchanged_entries_too() {
+    let dir = sample_trees();
+    benchseal()
+        .args(["sync", "plan", "--all"])
+        .arg(dir.path().join("src"))
+        .arg(dir.path().join("dst"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "unchanged  dir         -  docs/\n",
+        ))
+        .stdout(predicate::str::contains(
+            "unchanged  file        5  same.txt\n",
+        ))
+        .stdout(predicate::str::contains(
+            "update     file        1  scratch.tmp  (size differs)",
+        ));
+}
+
+#[test]
+fn plan_json_carries_schema_digests_and_non_utf8_bytes() {
+    let dir = sample_trees();
+    let src = dir.path().join("src");
+    fs::write(src.join(OsStr::from_bytes(b"caf\xe9")), "latin-1").unwrap();
+    let out = benchseal()
+        .args(["sync", "plan", "--json"])
+        .arg(&src)
+        .arg(dir.path().join("dst"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["schema"], "benchseal.sync-plan/1");
+    assert_eq!(json["summary"]["create"], 2);
+    assert_eq!(json["summary"]["unchanged"], 3);
+    let entries = json["entries"].as_array().unwrap();
+    let same = entries.iter().find(|e| e["path"] == "same.txt").unwrap();
+    assert_eq!(same["sha256"], sha256_hex(b"same\n"));
+    let latin = entries
+        .iter()
+        .find(|e| e["path_bytes_hex"] == "636166e9")
+        .unwrap();
+    assert_eq!(latin["path"], "caf\u{fffd}");
+    assert_eq!(latin["action"], "create");
+}
+
+/// SHA-256 from coreutils' `sha256sum`: an expected value independent of the code under
+/// test (and the tests crate needs no hashing dependency of its own).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_string()
+}
+
+#[test]
+fn unplannable_paths_are_listed_and_exit_1() {
+    let dir = sample_trees();
+    let src = dir.path().join("src");
+    let status = std::process::Command::new("mkfifo")
+        .arg(src.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    benchseal()
+        .args(["sync", "plan"])
+        .arg(&src)
+        .arg(dir.path().join("dst"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("1 problem\n"))
+        .stdout(predicate::str::contains(
+            "problems (these paths got no action):\n",
+        ))
+        .stdout(predicate::str::contains(
+            "  source  special-file     pipe: fifo: not a regular file",
+        ));
+}
+
+#[test]
+fn missing_source_and_bad_glob_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    benchseal()
+        .args(["sync", "plan"])
+        .arg(dir.path().join("nope"))
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("source root").and(predicate::str::contains("nope")));
+    benchseal()
+        .args(["sync", "plan", "--exclude", "a[b"])
+        .arg(dir.path())
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exclusion glob `a[b`"));
+}

@@ -1,0 +1,244 @@
+//! `benchseal verify`: tampering with a report is detected and named (exit 3); numbers are
+//! re-derived from another run.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use benchseal::record::RunRecord;
+use benchseal::report::{SignoffReport, fixture};
+use predicates::prelude::*;
+
+fn benchseal() -> Command {
+    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
+}
+
+/// Writes the example report (md, html, json) into a fresh directory.
+fn report_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v0.1.0");
+    let report = SignoffReport::derive(fixture::inputs()).unwrap();
+    benchseal::signoff::write_report(&out, &report).unwrap();
+    (dir, out)
+}
+
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+}
+
+#[test]
+fn untouched_report_verifies() {
+    let (_dir, out) = report_dir();
+    benchseal()
+        .arg("verify")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("overall: OK"));
+}
+
+/// Applies `edit` to `signoff.json` and expects `benchseal verify` to exit 3 naming it.
+fn assert_edit_detected(edit: impl FnOnce(&mut serde_json::Value), expected: &str) {
+    let (_dir, out) = report_dir();
+    edit_json(&out.join("signoff.json"), edit);
+    benchseal()
+        .arg("verify")
+        .arg(out.join("signoff.json"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(expected));
+}
+
+#[test]
+fn edited_measured_value_is_named_exit_3() {
+    assert_edit_detected(
+        |v| v["objectives"][1]["measured"] = "1.100 GiB/s".into(),
+        "field `objectives[1].measured` differs",
+    );
+}
+
+#[test]
+fn edited_status_is_named_exit_3() {
+    assert_edit_detected(
+        |v| v["objectives"][1]["status"] = "pass".into(),
+        "field `objectives[1].status` differs",
+    );
+}
+
+#[test]
+fn edited_digest_is_named_exit_3() {
+    assert_edit_detected(
+        |v| v["reproducibility"]["digests"][0]["output"] = "ab".repeat(32).into(),
+        "field `reproducibility.digests[0].output` differs",
+    );
+}
+
+#[test]
+fn edited_embedded_run_is_detected_by_its_seal() {
+    assert_edit_detected(
+        |v| {
+            v["inputs"]["run"]["workloads"][1]["paths"][1]["wall"]["metrics"]["median_ns"] =
+                20e6.into()
+        },
+        "inputs.run: seal mismatch",
+    );
+}
+
+#[test]
+fn edited_seal_is_detected() {
+    assert_edit_detected(
+        |v| v["seal"] = "00".repeat(32).into(),
+        "field `seal` differs",
+    );
+}
+
+#[test]
+fn edited_markdown_is_named_by_line_exit_3() {
+    let (_dir, out) = report_dir();
+    let md = out.join("signoff.md");
+    let text = std::fs::read_to_string(&md)
+        .unwrap()
+        .replace("**fail** (0.7812 GiB/s is not >= 1 GiB/s)", "pass");
+    std::fs::write(&md, text).unwrap();
+    benchseal()
+        .arg("verify")
+        .arg(&md)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "signoff.md line 17 differs from the rendering of signoff.json",
+        ));
+}
+
+#[test]
+fn edited_html_is_detected_exit_3() {
+    let (_dir, out) = report_dir();
+    let html = out.join("signoff.html");
+    let text = std::fs::read_to_string(&html)
+        .unwrap()
+        .replacen("NO-GO", "GO", 1);
+    std::fs::write(&html, text).unwrap();
+    benchseal()
+        .arg("verify")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("signoff.html line"));
+}
+
+fn saved(dir: &Path, name: &str, run: &RunRecord) -> PathBuf {
+    let path = dir.join(name);
+    run.save(&path).unwrap();
+    path
+}
+
+/// Verifies the example report against `fresh` (the example run after `change`), expecting
+/// `code` and `expected` in the output.
+fn assert_rerun(change: impl FnOnce(&mut RunRecord), code: i32, expected: &[&str]) {
+    let (dir, out) = report_dir();
+    let mut run = fixture::run();
+    change(&mut run);
+    run.seal().unwrap();
+    let fresh = saved(dir.path(), "fresh.json", &run);
+    let mut assert = benchseal()
+        .arg("verify")
+        .arg(&out)
+        .arg("--run")
+        .arg(&fresh)
+        .assert()
+        .code(code);
+    for e in expected {
+        assert = assert.stdout(predicate::str::contains(*e));
+    }
+}
+
+#[test]
+fn same_numbers_from_another_run_verify() {
+    assert_rerun(
+        |_| {},
+        0,
+        &[
+            "output digest d599ab189d20 equal",
+            "instructions 25165824 equal",
+            "overall: OK",
+        ],
+    );
+}
+
+#[test]
+fn a_different_output_digest_in_the_fresh_run_is_exit_3() {
+    assert_rerun(
+        |run| run.workloads[3].paths[0].output_sha256 = Some("11".repeat(32)),
+        3,
+        &["sync/detect/text-8kib/small scalar output digest 852111155495 != fresh 111111111111"],
+    );
+}
+
+#[test]
+fn instruction_counts_must_be_exact_for_the_same_executable() {
+    assert_rerun(
+        |run| {
+            run.workloads[0].paths[0]
+                .instr
+                .as_mut()
+                .unwrap()
+                .metrics
+                .as_mut()
+                .unwrap()
+                .instructions += 1
+        },
+        3,
+        &["with the same executable"],
+    );
+}
+
+#[test]
+fn slower_wall_clock_beyond_the_policy_is_exit_1() {
+    let slower = |run: &mut RunRecord| {
+        for p in run.workloads.iter_mut().flat_map(|w| w.paths.iter_mut()) {
+            if let Some(m) = p.wall.as_mut().and_then(|r| r.metrics.as_mut()) {
+                m.median_ns *= 1.5;
+                m.median_ci_lower_ns *= 1.5;
+                m.median_ci_upper_ns *= 1.5;
+            }
+        }
+    };
+    assert_rerun(slower, 1, &["OUTSIDE", "overall: OUTSIDE POLICY"]);
+}
+
+#[test]
+fn baseline_with_a_broken_seal_is_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = fixture::baseline();
+    run.workloads[0].units += 1;
+    let path = saved(dir.path(), "machine.json", &run);
+    benchseal()
+        .arg("verify")
+        .arg(&path)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("seal mismatch"));
+}
+
+#[test]
+fn not_a_report_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.json");
+    std::fs::write(&path, r#"{"schema": "something/9"}"#).unwrap();
+    benchseal().arg("verify").arg(&path).assert().code(2);
+}
+
+/// serde_json's default float parser is not correctly rounded: without `float_roundtrip`
+/// a value such as 95474999.99999999 came back as 95475000.0 and broke the seal of every
+/// record that held it.
+#[test]
+fn regression_seal_survives_a_save_and_load_roundtrip_of_floats() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = fixture::run();
+    let path = saved(dir.path(), "run.json", &run);
+    let loaded = RunRecord::load(&path).unwrap();
+    assert_eq!(loaded, run);
+    loaded.verify_seal().unwrap();
+}
