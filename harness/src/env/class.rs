@@ -15,9 +15,10 @@
 //! but a baseline for each combination would leave nothing to compare against; they show
 //! up in the report's environment diff instead.
 //!
-//! The id is a readable slug plus the first 8 hex digits of the SHA-256 of the basis
-//! lines, e.g. `x86_64-intel-xeon-processor-avx512-rust1.95.0-1a2b3c4d`: the slug is for
-//! people, the hash keeps two classes with the same slug apart.
+//! The id is a readable slug (architecture, vendor, model, detected SIMD level, rustc
+//! release) plus the first 8 hex digits of the SHA-256 of the basis lines, e.g.
+//! `x86_64-intel-xeon-processor-avx512-rust1.95.0-1a2b3c4d`: the slug is for people, the
+//! hash keeps two classes with the same slug apart.
 
 use super::{Captured, EnvSnapshot};
 
@@ -74,7 +75,9 @@ impl MachineClass {
         let mut parts = vec![cpu.arch.clone()];
         parts.extend(vendor_slug(cpu.vendor.value().map(String::as_str)));
         parts.extend(model_slug(cpu.model_name.value().map(String::as_str)));
-        parts.extend(simd_slug(snap.build.kernel_paths.values()));
+        // The detected SIMD level names the path in the slug; the families' full labels
+        // (e.g. `simd (avx512vnni; tl1/tl2 avx2)`) are in the basis, hence in the hash.
+        parts.extend(Some(slugify(&snap.build.simd_level)).filter(|s| !s.is_empty()));
         parts.push(format!("rust{release}"));
         parts.push(hash[..8].to_string());
         MachineClass {
@@ -113,23 +116,6 @@ fn model_slug(model: Option<&str>) -> Option<String> {
     (!words.is_empty()).then(|| words.join("-"))
 }
 
-/// The distinct SIMD levels in the kernel path labels: `simd (avx512)` → `avx512`.
-fn simd_slug<'a>(labels: impl Iterator<Item = &'a String>) -> Option<String> {
-    let mut levels: Vec<String> = labels
-        .map(|label| {
-            let inner = label
-                .split_once('(')
-                .and_then(|(_, rest)| rest.split_once(')'))
-                .map_or(label.as_str(), |(inner, _)| inner);
-            slugify(inner)
-        })
-        .filter(|s| !s.is_empty())
-        .collect();
-    levels.sort();
-    levels.dedup();
-    (!levels.is_empty()).then(|| levels.join("+"))
-}
-
 fn slugify(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -156,12 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn simd_levels_are_deduplicated() {
-        let labels = [
-            "simd (avx512)".to_string(),
-            "simd (avx2)".into(),
-            "simd (avx512)".into(),
-        ];
-        assert_eq!(simd_slug(labels.iter()).unwrap(), "avx2+avx512");
+    fn slugs_keep_letters_and_digits_only() {
+        assert_eq!(
+            slugify("simd (avx512vnni; tl1/tl2 avx2)"),
+            "simd-avx512vnni-tl1-tl2-avx2"
+        );
+        assert_eq!(slugify(" -- "), "");
     }
 }
