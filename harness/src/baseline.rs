@@ -306,7 +306,7 @@ fn source_run(stores: &Stores, from: Option<&str>) -> Result<(PathBuf, RunRecord
     let mut newest: Option<(PathBuf, RunRecord)> = None;
     for path in json_files(&stores.runs_dir)? {
         // A broken file that was not asked for must not stop the search; say so.
-        let record = match RunRecord::load(&path) {
+        let record = match crate::compare::load_unverified(&path) {
             Ok(record) => record,
             Err(e) => {
                 eprintln!("benchseal: skipping {e:#}");
@@ -440,7 +440,7 @@ fn list(stores: &Stores, format: ListFormat) -> Result<Outcome> {
         let dir = stores.baselines_dir.join(&version);
         for class in machine_classes(&dir)? {
             let path = dir.join(format!("{class}.json"));
-            match RunRecord::load(&path) {
+            match crate::compare::load_unverified(&path) {
                 Ok(record) => rows.push(ListedBaseline {
                     version: version.clone(),
                     machine_class: class,

@@ -921,8 +921,7 @@ pub fn resolve(
 /// input naming the file and the field; an unsealed record is bad input; a seal that
 /// does not match the content is broken reproducibility (exit 3).
 pub fn load_record(path: &Path) -> Result<RunRecord> {
-    let text = crate::fsutil::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
-    let record = parse_record(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    let record = load_unverified(path)?;
     if let Err(problem) = record.verify_seal() {
         if record.seal.is_none() {
             return Err(bad_input(format!(
@@ -935,19 +934,32 @@ pub fn load_record(path: &Path) -> Result<RunRecord> {
     Ok(record)
 }
 
-/// Parses a run record; on a field error names the field by its path in the document
-/// (e.g. `workloads[0].paths[1].wall.metrics.median_ns`).
+/// Reads a run record without checking its seal (for listings, which report the seal
+/// state themselves); broken JSON or another schema is bad input naming file and field.
+pub fn load_unverified(path: &Path) -> Result<RunRecord> {
+    let text = crate::fsutil::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
+    parse_record(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
+}
+
+/// Parses a run record; when the JSON is broken or a field is wrong, names the field by
+/// its path in the document (e.g. `workloads[0].paths[1].wall.metrics.median_ns`), also
+/// for a file truncated in the middle of a value.
 pub fn parse_record(text: &str) -> std::result::Result<RunRecord, String> {
-    RunRecord::from_json(text).map_err(|message| match serde_json::from_str::<RunRecord>(text) {
-        Err(e) if e.is_data() => {
-            let field = json_path_at(text, e.line(), e.column());
-            if field.is_empty() {
-                message
-            } else {
-                format!("field `{field}`: {message}")
+    RunRecord::from_json(text).map_err(|message| {
+        // Schema errors already name their field; the others get the path of the error.
+        let positional =
+            message.starts_with("not valid JSON") || message.starts_with("invalid run record");
+        match serde_json::from_str::<RunRecord>(text) {
+            Err(e) if positional && e.line() > 0 => {
+                let field = json_path_at(text, e.line(), e.column());
+                if field.is_empty() {
+                    message
+                } else {
+                    format!("field `{field}`: {message}")
+                }
             }
+            _ => message,
         }
-        _ => message,
     })
 }
 

@@ -236,7 +236,7 @@ pub fn load_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<String>
         Ok(())
     };
     for path in json_files(&stores.runs_dir)? {
-        add(RunRecord::load(&path)?, "run".into(), &path)?;
+        add(crate::compare::load_unverified(&path)?, "run".into(), &path)?;
     }
     if stores.baselines_dir.is_dir() {
         let mut versions: Vec<_> = std::fs::read_dir(&stores.baselines_dir)
@@ -251,7 +251,7 @@ pub fn load_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<String>
             for class in machine_classes(&dir)? {
                 let path = dir.join(format!("{class}.json"));
                 add(
-                    RunRecord::load(&path)?,
+                    crate::compare::load_unverified(&path)?,
                     format!("baseline {version}"),
                     &path,
                 )?;

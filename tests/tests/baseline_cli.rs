@@ -289,7 +289,9 @@ fn a_corrupt_baseline_is_bad_input_naming_it() {
         .args(["baseline", "show", "1.0.0"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("some-class.json: not valid JSON"));
+        .stderr(predicate::str::contains(
+            "some-class.json: field `workloads[0].paths[0].wall.metrics.median_ns`: not valid JSON",
+        ));
     benchseal(dir.path())
         .args(["baseline", "list"])
         .assert()

@@ -301,7 +301,10 @@ fn broken_files_are_bad_input_naming_the_file() {
     );
     for (name, says) in [
         ("not-json.json", "not valid JSON"),
-        ("truncated.json", "not valid JSON"),
+        (
+            "truncated.json",
+            "field `workloads[0].paths[0].wall.metrics.median_ns`: not valid JSON",
+        ),
         ("foreign-schema.json", "field `schema` is missing"),
         (
             "future-schema.json",
