@@ -17,9 +17,7 @@ use crate::Outcome;
 use crate::engine::process::{self, ProcessPlan};
 use crate::exit::{Irreproducible, bad_input};
 use crate::record::RunRecord;
-use crate::report::{
-    ComparisonRow, HistoryPoint, ReportInputs, SignoffReport, SourceState, render_all,
-};
+use crate::report::{HistoryPoint, ReportInputs, SignoffReport, SourceState, render_all};
 use crate::slo::{ProcessSpec, SloFile};
 
 /// Arguments of `benchseal signoff --version V`.
@@ -201,15 +199,6 @@ pub fn measure_process(spec: &ProcessSpec) -> Result<crate::record::ProcessRecor
     Ok(process::measure(&plan)?)
 }
 
-/// The comparison rows against the baseline (filled by the comparison policy).
-fn comparisons(
-    _slo: &SloFile,
-    _run: &RunRecord,
-    _baseline: Option<&RunRecord>,
-) -> Result<Vec<ComparisonRow>> {
-    Ok(Vec::new())
-}
-
 pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let slo = SloFile::load(&args.slo)?;
     let (git_commit, git_dirty, changed) = git_state(Path::new("."));
@@ -269,7 +258,6 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         &run.env.machine_class,
         &args.version,
     )?;
-    let comparisons = comparisons(&slo, &run, baseline.as_ref())?;
     let inputs = ReportInputs {
         version: args.version.clone(),
         generated_at: crate::measure::now_rfc3339(),
@@ -282,7 +270,6 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         run,
         baseline_version: args.baseline.clone(),
         baseline,
-        comparisons,
         history,
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
