@@ -33,7 +33,8 @@ pub struct VerifyArgs {
     /// A report directory, one of its files (signoff.json/.md/.html), a baseline or a run
     /// record.
     pub target: PathBuf,
-    /// Run the suite again and re-derive every number from the fresh run.
+    /// Run the same workloads again (`benchseal run`, same engines, sizes and `--quick`)
+    /// and re-derive every number from the fresh run.
     #[arg(long, conflicts_with = "run")]
     pub rerun: bool,
     /// Re-derive every number from this run record.
@@ -296,6 +297,37 @@ fn print_checks(title: &str, checks: &[Check]) -> Outcome {
     outcome
 }
 
+/// `benchseal run` arguments that measure the same workloads the same way as `reference`.
+pub fn rerun_args(reference: &RunRecord) -> Vec<String> {
+    let join = |items: Vec<String>| items.join(",");
+    let mut args = Vec::new();
+    let o = &reference.options;
+    if !o.engines.is_empty() {
+        args.extend([
+            "--engine".to_string(),
+            join(o.engines.iter().map(|e| e.name().to_string()).collect()),
+        ]);
+    }
+    if o.quick {
+        args.push("--quick".into());
+    }
+    if !o.sizes.is_empty() {
+        args.extend([
+            "--size".to_string(),
+            join(o.sizes.iter().map(|s| s.name().to_string()).collect()),
+        ]);
+    }
+    let ids: Vec<String> = reference
+        .workloads
+        .iter()
+        .map(|w| w.id.to_string())
+        .collect();
+    if !ids.is_empty() {
+        args.extend(["--workload".to_string(), join(ids)]);
+    }
+    args
+}
+
 /// Finds `signoff.json` for a report directory or any file of it.
 fn report_json(target: &Path) -> Option<PathBuf> {
     if target.is_dir() {
@@ -380,9 +412,7 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let fresh = if args.rerun {
-        return Err(bad_input(
-            "--rerun needs `benchseal run`, which this build does not have yet; pass a fresh run with --run",
-        ));
+        Some(crate::signoff::run_suite(&rerun_args(&reference))?)
     } else if let Some(path) = &args.run {
         Some(crate::signoff::load_sealed(path)?)
     } else {

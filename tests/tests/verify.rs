@@ -230,3 +230,19 @@ fn not_a_report_is_exit_2() {
     std::fs::write(&path, r#"{"schema": "something/9"}"#).unwrap();
     benchseal().arg("verify").arg(&path).assert().code(2);
 }
+
+#[test]
+fn rerun_measures_the_same_workloads_the_same_way() {
+    let args = benchseal::verify::rerun_args(&fixture::run());
+    assert_eq!(
+        args,
+        [
+            "--engine",
+            "wall,instr",
+            "--size",
+            "small,medium,large",
+            "--workload",
+            "codec/display/cp037-10x50/large,codec/comp3/s9v2-10/large,quant/gemv-i2s/4096x4096/medium,sync/detect/text-8kib/small",
+        ]
+    );
+}
