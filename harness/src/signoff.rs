@@ -17,9 +17,7 @@ use crate::Outcome;
 use crate::engine::process::{self, ProcessPlan};
 use crate::exit::{Irreproducible, bad_input};
 use crate::record::RunRecord;
-use crate::report::{
-    ComparisonRow, HistoryPoint, ReportInputs, SignoffReport, SourceState, render_all,
-};
+use crate::report::{HistoryPoint, ReportInputs, SignoffReport, SourceState, render_all};
 use crate::slo::{ProcessSpec, SloFile};
 
 /// Arguments of `benchseal signoff --version V`.
@@ -35,7 +33,8 @@ pub struct SignoffArgs {
     /// Compare with this baseline version (baselines/V0/<machine-class>.json).
     #[arg(long, value_name = "V0", value_parser = parse_version)]
     pub baseline: Option<String>,
-    /// A stored run record to sign off; without it the sign-off suite is run.
+    /// A stored run record to sign off; without it the sign-off suite (`benchseal run`: every
+    /// tier on the wall engine, tiny and small on the instr engine) is run first.
     #[arg(long, value_name = "RUN")]
     pub run: Option<PathBuf>,
     /// Sign off from a working tree with uncommitted changes (the report says so).
@@ -94,6 +93,48 @@ pub fn load_sealed(path: &Path) -> Result<RunRecord> {
     run.verify_seal()
         .map_err(|why| Irreproducible(format!("{}: {why}", path.display())))?;
     Ok(run)
+}
+
+/// Runs the suite through `benchseal run` (its arguments plus `extra`), writing the record
+/// under `reports/runs/`, and returns the new record. The suite's own outcome (a broken
+/// digest, say) is not an error here: the record says it, and the report judges it.
+pub fn run_suite(extra: &[String]) -> Result<RunRecord> {
+    let out = PathBuf::from(crate::compare::RUNS_DIR);
+    let listing = |dir: &Path| -> std::collections::BTreeSet<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let before = listing(&out);
+    let mut argv: Vec<String> = vec![
+        "benchseal".into(),
+        "run".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    argv.extend(extra.iter().cloned());
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv)
+        .map_err(|e| bad_input(format!("running the suite: {e}")))?;
+    let crate::cli::Command::Run(run_args) = cli.command else {
+        unreachable!("the argv starts with `run`")
+    };
+    eprintln!("running the suite: {}", argv[1..].join(" "));
+    let outcome = crate::run::execute(run_args).context("running the suite")?;
+    let new: Vec<PathBuf> = listing(&out).difference(&before).cloned().collect();
+    let [path] = new.as_slice() else {
+        anyhow::bail!(
+            "the suite ended ({outcome:?}) but wrote {} new run records to {}, expected one",
+            new.len(),
+            out.display()
+        );
+    };
+    load_sealed(path)
 }
 
 /// The baseline file of `version` for `machine_class`.
@@ -201,15 +242,6 @@ pub fn measure_process(spec: &ProcessSpec) -> Result<crate::record::ProcessRecor
     Ok(process::measure(&plan)?)
 }
 
-/// The comparison rows against the baseline (filled by the comparison policy).
-fn comparisons(
-    _slo: &SloFile,
-    _run: &RunRecord,
-    _baseline: Option<&RunRecord>,
-) -> Result<Vec<ComparisonRow>> {
-    Ok(Vec::new())
-}
-
 pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let slo = SloFile::load(&args.slo)?;
     let (git_commit, git_dirty, changed) = git_state(Path::new("."));
@@ -222,11 +254,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     }
     let mut run = match &args.run {
         Some(path) => load_sealed(path)?,
-        None => {
-            return Err(bad_input(
-                "no --run given, and this build cannot run the sign-off suite itself yet: run `benchseal run` and pass its record with --run",
-            ));
-        }
+        None => run_suite(&[])?,
     };
     if run.artifact.git_dirty == Some(true) && !args.allow_dirty {
         return Err(bad_input(format!(
@@ -269,7 +297,6 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         &run.env.machine_class,
         &args.version,
     )?;
-    let comparisons = comparisons(&slo, &run, baseline.as_ref())?;
     let inputs = ReportInputs {
         version: args.version.clone(),
         generated_at: crate::measure::now_rfc3339(),
@@ -282,7 +309,6 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         run,
         baseline_version: args.baseline.clone(),
         baseline,
-        comparisons,
         history,
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;

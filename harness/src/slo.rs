@@ -608,60 +608,14 @@ pub struct ProcessSpec {
     pub units: Option<u64>,
 }
 
-/// Regression policy for wall-clock times.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WallPolicy {
-    /// A change smaller than this is `unchanged`.
-    pub threshold_pct: f64,
-    /// Significance level of the test that a change is real.
-    pub significance: f64,
-}
-
-/// Regression policy for instruction counts (exact, so no significance).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InstrPolicy {
-    pub threshold_pct: f64,
-}
-
-/// Regression policy for peak memory.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MemoryPolicy {
-    pub threshold_pct: f64,
-    /// Whether a memory regression blocks the release or is only reported.
-    pub fails: bool,
-}
-
-/// The `[regression]` table: how a comparison against the baseline decides.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RegressionPolicy {
-    pub wall: WallPolicy,
-    pub instructions: InstrPolicy,
-    pub memory: MemoryPolicy,
-}
-
-impl Default for RegressionPolicy {
-    fn default() -> Self {
-        RegressionPolicy {
-            wall: WallPolicy {
-                threshold_pct: 5.0,
-                significance: 0.05,
-            },
-            instructions: InstrPolicy { threshold_pct: 1.0 },
-            memory: MemoryPolicy {
-                threshold_pct: 10.0,
-                fails: true,
-            },
-        }
-    }
-}
-
 /// A parsed `slo.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SloFile {
     pub schema: String,
     pub objectives: Vec<Objective>,
     pub processes: Vec<ProcessSpec>,
-    pub regression: RegressionPolicy,
+    /// The `[regression]` table: how the comparison with the baseline decides.
+    pub regression: crate::compare::Policy,
 }
 
 // Raw shapes, as written, with spans.
@@ -674,7 +628,7 @@ struct RawFile {
     objective: Vec<Spanned<RawObjective>>,
     #[serde(default)]
     process: Vec<Spanned<RawProcess>>,
-    regression: Option<RawRegression>,
+    regression: Option<Spanned<crate::compare::Policy>>,
 }
 
 #[derive(Deserialize)]
@@ -702,34 +656,6 @@ struct RawProcess {
     warmup: Option<u32>,
     unit: Option<Spanned<String>>,
     units: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRegression {
-    wall: Option<RawWall>,
-    instructions: Option<RawInstr>,
-    memory: Option<RawMemory>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWall {
-    threshold_pct: Spanned<f64>,
-    significance: Spanned<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInstr {
-    threshold_pct: Spanned<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMemory {
-    threshold_pct: Spanned<f64>,
-    fails: bool,
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -841,8 +767,14 @@ impl SloFile {
             objectives.push(objective);
         }
         let regression = match raw.regression {
-            None => RegressionPolicy::default(),
-            Some(r) => p.regression(r)?,
+            None => crate::compare::Policy::default(),
+            Some(policy) => {
+                policy
+                    .get_ref()
+                    .validate()
+                    .map_err(|m| p.field(policy.span(), None, "regression", m))?;
+                policy.into_inner()
+            }
         };
         Ok(SloFile {
             schema: SLO_SCHEMA.into(),
@@ -1103,53 +1035,6 @@ impl Parser<'_> {
             warmup: raw.warmup.unwrap_or(1),
             unit,
             units: raw.units,
-        })
-    }
-
-    fn regression(&self, raw: RawRegression) -> Result<RegressionPolicy, SloError> {
-        let defaults = RegressionPolicy::default();
-        let pct = |v: &Spanned<f64>, field: &str| {
-            if v.get_ref().is_finite() && *v.get_ref() >= 0.0 {
-                Ok(*v.get_ref())
-            } else {
-                Err(self.field(v.span(), None, field, "must be a non-negative percentage"))
-            }
-        };
-        let wall = match raw.wall {
-            None => defaults.wall,
-            Some(w) => {
-                let significance = *w.significance.get_ref();
-                if !(significance > 0.0 && significance < 1.0) {
-                    return Err(self.field(
-                        w.significance.span(),
-                        None,
-                        "regression.wall.significance",
-                        "must be between 0 and 1",
-                    ));
-                }
-                WallPolicy {
-                    threshold_pct: pct(&w.threshold_pct, "regression.wall.threshold_pct")?,
-                    significance,
-                }
-            }
-        };
-        let instructions = match raw.instructions {
-            None => defaults.instructions,
-            Some(i) => InstrPolicy {
-                threshold_pct: pct(&i.threshold_pct, "regression.instructions.threshold_pct")?,
-            },
-        };
-        let memory = match raw.memory {
-            None => defaults.memory,
-            Some(m) => MemoryPolicy {
-                threshold_pct: pct(&m.threshold_pct, "regression.memory.threshold_pct")?,
-                fails: m.fails,
-            },
-        };
-        Ok(RegressionPolicy {
-            wall,
-            instructions,
-            memory,
         })
     }
 }

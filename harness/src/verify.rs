@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::Outcome;
+use crate::compare::Policy;
 use crate::exit::bad_input;
 use crate::record::{RUN_SCHEMA, RunRecord};
 use crate::report::{REPORT_SCHEMA, ReportInputs, SignoffReport, first_difference, formats};
-use crate::slo::{RegressionPolicy, SloFile, significant};
+use crate::slo::{SloFile, significant};
 
 /// Arguments of `benchseal verify REPORT_OR_BASELINE`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +33,8 @@ pub struct VerifyArgs {
     /// A report directory, one of its files (signoff.json/.md/.html), a baseline or a run
     /// record.
     pub target: PathBuf,
-    /// Run the suite again and re-derive every number from the fresh run.
+    /// Run the same workloads again (`benchseal run`, same engines, sizes and `--quick`)
+    /// and re-derive every number from the fresh run.
     #[arg(long, conflicts_with = "run")]
     pub rerun: bool,
     /// Re-derive every number from this run record.
@@ -202,126 +204,85 @@ pub fn check_record(
     checks
 }
 
-fn wall_within(
-    policy: &RegressionPolicy,
-    r: &crate::record::WallStats,
-    f: &crate::record::WallStats,
-) -> (bool, String) {
-    let change = (f.median_ns - r.median_ns) / r.median_ns * 100.0;
-    let overlap = f.median_ci_lower_ns <= r.median_ci_upper_ns
-        && r.median_ci_lower_ns <= f.median_ci_upper_ns;
-    let within = change.abs() <= policy.wall.threshold_pct || overlap;
-    let detail = format!(
-        "median {} ns -> {} ns ({change:+.1} %, threshold {} %, CIs {})",
-        significant(r.median_ns, 4),
-        significant(f.median_ns, 4),
-        policy.wall.threshold_pct,
-        if overlap { "overlap" } else { "disjoint" }
+/// Re-derives every number of `reference` from `fresh` through the comparison policy:
+/// equal output digests are listed one by one; a broken digest, input or same-executable
+/// instruction count is `Broken`; a wall-clock or instruction change the policy calls real
+/// (either way), or a failing memory growth, is `Outside`.
+pub fn reproduce(reference: &RunRecord, fresh: &RunRecord, policy: &Policy) -> Vec<Check> {
+    use crate::compare::{Metric, Side, Verdict, compare_records};
+    let comparison = compare_records(
+        reference,
+        fresh,
+        policy,
+        Side::of(reference, "reference", None),
+        Side::of(fresh, "fresh", None),
     );
-    (within, detail)
-}
-
-/// Re-derives every number of `reference` from `fresh`.
-pub fn reproduce(
-    reference: &RunRecord,
-    fresh: &RunRecord,
-    policy: &RegressionPolicy,
-) -> Vec<Check> {
     let mut checks = Vec::new();
-    let exe = |r: &RunRecord| {
-        r.artifact
-            .bench_executables
-            .get("instr")
-            .map(|e| e.sha256.clone())
-    };
-    let same_instr_exe = exe(reference).is_some() && exe(reference) == exe(fresh);
     for w in &reference.workloads {
-        let fw = fresh.workload(&w.id);
+        let Some(fw) = fresh.workload(&w.id) else {
+            continue;
+        };
         for p in &w.paths {
-            let what = format!("{} {}", w.id, p.path);
-            let Some(fp) = fw.and_then(|fw| fw.path(p.path)) else {
-                checks.push(Check::Unchecked(format!("{what}: not in the fresh run")));
-                continue;
-            };
-            match (&p.output_sha256, &fp.output_sha256) {
-                (Some(a), Some(b)) if a == b => checks.push(Check::Ok(format!(
-                    "{what} output digest {} equal",
+            let fresh_digest = fw.path(p.path).and_then(|fp| fp.output_sha256.as_ref());
+            if let (Some(a), Some(b)) = (&p.output_sha256, fresh_digest)
+                && a == b
+            {
+                checks.push(Check::Ok(format!(
+                    "{}@{} output digest {} equal",
+                    w.id,
+                    p.path,
                     crate::slo::short(a)
-                ))),
-                (Some(a), Some(b)) => checks.push(Check::Broken(format!(
-                    "{what} output digest {} != fresh {}",
-                    crate::slo::short(a),
-                    crate::slo::short(b)
-                ))),
-                (Some(_), None) => checks.push(Check::Unchecked(format!(
-                    "{what} output digest: fresh run has none ({})",
-                    fp.status
-                ))),
-                _ => {}
-            }
-            let instr = |p: &crate::record::PathRecord| {
-                p.instr
-                    .as_ref()
-                    .and_then(|r| r.metrics.as_ref())
-                    .map(|m| m.instructions)
-            };
-            if let (Some(a), Some(b)) = (instr(p), instr(fp)) {
-                let change = (b as f64 - a as f64) / a.max(1) as f64 * 100.0;
-                checks.push(if a == b {
-                    Check::Ok(format!("{what} instructions {a} equal"))
-                } else if same_instr_exe {
-                    Check::Broken(format!("{what} instructions {a} -> {b} with the same executable (counts must be exact)"))
-                } else if change.abs() <= policy.instructions.threshold_pct {
-                    Check::Ok(format!("{what} instructions {a} -> {b} ({change:+.2} %, other executable, within {} %)", policy.instructions.threshold_pct))
-                } else {
-                    Check::Outside(format!("{what} instructions {a} -> {b} ({change:+.2} %, other executable, beyond {} %)", policy.instructions.threshold_pct))
-                });
-            }
-            let wall = |p: &crate::record::PathRecord| {
-                p.wall.as_ref().and_then(|r| r.metrics.as_ref()).cloned()
-            };
-            if let (Some(a), Some(b)) = (wall(p), wall(fp)) {
-                let (within, detail) = wall_within(policy, &a, &b);
-                checks.push(if within {
-                    Check::Ok(format!("{what} wall {detail}"))
-                } else {
-                    Check::Outside(format!("{what} wall {detail}"))
-                });
+                )));
             }
         }
     }
-    for p in &reference.processes {
-        let what = format!("process {}", p.id);
-        let Some(fp) = fresh.processes.iter().find(|q| q.id == p.id) else {
-            checks.push(Check::Unchecked(format!("{what}: not in the fresh run")));
+    for issue in &comparison.reproducibility {
+        checks.push(Check::Broken(format!(
+            "{}: {}",
+            issue.benchmark, issue.problem
+        )));
+    }
+    for m in &comparison.metrics {
+        let mut line = format!("{} {}: ", m.benchmark, m.metric.name());
+        if m.metric == Metric::Instructions && m.old == m.new {
+            checks.push(Check::Ok(format!("{line}{} equal", m.new as u64)));
             continue;
+        }
+        line += &format!(
+            "{} -> {} ({:+.2} %",
+            significant(m.old, 6),
+            significant(m.new, 6),
+            m.change_pct()
+        );
+        if let (Some(lo), Some(hi)) = (m.ratio_lower, m.ratio_upper) {
+            line += &format!(
+                ", ratio CI [{}, {}]",
+                significant(lo, 4),
+                significant(hi, 4)
+            );
+        }
+        if let Some(p) = m.p_value {
+            line += &format!(", p = {}", significant(p, 2));
+        }
+        line += &format!(") {}", m.verdict);
+        if let Some(note) = &m.note {
+            line += &format!("; {note}");
+        }
+        let within = match m.metric {
+            Metric::PeakRss => !m.fails,
+            Metric::Instructions => m.verdict == Verdict::Unchanged,
+            Metric::Wall | Metric::ProcessWall => {
+                matches!(m.verdict, Verdict::Unchanged | Verdict::Inconclusive)
+            }
         };
-        if let (Some(a), Some(b)) = (p.wall_p50_ns, fp.wall_p50_ns) {
-            let change = (b - a) / a * 100.0;
-            let detail = format!(
-                "{what} wall p50 {} ms -> {} ms ({change:+.1} %, threshold {} %)",
-                significant(a / 1e6, 4),
-                significant(b / 1e6, 4),
-                policy.wall.threshold_pct
-            );
-            checks.push(if change.abs() <= policy.wall.threshold_pct {
-                Check::Ok(detail)
-            } else {
-                Check::Outside(detail)
-            });
-        }
-        if let (Some(a), Some(b)) = (p.peak_rss_bytes, fp.peak_rss_bytes) {
-            let change = (b as f64 - a as f64) / a.max(1) as f64 * 100.0;
-            let detail = format!(
-                "{what} peak RSS {a} B -> {b} B ({change:+.1} %, threshold {} %)",
-                policy.memory.threshold_pct
-            );
-            checks.push(if change <= policy.memory.threshold_pct {
-                Check::Ok(detail)
-            } else {
-                Check::Outside(detail)
-            });
-        }
+        checks.push(if within {
+            Check::Ok(line)
+        } else {
+            Check::Outside(line)
+        });
+    }
+    for n in &comparison.not_compared {
+        checks.push(Check::Unchecked(format!("{}: {}", n.benchmark, n.reason)));
     }
     checks
 }
@@ -334,6 +295,37 @@ fn print_checks(title: &str, checks: &[Check]) -> Outcome {
         outcome = outcome.worst(c.outcome());
     }
     outcome
+}
+
+/// `benchseal run` arguments that measure the same workloads the same way as `reference`.
+pub fn rerun_args(reference: &RunRecord) -> Vec<String> {
+    let join = |items: Vec<String>| items.join(",");
+    let mut args = Vec::new();
+    let o = &reference.options;
+    if !o.engines.is_empty() {
+        args.extend([
+            "--engine".to_string(),
+            join(o.engines.iter().map(|e| e.name().to_string()).collect()),
+        ]);
+    }
+    if o.quick {
+        args.push("--quick".into());
+    }
+    if !o.sizes.is_empty() {
+        args.extend([
+            "--size".to_string(),
+            join(o.sizes.iter().map(|s| s.name().to_string()).collect()),
+        ]);
+    }
+    let ids: Vec<String> = reference
+        .workloads
+        .iter()
+        .map(|w| w.id.to_string())
+        .collect();
+    if !ids.is_empty() {
+        args.extend(["--workload".to_string(), join(ids)]);
+    }
+    args
 }
 
 /// Finds `signoff.json` for a report directory or any file of it.
@@ -404,7 +396,7 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
             );
             let policy = match &args.slo {
                 Some(path) => SloFile::load(path)?.regression,
-                None => RegressionPolicy::default(),
+                None => Policy::default(),
             };
             (record, policy, outcome)
         }
@@ -420,9 +412,7 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let fresh = if args.rerun {
-        return Err(bad_input(
-            "--rerun needs `benchseal run`, which this build does not have yet; pass a fresh run with --run",
-        ));
+        Some(crate::signoff::run_suite(&rerun_args(&reference))?)
     } else if let Some(path) = &args.run {
         Some(crate::signoff::load_sealed(path)?)
     } else {

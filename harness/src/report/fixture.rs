@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use benchseal_benches::{Family, KernelPath, Size, Unit, WorkloadId};
 
-use super::{ComparisonRow, HistoryPoint, ReportInputs, SourceState};
+use super::{HistoryPoint, ReportInputs, SourceState};
 use crate::digest::sha256_hex;
 use crate::env::{Captured, Cpu, ENV_SCHEMA, EnvSnapshot, Toolchain};
 use crate::record::{
@@ -34,7 +34,7 @@ priority = "critical"
 
 [[objective]]
 id = "codec-comp3-throughput"
-workload = "codec/comp3/s9v2/large"
+workload = "codec/comp3/s9v2-10/large"
 metric = "throughput"
 target = ">= 1 GiB/s"
 priority = "high"
@@ -63,7 +63,7 @@ priority = "high"
 
 [[objective]]
 id = "sync-plan-per-1000-files"
-workload = "sync/plan/tree-1000/medium"
+workload = "sync/plan/tree-26-dirs/small"
 metric = "throughput"
 target = "<= 10 ms/1000 files"
 priority = "medium"
@@ -89,9 +89,9 @@ target = "== 100 %"
 priority = "critical"
 
 [regression]
-wall = { threshold_pct = 5.0, significance = 0.05 }
-instructions = { threshold_pct = 1.0 }
-memory = { threshold_pct = 10.0, fails = true }
+wall = { threshold_pct = 3.0, confidence = 0.95, resamples = 10000 }
+instructions = { soft_limit_pct = 0.5 }
+memory = { threshold_pct = 10.0, fail = true }
 "#;
 
 fn wall(median_ns: f64, units: u64) -> EngineResult<WallStats> {
@@ -172,14 +172,20 @@ fn env() -> EnvSnapshot {
     EnvSnapshot {
         schema: ENV_SCHEMA.into(),
         machine_class: "example-xeon-avx512-rust1.95".into(),
-        machine_class_basis: vec!["cpu: Example Xeon (Sapphire Rapids class)".into(), "simd: avx512".into()],
+        machine_class_basis: vec![
+            "cpu: Example Xeon (Sapphire Rapids class)".into(),
+            "simd: avx512".into(),
+        ],
         captured_at: "2026-01-01T00:00:00Z".into(),
         cpu: Cpu {
             arch: "x86_64".into(),
             model_name: Captured::Present("Example Xeon (Sapphire Rapids class)".into()),
             ..Cpu::default()
         },
-        toolchain: Toolchain { cargo: Captured::Present("cargo 1.95.0".into()), ..Toolchain::default() },
+        toolchain: Toolchain {
+            cargo: Captured::Present("cargo 1.95.0".into()),
+            ..Toolchain::default()
+        },
         ..EnvSnapshot::default()
     }
 }
@@ -187,7 +193,7 @@ fn env() -> EnvSnapshot {
 /// The example run record, sealed.
 pub fn run() -> RunRecord {
     let display = "codec/display/cp037-10x50/large";
-    let comp3 = "codec/comp3/s9v2/large";
+    let comp3 = "codec/comp3/s9v2-10/large";
     let gemv = "quant/gemv-i2s/4096x4096/medium";
     let detect = "sync/detect/text-8kib/small";
     let out = |id: &str| format!("output of {id}");
@@ -234,7 +240,10 @@ pub fn run() -> RunRecord {
                     },
                 ),
             ]),
-            tools: BTreeMap::from([("criterion".into(), "0.8.2".into()), ("gungraun".into(), "0.20.0".into())]),
+            tools: BTreeMap::from([
+                ("criterion".into(), "0.8.2".into()),
+                ("gungraun".into(), "0.20.0".into()),
+            ]),
         },
         env: env(),
         env_after: Some(env()),
@@ -355,6 +364,9 @@ pub fn baseline() -> RunRecord {
         for p in &mut w.paths {
             if let Some(m) = p.wall.as_mut().and_then(|r| r.metrics.as_mut()) {
                 m.median_ns *= 1.1;
+                m.median_ci_lower_ns *= 1.1;
+                m.median_ci_upper_ns *= 1.1;
+                m.samples_ns.iter_mut().for_each(|s| *s *= 1.1);
                 m.throughput_per_s /= 1.1;
             }
         }
@@ -396,17 +408,6 @@ pub fn inputs() -> ReportInputs {
             allow_dirty: false,
         },
         slo,
-        comparisons: vec![ComparisonRow {
-            subject: "codec/display/cp037-10x50/large simd".into(),
-            metric: "wall median".into(),
-            baseline: "15.40 ms".into(),
-            current: "14.00 ms".into(),
-            change_pct: Some(-9.090909090909092),
-            statistics:
-                "95% CI of the median [13.86, 14.14] ms vs [15.25, 15.55] ms; threshold 5 %".into(),
-            verdict: "improved".into(),
-            blocks: false,
-        }],
         run,
         baseline_version: Some("0.0.9".into()),
         baseline: Some(baseline),

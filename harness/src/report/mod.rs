@@ -98,8 +98,6 @@ pub struct ReportInputs {
     pub run: RunRecord,
     pub baseline_version: Option<String>,
     pub baseline: Option<RunRecord>,
-    /// Comparison rows, computed by the comparison policy when the report was made.
-    pub comparisons: Vec<ComparisonRow>,
     pub history: Vec<HistoryPoint>,
 }
 
@@ -211,6 +209,9 @@ pub struct SignoffReport {
     pub baseline_version: Option<String>,
     pub baseline_run_id: Option<String>,
     pub objectives: Vec<ObjectiveRow>,
+    /// The comparison's one-line summary (all verdicts), when there is a baseline.
+    pub comparison_headline: Option<String>,
+    /// Lines of the comparison that are not `unchanged`.
     pub comparisons: Vec<ComparisonRow>,
     pub reproducibility: Reproducibility,
     pub skipped: Vec<SkippedRow>,
@@ -286,6 +287,41 @@ fn objective_row(objective: &slo::Objective, evaluation: &Evaluation) -> Objecti
     }
 }
 
+/// A comparison line as the report shows it: values in their unit, statistics as text.
+fn comparison_row(m: &crate::compare::MetricComparison) -> ComparisonRow {
+    use crate::compare::Metric;
+    use crate::run::format::{format_count, format_time};
+    let show = |v: f64| match m.metric {
+        Metric::Wall | Metric::ProcessWall => format_time(v),
+        Metric::Instructions => format_count(v as u64),
+        Metric::PeakRss => format!("{} MiB", slo::significant(v / (1u64 << 20) as f64, 4)),
+    };
+    let mut statistics = format!("ratio {}", slo::significant(m.ratio, 4));
+    if let (Some(lower), Some(upper)) = (m.ratio_lower, m.ratio_upper) {
+        statistics += &format!(
+            ", CI [{}, {}]",
+            slo::significant(lower, 4),
+            slo::significant(upper, 4)
+        );
+    }
+    if let Some(p) = m.p_value {
+        statistics += &format!(", p = {}", slo::significant(p, 2));
+    }
+    if let Some(note) = &m.note {
+        statistics += &format!("; {note}");
+    }
+    ComparisonRow {
+        subject: m.benchmark.clone(),
+        metric: m.metric.name().into(),
+        baseline: show(m.old),
+        current: show(m.new),
+        change_pct: finite(Some(m.change_pct())),
+        statistics,
+        verdict: m.verdict.name().into(),
+        blocks: m.fails,
+    }
+}
+
 fn reproducibility_section(run: &RunRecord, baseline: Option<&RunRecord>) -> Reproducibility {
     let summary = slo::reproducibility(run, baseline, "");
     let mut digests = Vec::new();
@@ -355,7 +391,11 @@ fn reproducibility_section(run: &RunRecord, baseline: Option<&RunRecord>) -> Rep
         }
     }
     let environment = crate::env::flatten_snapshot(&run.env)
-        .map(|flat| flat.into_iter().map(|(k, v)| format!("{k} = {v}")).collect())
+        .map(|flat| {
+            flat.into_iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect()
+        })
         .unwrap_or_else(|e| vec![format!("(the snapshot cannot be listed: {e})")]);
     Reproducibility {
         broken: !summary.mismatches.is_empty(),
@@ -505,7 +545,30 @@ impl SignoffReport {
                 ));
             }
         }
-        for c in inputs.comparisons.iter().filter(|c| c.blocks) {
+        let comparison = baseline.map(|b| {
+            let old = crate::compare::Side::of(
+                b,
+                inputs.baseline_version.as_deref().unwrap_or("baseline"),
+                None,
+            );
+            let new = crate::compare::Side::of(run, &format!("v{}", inputs.version), None);
+            crate::compare::compare_records(b, run, &inputs.slo.regression, old, new)
+        });
+        let comparisons: Vec<ComparisonRow> = comparison
+            .iter()
+            .flat_map(|c| c.metrics.iter())
+            .filter(|m| m.verdict != crate::compare::Verdict::Unchanged)
+            .map(comparison_row)
+            .collect();
+        let mut reproducibility = reproducibility;
+        for issue in comparison.iter().flat_map(|c| c.reproducibility.iter()) {
+            let line = format!("{}: {}", issue.benchmark, issue.problem);
+            if !reproducibility.mismatches.contains(&line) {
+                reproducibility.mismatches.push(line);
+            }
+            reproducibility.broken = true;
+        }
+        for c in comparisons.iter().filter(|c| c.blocks) {
             reasons.push(format!(
                 "regression: {} {} {}",
                 c.subject,
@@ -518,9 +581,11 @@ impl SignoffReport {
         }
         if reproducibility.broken {
             reasons.push(format!(
-                "reproducibility broken: {} of {} output digests differ",
+                "reproducibility broken: {} of {} output digests differ, {} finding(s) in all; first: {}",
                 reproducibility.checked - reproducibility.reproduced,
-                reproducibility.checked
+                reproducibility.checked,
+                reproducibility.mismatches.len(),
+                reproducibility.mismatches.first().map(String::as_str).unwrap_or("-")
             ));
         }
         let go = reasons.is_empty();
@@ -563,7 +628,8 @@ impl SignoffReport {
             skipped: skipped_items(run, &rows),
             evidence: evidence_lines(run, &rows),
             objectives: rows,
-            comparisons: inputs.comparisons.clone(),
+            comparison_headline: comparison.as_ref().map(|c| c.headline()),
+            comparisons,
             reproducibility,
             inputs,
             field_seals: BTreeMap::new(),
