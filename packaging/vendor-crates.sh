@@ -9,11 +9,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 offline=$repo/packaging/offline
-runner_version=$(awk '/^name = "gungraun"$/{getline; gsub(/version = |"/,""); print; exit}' "$repo/Cargo.lock")
-if [ -z "$runner_version" ]; then
-  echo "vendor-crates: no gungraun package in $repo/Cargo.lock" >&2
-  exit 2
-fi
+runner_version=$(sh "$repo/packaging/locked-version.sh" gungraun "$repo/Cargo.lock")
 
 log() { echo "vendor-crates: $*" >&2; }
 
