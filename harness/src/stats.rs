@@ -427,15 +427,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const RESAMPLES: usize = 10_000;
-    const CONFIDENCE: f64 = 0.95;
-    const THRESHOLD: f64 = 0.03;
-    const ALPHA: f64 = 0.05;
-
+    /// The verdict under the default wall policy, exactly as `compare` reaches it.
     fn verdict(old: &[f64], new: &[f64], seed: u64) -> Verdict {
-        let estimate = bootstrap_median_ratio(old, new, RESAMPLES, CONFIDENCE, seed).unwrap();
+        let policy = crate::compare::WallPolicy::default();
+        let estimate =
+            bootstrap_median_ratio(old, new, policy.resamples, policy.confidence, seed).unwrap();
         let test = mann_whitney_u(old, new).unwrap();
-        classify_ratio(&estimate, Some(test.p_value), THRESHOLD, ALPHA)
+        let (threshold, alpha) = (policy.threshold_pct / 100.0, 1.0 - policy.confidence);
+        classify_ratio(&estimate, Some(test.p_value), threshold, alpha)
     }
 
     #[test]

@@ -450,3 +450,135 @@ impl ComparisonFormat for BadgeFormat {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{EnvComparison, NotCompared, Policy, ReproducibilityIssue, Side, Summary};
+    use super::*;
+
+    fn line(
+        benchmark: &str,
+        metric: Metric,
+        old: f64,
+        new: f64,
+        verdict: Verdict,
+    ) -> MetricComparison {
+        let ratio = new / old;
+        let wall = matches!(metric, Metric::Wall | Metric::ProcessWall);
+        MetricComparison {
+            benchmark: benchmark.into(),
+            metric,
+            old,
+            new,
+            ratio,
+            ratio_lower: wall.then_some(ratio - 0.01),
+            ratio_upper: wall.then_some(ratio + 0.01),
+            p_value: wall.then_some(0.00003),
+            verdict,
+            fails: verdict == Verdict::Regressed,
+            note: None,
+        }
+    }
+
+    fn comparison() -> Comparison {
+        let side = |label: &str, run: &str| Side {
+            label: label.into(),
+            source: None,
+            run_id: run.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            machine_class: "x86_64-test-rust1.95.0-00000000".into(),
+            git_commit: Some("abc123".into()),
+        };
+        let metrics = vec![
+            line(
+                "codec/comp3/s9v2/large@simd",
+                Metric::Wall,
+                1.0e6,
+                1.1e6,
+                Verdict::Regressed,
+            ),
+            line(
+                "quant/gemv/i2s/large@simd",
+                Metric::Wall,
+                2.0e5,
+                1.8e5,
+                Verdict::Improved,
+            ),
+            line(
+                "sync/detect/text8k/small@simd",
+                Metric::Instructions,
+                4000.0,
+                4001.0,
+                Verdict::Unchanged,
+            ),
+            line(
+                "process:decode-file",
+                Metric::PeakRss,
+                100.0 * 1048576.0,
+                101.0 * 1048576.0,
+                Verdict::Unchanged,
+            ),
+        ];
+        Comparison {
+            schema: super::super::COMPARISON_SCHEMA.into(),
+            old: side("1.3.0", "run-a"),
+            new: side("run-b", "run-b"),
+            policy: Policy::default(),
+            env: EnvComparison {
+                changes: vec!["os.kernel: 6.1.0-40 → 6.1.0-41".into()],
+                ..EnvComparison::default()
+            },
+            metrics,
+            reproducibility: Vec::new(),
+            not_compared: vec![NotCompared {
+                benchmark: "sync/cache/ttl/large".into(),
+                reason: "only in the old record".into(),
+            }],
+            summary: Summary {
+                regressed: 1,
+                improved: 1,
+                unchanged: 2,
+                inconclusive: 0,
+                failing: 1,
+                reproducibility_issues: 0,
+                not_compared: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn markdown_for_a_pull_request() {
+        insta::assert_snapshot!(MarkdownFormat.render(&comparison()));
+    }
+
+    #[test]
+    fn terminal_table() {
+        insta::assert_snapshot!(TableFormat.render(&comparison()));
+    }
+
+    #[test]
+    fn badge_turns_critical_when_reproducibility_breaks() {
+        let mut c = comparison();
+        assert_eq!(
+            BadgeFormat.render(&c),
+            "{\"color\":\"red\",\"label\":\"perf vs 1.3.0\",\"message\":\"1 regressed\",\"schemaVersion\":1}\n"
+        );
+        c.reproducibility.push(ReproducibilityIssue {
+            benchmark: "codec/comp3/s9v2/large@simd".into(),
+            problem: "output digest differs".into(),
+        });
+        c.summary.reproducibility_issues = 1;
+        assert!(
+            BadgeFormat
+                .render(&c)
+                .contains("\"message\":\"reproducibility broken\",\"schemaVersion\":1")
+        );
+        assert!(BadgeFormat.render(&c).contains("\"color\":\"critical\""));
+    }
+
+    #[test]
+    fn text_table_aligns_columns() {
+        let table = text_table(&["a", "bbb"], &[vec!["xxxx".into(), "y".into()]]);
+        assert_eq!(table, "a     bbb\n----  ---\nxxxx  y\n");
+    }
+}
