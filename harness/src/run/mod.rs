@@ -282,22 +282,21 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
             .push("no registered workload matches the selection".into());
     }
 
-    // (a) Digest pass.
+    // (a) Digest pass, on every core: workloads are independent and their digests do not
+    // depend on timing. Records are added in registry order as they complete.
     let digest_started = Instant::now();
-    for (i, selected) in plan.selected.iter().enumerate() {
-        if interrupt.requested() {
-            break;
-        }
+    let computed = digest_pass::compute_all(&plan.selected, &interrupt, |done, selected| {
         progress(format!(
-            "digest [{}/{}] {}",
-            i + 1,
+            "digest [{done}/{}] {}",
             plan.selected.len(),
             selected.workload.id
         ));
-        let record = digest_workload(selected, &golden, &mut recorder.record.notes);
+    });
+    for (selected, computed) in plan.selected.iter().zip(computed) {
+        let record = digest_record(selected, computed, &golden, &mut recorder.record.notes);
         recorder.record.workloads.push(record);
-        recorder.save()?;
     }
+    recorder.save()?;
     progress(format!(
         "digest pass: {} workloads in {:.1} s",
         recorder.record.workloads.len(),
@@ -463,8 +462,9 @@ fn load_golden(path: &Path) -> Result<Golden> {
     }
 }
 
-fn digest_workload(
+fn digest_record(
     selected: &Selected,
+    computed: digest_pass::Computed,
     golden: &Golden,
     notes: &mut Vec<String>,
 ) -> WorkloadRecord {
@@ -477,7 +477,6 @@ fn digest_workload(
              (`benchseal digests --write` records one)"
         ));
     }
-    let computed = digest_pass::compute(workload, &selected.paths);
     let verdicts = digest_pass::judge(&computed, golden_entry);
     let paths = selected
         .paths
