@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
 use crate::exit::bad_input;
-use crate::run::digest_pass::{PathOutput, compute, is_digest_mismatch, judge};
+use crate::run::digest_pass::{PathOutput, compute_all, is_digest_mismatch, judge};
 use crate::run::interrupt::Interrupt;
 use crate::run::select::{Filter, Selected, select};
 use crate::run::table::{Align, Table};
@@ -130,21 +130,21 @@ pub fn execute(args: DigestsArgs) -> Result<Outcome> {
     ]);
     let mut problems = Vec::new();
     let mut computed_all = Vec::new();
-    for (i, s) in selected.iter().enumerate() {
-        if interrupt.requested() {
-            return Err(anyhow::anyhow!(
-                "interrupted; {} left unchanged",
-                args.golden.display()
-            ));
-        }
+    let all = compute_all(&selected, &interrupt, |done, s| {
         eprintln!(
-            "benchseal: digest [{}/{}] {}",
-            i + 1,
+            "benchseal: digest [{done}/{}] {}",
             selected.len(),
             s.workload.id
         );
+    });
+    if interrupt.requested() {
+        return Err(anyhow::anyhow!(
+            "interrupted; {} left unchanged",
+            args.golden.display()
+        ));
+    }
+    for (s, computed) in selected.iter().zip(all) {
         let id = s.workload.id.to_string();
-        let computed = compute(&s.workload, &s.workload.paths);
         // --write judges paths against each other only; --check against the file.
         let reference = if args.write {
             None

@@ -115,6 +115,13 @@ pub struct RunTiming {
     pub bench_processes_s: f64,
     /// Everything else: digest pass, ingestion, record writes, summaries.
     pub harness_s: f64,
+    /// CPU seconds of benchseal itself (all threads), insensitive to a busy machine.
+    #[serde(default)]
+    pub harness_cpu_s: Option<f64>,
+    /// CPU seconds of child processes other than the build: the bench processes, plus a
+    /// few short tool queries (git, version probes).
+    #[serde(default)]
+    pub bench_processes_cpu_s: Option<f64>,
 }
 
 /// What was measured: the build and its inputs.

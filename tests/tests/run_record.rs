@@ -121,9 +121,15 @@ fn two_quick_tiny_runs_are_sealed_complete_and_agree_exactly() {
     let first = check(&records[0]);
     for other in &records[1..] {
         let fingerprint = check(other);
-        assert_eq!(
-            fingerprint, first,
-            "digests or instruction counts differ between runs"
+        let differing: Vec<String> = first
+            .iter()
+            .filter(|(key, value)| fingerprint.get(*key) != Some(value))
+            .map(|(key, value)| format!("{key}: {value:?} then {:?}", fingerprint.get(key)))
+            .collect();
+        assert!(
+            differing.is_empty() && fingerprint.len() == first.len(),
+            "digests or instruction counts differ between runs:\n{}",
+            differing.join("\n")
         );
         assert_eq!(
             other.artifact.bench_executables, records[0].artifact.bench_executables,

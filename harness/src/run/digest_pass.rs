@@ -6,11 +6,16 @@
 //! path must reproduce it; without one, every path must reproduce the scalar oracle. A path
 //! that does not is `invalid (digest mismatch: ...)` and its timings are never reported.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::channel;
+
 use benchseal_benches::{KernelPath, RunError, Workload};
 
 use crate::digest::Hasher;
 use crate::digests::WorkloadDigests;
 use crate::record::Status;
+use crate::run::interrupt::Interrupt;
+use crate::run::select::Selected;
 
 /// Prefix of every status reason that means broken reproducibility (exit code 3).
 pub const DIGEST_MISMATCH: &str = "digest mismatch";
@@ -86,6 +91,50 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
         outputs,
         extra,
     }
+}
+
+/// [`compute`] for each selected workload, on as many threads as there are cores, in
+/// the order given. Stops starting new workloads once `interrupt` is raised, so the result
+/// may be shorter than `selected`. `on_done(count, workload)` reports progress.
+pub fn compute_all(
+    selected: &[Selected],
+    interrupt: &Interrupt,
+    mut on_done: impl FnMut(usize, &Selected),
+) -> Vec<Computed> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(selected.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<Computed>> = vec![None; selected.len()];
+    std::thread::scope(|scope| {
+        let (results_tx, results_rx) = channel();
+        for _ in 0..workers {
+            let results_tx = results_tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= selected.len() || interrupt.requested() {
+                        break;
+                    }
+                    let s = &selected[i];
+                    if results_tx
+                        .send((i, compute(&s.workload, &s.paths)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(results_tx);
+        for (done, (i, computed)) in results_rx.into_iter().enumerate() {
+            on_done(done + 1, &selected[i]);
+            slots[i] = Some(computed);
+        }
+    });
+    slots.into_iter().map_while(|slot| slot).collect()
 }
 
 /// The verdict on each path of `computed`, held to `golden` when the workload has one and

@@ -14,6 +14,7 @@
 pub mod artifact;
 pub mod benches;
 pub mod child;
+pub mod cpu;
 pub mod digest_pass;
 pub mod format;
 pub mod interrupt;
@@ -220,6 +221,7 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
 /// run workloads of their own).
 pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
     let started = Instant::now();
+    let cpu_at_start = cpu::now();
     let interrupt = Interrupt::install()?;
     let plan = Plan::from_args(&args, registry)?;
     let root = benches::workspace_root();
@@ -282,22 +284,21 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
             .push("no registered workload matches the selection".into());
     }
 
-    // (a) Digest pass.
+    // (a) Digest pass, on every core: workloads are independent and their digests do not
+    // depend on timing. Records are added in registry order as they complete.
     let digest_started = Instant::now();
-    for (i, selected) in plan.selected.iter().enumerate() {
-        if interrupt.requested() {
-            break;
-        }
+    let computed = digest_pass::compute_all(&plan.selected, &interrupt, |done, selected| {
         progress(format!(
-            "digest [{}/{}] {}",
-            i + 1,
+            "digest [{done}/{}] {}",
             plan.selected.len(),
             selected.workload.id
         ));
-        let record = digest_workload(selected, &golden, &mut recorder.record.notes);
+    });
+    for (selected, computed) in plan.selected.iter().zip(computed) {
+        let record = digest_record(selected, computed, &golden, &mut recorder.record.notes);
         recorder.record.workloads.push(record);
-        recorder.save()?;
     }
+    recorder.save()?;
     progress(format!(
         "digest pass: {} workloads in {:.1} s",
         recorder.record.workloads.len(),
@@ -307,6 +308,7 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
     // (b, c) Engines.
     let mut bench_time = Duration::ZERO;
     let mut build_time = Duration::ZERO;
+    let mut build_cpu = None;
     let wants = |e| plan.options.engines.contains(&e);
     let any_case = recorder
         .record
@@ -315,7 +317,11 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
         .any(|w| w.paths.iter().any(|p| p.status.is_ok()));
     if any_case && !interrupt.requested() && (wants(EngineKind::Wall) || wants(EngineKind::Instr)) {
         let build_started = Instant::now();
+        let cpu_before_build = cpu::now();
         let executables = bench_executables(root.as_deref())?;
+        build_cpu = cpu::now()
+            .zip(cpu_before_build)
+            .map(|(after, before)| after.children_s - before.children_s);
         build_time = if executables.prebuilt {
             Duration::ZERO
         } else {
@@ -355,11 +361,19 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
             .push("interrupted by a signal: results after the interruption are missing".into());
     }
     let total = started.elapsed();
+    let cpu_used = cpu::now()
+        .zip(cpu_at_start)
+        .map(|(end, start)| cpu::CpuTimes {
+            own_s: end.own_s - start.own_s,
+            children_s: end.children_s - start.children_s,
+        });
     record.timing = Some(RunTiming {
         total_s: total.as_secs_f64(),
         build_s: build_time.as_secs_f64(),
         bench_processes_s: bench_time.as_secs_f64(),
         harness_s: total.saturating_sub(build_time + bench_time).as_secs_f64(),
+        harness_cpu_s: cpu_used.map(|c| c.own_s),
+        bench_processes_cpu_s: cpu_used.map(|c| c.children_s - build_cpu.unwrap_or(0.0)),
     });
     record.seal()?;
     recorder.save()?;
@@ -378,6 +392,12 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
     }
     if let Some(timing) = &recorder.record.timing {
         let measured = timing.total_s - timing.build_s;
+        if let (Some(own), Some(benches)) = (timing.harness_cpu_s, timing.bench_processes_cpu_s) {
+            progress(format!(
+                "CPU time after the build: bench processes {benches:.1} s, harness {own:.1} s ({:.1}%)",
+                own / (own + benches).max(f64::MIN_POSITIVE) * 100.0
+            ));
+        }
         progress(format!(
             "{:.1} s in total: build {:.1} s, bench processes {:.1} s, harness {:.1} s ({:.1}% of the run after the build)",
             timing.total_s,
@@ -463,8 +483,9 @@ fn load_golden(path: &Path) -> Result<Golden> {
     }
 }
 
-fn digest_workload(
+fn digest_record(
     selected: &Selected,
+    computed: digest_pass::Computed,
     golden: &Golden,
     notes: &mut Vec<String>,
 ) -> WorkloadRecord {
@@ -477,7 +498,6 @@ fn digest_workload(
              (`benchseal digests --write` records one)"
         ));
     }
-    let computed = digest_pass::compute(workload, &selected.paths);
     let verdicts = digest_pass::judge(&computed, golden_entry);
     let paths = selected
         .paths
