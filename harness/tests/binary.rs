@@ -13,7 +13,14 @@ fn binary_is_built_and_reports_its_version() {
         .arg("--version")
         .output()
         .expect("the benchseal binary runs");
-    assert!(out.status.success(), "benchseal --version exited with {}", out.status);
+    assert!(
+        out.status.success(),
+        "benchseal --version exited with {}",
+        out.status
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.trim(), format!("benchseal {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout.trim(),
+        format!("benchseal {}", env!("CARGO_PKG_VERSION"))
+    );
 }
