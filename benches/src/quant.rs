@@ -567,6 +567,7 @@ mod tests {
         assert!(instance.extra_metrics().is_empty());
     }
 
+    #[cfg(feature = "cuda")]
     #[test]
     #[ignore = "needs a CUDA device"]
     fn gpu_output_and_median_metrics_on_a_device() {
