@@ -482,10 +482,29 @@ proptest! {
             let _ = I2sMatrix::zeroed(shape);
             let _ = QuantizedActivations::zeroed(shape);
         }
-        if let Ok(m) = I2sMatrix::from_bytes(shape, &bytes) {
-            let _ = Tl1Matrix::from_i2s(&m);
-            let _ = Tl2Matrix::from_i2s(&m);
-            let _ = ternary_quality(&as_f32, &m);
+        // The same bytes stretched to the length a small shape needs, codes made valid
+        // (code 3 → 1) and a positive scale, so the layouts built from I2_S are reached too.
+        let fitted = (shape.checked_len().is_ok_and(|n| n <= 1 << 14) && !bytes.is_empty())
+            .then(|| {
+                let packed = shape.rows * shape.padded_cols() / 4;
+                let mut fitted: Vec<u8> = bytes
+                    .iter()
+                    .cycle()
+                    .take(packed)
+                    .map(|b| b & !((b & (b >> 1) & 0x55) << 1))
+                    .collect();
+                fitted.extend_from_slice(&0.5f32.to_le_bytes());
+                fitted
+            });
+        if let Some(fitted) = &fitted {
+            prop_assert!(I2sMatrix::from_bytes(shape, fitted).is_ok(), "{shape}");
+        }
+        for candidate in [Some(&bytes), fitted.as_ref()].into_iter().flatten() {
+            if let Ok(m) = I2sMatrix::from_bytes(shape, candidate) {
+                let _ = Tl1Matrix::from_i2s(&m);
+                let _ = Tl2Matrix::from_i2s(&m);
+                let _ = ternary_quality(&as_f32, &m);
+            }
         }
     }
 }
