@@ -200,6 +200,9 @@ impl QuantizeInstance {
         let stem = format!("quant/quantize/{}x{}", shape.rows, shape.cols);
         let weights = bell_values(&mut InputStream::new(&stem), shape.rows * shape.cols);
         let packed = I2sMatrix::zeroed(shape).map_err(|e| e.to_string())?;
+        // The quality can only fail on a shape or length mismatch, and neither changes after
+        // setup: checking it here means `extra_metrics` always has it to report.
+        ternary_quality(&weights, &packed).map_err(|e| format!("ternary quality: {e}"))?;
         Ok(QuantizeInstance {
             shape,
             weights,
@@ -223,21 +226,20 @@ impl Instance for QuantizeInstance {
     }
 
     fn extra_metrics(&self) -> Vec<(String, f64, String)> {
-        match ternary_quality(&self.weights, &self.packed) {
-            Ok(q) => vec![
-                (
-                    "cosine_similarity".into(),
-                    q.cosine_similarity,
-                    "ratio".into(),
-                ),
-                (
-                    "relative_rms_error".into(),
-                    q.relative_rms_error,
-                    "ratio".into(),
-                ),
-            ],
-            Err(_) => Vec::new(),
-        }
+        let q = ternary_quality(&self.weights, &self.packed)
+            .expect("shape and length of the weights were checked against the matrix in setup");
+        vec![
+            (
+                "cosine_similarity".into(),
+                q.cosine_similarity,
+                "ratio".into(),
+            ),
+            (
+                "relative_rms_error".into(),
+                q.relative_rms_error,
+                "ratio".into(),
+            ),
+        ]
     }
 }
 
@@ -265,6 +267,9 @@ struct ProductInstance {
     scratch: LutScratch,
     out: Vec<f32>,
     gpu: gpu::GpuState,
+    /// The path of the last successful run: GPU metrics are reported only after a GPU run,
+    /// so a record of a CPU path never carries another path's figures.
+    last_path: Option<KernelPath>,
 }
 
 impl ProductInstance {
@@ -296,6 +301,7 @@ impl ProductInstance {
             scratch: LutScratch::default(),
             out: vec![0.0; tokens * shape.rows],
             gpu: gpu::GpuState::default(),
+            last_path: None,
         })
     }
 }
@@ -307,6 +313,27 @@ impl Instance for ProductInstance {
     }
 
     fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+        self.last_path = None;
+        self.run_on(path)?;
+        self.last_path = Some(path);
+        Ok(())
+    }
+
+    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+        feed_f32(&self.out, sink);
+    }
+
+    fn extra_metrics(&self) -> Vec<(String, f64, String)> {
+        if self.last_path == Some(KernelPath::Gpu) {
+            self.gpu.metrics(self.i2s.packed().len())
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl ProductInstance {
+    fn run_on(&mut self, path: KernelPath) -> Result<(), RunError> {
         if path == KernelPath::Gpu && self.case.layout == Layout::I2s {
             // The host quantises the activations, as a GPU inference loop would hand them over.
             self.act
@@ -323,30 +350,36 @@ impl Instance for ProductInstance {
         }
         .map_err(failed)
     }
-
-    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
-        feed_f32(&self.out, sink);
-    }
-
-    fn extra_metrics(&self) -> Vec<(String, f64, String)> {
-        self.gpu.metrics(self.i2s.packed().len())
-    }
 }
 
 #[cfg(feature = "cuda")]
 mod gpu {
     //! The GPU path: weights uploaded once, then per run the activations go up, the
     //! kernel runs and the outputs come back; kernel and transfer times are kept apart.
+    //! Every run's times are kept, and the metrics are their medians since setup: one run
+    //! is as noisy as a single wall-clock sample, and the median is what the harness
+    //! reports for wall-clock time too.
 
-    use benchseal_kernels::gpu::{GpuGemm, GpuTiming};
+    use benchseal_kernels::gpu::{GpuError, GpuGemm, GpuTiming};
     use benchseal_kernels::quant::{I2sMatrix, QuantizedActivations};
 
+    use super::median;
     use crate::registry::RunError;
+
+    /// No NVRTC, a compute capability below 6.1, unusable CUDA libraries: the machine
+    /// cannot run the path, which is a skip; every other GPU error is a defect.
+    pub(super) fn run_error(e: GpuError) -> RunError {
+        match e {
+            GpuError::Unavailable(why) => RunError::Unavailable(why),
+            other => RunError::Failed(other.to_string()),
+        }
+    }
 
     #[derive(Default)]
     pub(super) struct GpuState {
         gemm: Option<GpuGemm>,
-        last: Option<GpuTiming>,
+        /// The times of every GPU run since setup.
+        timings: Vec<GpuTiming>,
         /// The device's memory bandwidth bound, GB/s, when the driver reports it.
         peak_gbs: Option<f64>,
     }
@@ -362,8 +395,7 @@ mod gpu {
                 Some(gemm) => gemm,
                 None => {
                     benchseal_kernels::gpu::device_available().map_err(RunError::Unavailable)?;
-                    let gemm = GpuGemm::new(weights, act.shape().rows)
-                        .map_err(|e| RunError::Failed(e.to_string()))?;
+                    let gemm = GpuGemm::new(weights, act.shape().rows).map_err(run_error)?;
                     self.peak_gbs = benchseal_kernels::gpu::gpu_info()
                         .ok()
                         .map(|info| info.peak_memory_bandwidth_gbs)
@@ -371,24 +403,28 @@ mod gpu {
                     self.gemm.insert(gemm)
                 }
             };
-            let timing = gemm
-                .run(act, out)
-                .map_err(|e| RunError::Failed(e.to_string()))?;
-            self.last = Some(timing);
+            let timing = gemm.run(act, out).map_err(run_error)?;
+            self.timings.push(timing);
             Ok(())
         }
 
+        /// Median kernel and transfer times over every GPU run since setup, and the weight
+        /// bandwidth of the median kernel time; empty before the first GPU run.
         pub(super) fn metrics(&self, weight_bytes: usize) -> Vec<(String, f64, String)> {
-            let Some(t) = self.last else {
+            let Some(kernel_ms) = median(self.timings.iter().map(|t| t.kernel_ms)) else {
                 return Vec::new();
             };
+            let upload_ms = median(self.timings.iter().map(|t| t.upload_ms)).unwrap_or(f64::NAN);
+            let download_ms =
+                median(self.timings.iter().map(|t| t.download_ms)).unwrap_or(f64::NAN);
             // Packed weights are the bytes a GEMV must read: its bandwidth bound.
-            let gbs = weight_bytes as f64 / (t.kernel_ms * 1e-3) / 1e9;
+            let gbs = weight_bytes as f64 / (kernel_ms * 1e-3) / 1e9;
             let mut metrics = vec![
-                ("gpu_kernel_time".into(), t.kernel_ms, "ms".into()),
-                ("gpu_upload_time".into(), t.upload_ms, "ms".into()),
-                ("gpu_download_time".into(), t.download_ms, "ms".into()),
+                ("gpu_kernel_time".into(), kernel_ms, "ms".into()),
+                ("gpu_upload_time".into(), upload_ms, "ms".into()),
+                ("gpu_download_time".into(), download_ms, "ms".into()),
                 ("gpu_weight_bandwidth".into(), gbs, "GB/s".into()),
+                ("gpu_runs".into(), self.timings.len() as f64, "count".into()),
             ];
             if let Some(peak) = self.peak_gbs {
                 metrics.push(("gpu_bandwidth_fraction".into(), gbs / peak, "ratio".into()));
@@ -396,6 +432,22 @@ mod gpu {
             metrics
         }
     }
+}
+
+/// The median of `values` (mean of the middle two for an even count); `None` when empty.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    })
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -483,28 +535,87 @@ mod tests {
         assert!(rms > 0.1 && rms < 0.7, "{rms}");
     }
 
-    #[test]
-    fn the_gpu_path_is_skipped_not_failed_without_a_device() {
-        let w = workloads()
+    fn gemv_i2s_tiny() -> Box<dyn Instance> {
+        workloads()
             .into_iter()
             .find(|w| w.id.to_string() == "quant/gemv-i2s/128x256/tiny")
-            .unwrap();
-        assert!(w.paths.contains(&KernelPath::Gpu));
-        let mut instance = w.setup().unwrap();
-        match instance.run(KernelPath::Gpu) {
-            Err(RunError::Unavailable(why)) => {
-                assert!(
-                    why == "no CUDA device" || why == "built without feature `cuda`",
-                    "{why}"
-                )
-            }
-            // A machine with a GPU must produce the CPU's bytes.
-            Ok(()) => {
-                let gpu = digest(instance.as_ref());
-                instance.run(KernelPath::Scalar).unwrap();
-                assert_eq!(gpu, digest(instance.as_ref()));
-            }
-            Err(e) => panic!("GPU path failed: {e}"),
+            .unwrap()
+            .setup()
+            .unwrap()
+    }
+
+    /// Why this process cannot run the GPU path, `None` when it can.
+    fn gpu_unavailable() -> Option<String> {
+        #[cfg(feature = "cuda")]
+        return benchseal_kernels::gpu::device_available().err();
+        #[cfg(not(feature = "cuda"))]
+        Some("built without feature `cuda`".into())
+    }
+
+    #[test]
+    fn the_gpu_path_is_skipped_not_failed_without_a_device() {
+        let Some(expected) = gpu_unavailable() else {
+            // The device case is `gpu_output_and_median_metrics_on_a_device` (ignored here).
+            assert!(gemv_i2s_tiny().run(KernelPath::Gpu).is_ok());
+            return;
+        };
+        let mut instance = gemv_i2s_tiny();
+        assert_eq!(
+            instance.run(KernelPath::Gpu),
+            Err(RunError::Unavailable(expected))
+        );
+        assert!(instance.extra_metrics().is_empty());
+    }
+
+    #[cfg(feature = "cuda")]
+    #[test]
+    #[ignore = "needs a CUDA device"]
+    fn gpu_output_and_median_metrics_on_a_device() {
+        let mut instance = gemv_i2s_tiny();
+        for _ in 0..5 {
+            instance.run(KernelPath::Gpu).unwrap();
         }
+        let gpu = digest(instance.as_ref());
+        let metrics = instance.extra_metrics();
+        let get = |name: &str| metrics.iter().find(|m| m.0 == name).map(|m| m.1);
+        assert_eq!(get("gpu_runs"), Some(5.0), "{metrics:?}");
+        assert!(get("gpu_kernel_time").unwrap() > 0.0, "{metrics:?}");
+        assert!(
+            metrics.iter().all(|m| m.0.starts_with("gpu_")),
+            "{metrics:?}"
+        );
+        // A CPU run afterwards must not carry the GPU path's figures, and gives its bytes.
+        instance.run(KernelPath::Scalar).unwrap();
+        assert!(instance.extra_metrics().is_empty());
+        assert_eq!(gpu, digest(instance.as_ref()));
+    }
+
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn gpu_unavailable_at_gemm_creation_is_a_skip_not_a_failure() {
+        use benchseal_kernels::gpu::GpuError;
+        let why = "compute capability 5.2 lacks __dp4a (needs 6.1)".to_string();
+        assert_eq!(
+            gpu::run_error(GpuError::Unavailable(why.clone())),
+            RunError::Unavailable(why)
+        );
+        assert!(matches!(
+            gpu::run_error(GpuError::Compile("syntax".into())),
+            RunError::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn gpu_metrics_are_medians_not_the_last_run() {
+        assert_eq!(median([5.0, 1.0, 100.0].into_iter()), Some(5.0));
+        assert_eq!(median([4.0, 1.0, 2.0, 100.0].into_iter()), Some(3.0));
+        assert_eq!(median(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn cpu_runs_report_no_gpu_metrics() {
+        let mut instance = gemv_i2s_tiny();
+        instance.run(KernelPath::Scalar).unwrap();
+        assert!(instance.extra_metrics().is_empty());
     }
 }

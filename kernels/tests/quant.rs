@@ -225,7 +225,7 @@ fn rounding_is_half_to_even() {
         );
         assert_eq!(act.row_sum(0), 8 * 2, "{kernel}");
     }
-    // mean |W| = 1 → W/s are the values themselves.
+    // mean |W| = 5.5/6 ≈ 0.9167: the scale is the mean itself, in f32.
     let m = ternarize_i2s(
         &[0.5, -0.5, 1.5, -1.5, 1.0, 0.5],
         Shape::new(1, 6),
@@ -239,6 +239,7 @@ fn rounding_is_half_to_even() {
         QuantKernel::Scalar,
     )
     .unwrap();
+    // mean |W| = 1 → W/s are the values themselves (±0.5 ties round to even, 0).
     assert_eq!(m.scale(), 1.0);
     assert_eq!(m.unpack(), vec![0, 0, 1, -1, 1, 1]);
 }
@@ -403,4 +404,107 @@ fn malformed_buffers_and_shapes_are_rejected() {
         QuantizedActivations::from_int8(&[1], &[0.0], Shape::new(1, 1)),
         Err(QuantError::BadScale { .. })
     ));
+}
+
+#[test]
+fn bad_activation_scale_names_its_row() {
+    let err = QuantizedActivations::from_int8(&[1, 2, 3], &[1.0, 2.0, -1.0], Shape::new(3, 1))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        QuantError::BadScale {
+            what: "activation scales",
+            row: Some(2),
+            scale: -1.0
+        }
+    );
+    assert!(err.to_string().contains("row 2"), "{err}");
+}
+
+#[test]
+fn padded_size_overflow_in_i2s_reset_is_an_error_not_a_panic() {
+    // rows·cols fits, but rows·padded_cols (2^57·128) does not.
+    let shape = Shape::new(1 << 57, 2);
+    let bytes = [0x55, 0, 0, 0x80, 0x3f];
+    assert_eq!(
+        I2sMatrix::from_bytes(shape, &bytes),
+        Err(QuantError::TooLarge { shape })
+    );
+    assert_eq!(
+        I2sMatrix::zeroed(shape),
+        Err(QuantError::TooLarge { shape })
+    );
+    assert!(matches!(
+        QuantizedActivations::zeroed(shape),
+        Err(QuantError::TooLarge { .. })
+    ));
+    // Rows that overflow only when rounded up to whole 32-row tiles.
+    let shape = Shape::new(usize::MAX - 3, 1);
+    assert_eq!(shape.checked_len(), Err(QuantError::TooLarge { shape }));
+}
+
+/// Shapes from tiny to absurd: small ones that allocate, and huge ones whose size
+/// arithmetic must fail cleanly (constructors check the input length before allocating).
+fn any_shape() -> impl Strategy<Value = Shape> {
+    let dim = prop_oneof![
+        0usize..=300,
+        any::<usize>(),
+        (0u32..64).prop_map(|b| 1usize << b)
+    ];
+    (dim.clone(), dim).prop_map(|(rows, cols)| Shape::new(rows, cols))
+}
+
+proptest! {
+    #[test]
+    fn constructors_never_panic_on_arbitrary_shapes_and_bytes(
+        shape in any_shape(),
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let _ = I2sMatrix::from_bytes(shape, &bytes);
+        let as_i8: Vec<i8> = bytes.iter().map(|b| *b as i8).collect();
+        let as_f32: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let ternary: Vec<i8> = bytes.iter().map(|b| (b % 3) as i8 - 1).collect();
+        let scale = as_f32.first().copied().unwrap_or(1.0);
+        let _ = I2sMatrix::pack(&ternary, shape, scale);
+        let _ = I2sMatrix::pack(&as_i8, shape, 1.0);
+        let _ = ternarize_i2s(&as_f32, shape, QuantKernel::Scalar);
+        let _ = ternarize_i2s(&as_f32, shape, QuantKernel::detect());
+        let _ = QuantizedActivations::quantize(&as_f32, shape, QuantKernel::detect());
+        let scales: Vec<f32> = as_f32.iter().map(|s| s.abs()).collect();
+        let _ = QuantizedActivations::from_int8(&as_i8, &scales, shape);
+        let _ = QuantizedActivations::from_int8(&as_i8, &vec![1.0; shape.rows.min(4096)], shape);
+        // `zeroed` allocates what the shape asks for, so only shapes the checks reject or
+        // that are small reach it.
+        if shape.checked_len().map_or(true, |n| n <= 1 << 16) {
+            let _ = I2sMatrix::zeroed(shape);
+            let _ = QuantizedActivations::zeroed(shape);
+        }
+        // The same bytes stretched to the length a small shape needs, codes made valid
+        // (code 3 → 1) and a positive scale, so the layouts built from I2_S are reached too.
+        let fitted = (shape.checked_len().is_ok_and(|n| n <= 1 << 14) && !bytes.is_empty())
+            .then(|| {
+                let packed = shape.rows * shape.padded_cols() / 4;
+                let mut fitted: Vec<u8> = bytes
+                    .iter()
+                    .cycle()
+                    .take(packed)
+                    .map(|b| b & !((b & (b >> 1) & 0x55) << 1))
+                    .collect();
+                fitted.extend_from_slice(&0.5f32.to_le_bytes());
+                fitted
+            });
+        if let Some(fitted) = &fitted {
+            prop_assert!(I2sMatrix::from_bytes(shape, fitted).is_ok(), "{shape}");
+        }
+        for candidate in [Some(&bytes), fitted.as_ref()].into_iter().flatten() {
+            if let Ok(m) = I2sMatrix::from_bytes(shape, candidate) {
+                let _ = Tl1Matrix::from_i2s(&m);
+                let _ = Tl2Matrix::from_i2s(&m);
+                let _ = ternary_quality(&as_f32, &m);
+            }
+        }
+    }
 }

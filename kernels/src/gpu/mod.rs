@@ -39,7 +39,14 @@ const ROWS_PER_BLOCK: u32 = 8;
 /// Tokens per warp in the GEMM kernel (`i2s_gemm8`).
 const GEMM_TOKENS: usize = 8;
 
+/// CUDA API level of cudarc's bindings: must name the same version as the `cuda-12060`
+/// feature `kernels/Cargo.toml` enables (a test checks that the two agree).
+pub const BINDINGS_CUDA_VERSION: &str = "12.6";
+
 thread_local! {
+    // Kept outside `cfg(test)` because the check that the no-device path compiles nothing
+    // is an integration test (`tests/gpu.rs`), which sees only the public crate; the cost is
+    // one thread-local increment per NVRTC compilation, next to a compile of ~100 ms.
     // Per thread, so a check of "nothing was compiled" is not disturbed by other threads.
     static NVRTC_COMPILATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
@@ -54,6 +61,10 @@ pub enum GpuError {
     Driver { call: &'static str, detail: String },
     #[error("NVRTC could not compile the I2_S kernel: {0}")]
     Compile(String),
+    /// The activations hold a different number of tokens than [`GpuGemm::new`] sized the
+    /// device buffers for.
+    #[error("activations hold {actual} tokens, the GPU GEMM was prepared for {expected}")]
+    TokenCount { expected: usize, actual: usize },
     #[error(transparent)]
     Quant(#[from] QuantError),
 }
@@ -204,7 +215,7 @@ pub fn gpu_info() -> Result<GpuInfo, String> {
             ordinal,
             driver_cuda_version: format!("{}.{}", version / 1000, version % 1000 / 10),
             nvrtc_version: nvrtc_version().unwrap_or_else(|why| why),
-            bindings_cuda_version: "12.6".into(),
+            bindings_cuda_version: BINDINGS_CUDA_VERSION.into(),
             compute_capability: format!(
                 "{}.{}",
                 attribute(dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
@@ -346,12 +357,18 @@ impl GpuGemm {
     ) -> Result<GpuTiming, GpuError> {
         let shape = act.shape();
         let weights = crate::quant::Shape::new(self.rows, self.cols);
-        if shape.cols != self.cols || shape.rows != self.tokens {
+        if shape.cols != self.cols {
             return Err(QuantError::ShapeMismatch {
                 weights,
                 activations: shape,
             }
             .into());
+        }
+        if shape.rows != self.tokens {
+            return Err(GpuError::TokenCount {
+                expected: self.tokens,
+                actual: shape.rows,
+            });
         }
         if out.len() != self.tokens * self.rows {
             return Err(QuantError::OutputLength {
@@ -401,8 +418,9 @@ impl GpuGemm {
                 .arg(&row_words)
                 .arg(&tokens)
                 .arg(&mut self.out);
-            // SAFETY: the argument list matches the kernel signature in i2s.cu (three
-            // device pointers, scales, float, three ints, output pointer); the grid covers
+            // SAFETY: the argument list matches the kernel signature in i2s.cu (four input
+            // device pointers: weights, activations, their sums and scales; the weight
+            // scale; three ints; the output pointer); the grid covers
             // `rows` rows and `tokens` tokens and every buffer was sized for them in `new`.
             unsafe { launch.launch(cfg) }.map_err(driver("cuLaunchKernel"))?;
             let computed = s.record_event(timed).map_err(driver("cuEventRecord"))?;

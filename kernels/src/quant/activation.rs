@@ -1,6 +1,6 @@
 //! Int8 per-token activation quantisation.
 
-use super::{QuantError, QuantKernel, Shape, check_len};
+use super::{QuantError, QuantKernel, Shape, check_len, check_scale};
 
 /// The scale sa = 127 / max(max|x|, 1e-5) of one row whose maximum magnitude is `max_abs`.
 pub(super) fn row_scale(max_abs: f32) -> f32 {
@@ -60,6 +60,8 @@ impl QuantizedActivations {
     /// Quantises `x` (`tokens × cols`, row-major): per row m = max(|x|, 1e-5), sa = 127/m,
     /// q = clamp(round_half_even(x·sa), −128, 127).
     pub fn quantize(x: &[f32], shape: Shape, kernel: QuantKernel) -> Result<Self, QuantError> {
+        let expected = shape.checked_len()?;
+        check_len("activations", shape, expected, x.len())?;
         let mut out = Self::zeroed(shape)?;
         out.quantize_into(x, kernel)?;
         Ok(out)
@@ -102,8 +104,7 @@ impl QuantizedActivations {
     /// Activations already in int8 (`tokens × cols`) with their per-row scales; the way to
     /// feed extreme values such as −128 that quantisation itself never produces.
     pub fn from_int8(q: &[i8], scales: &[f32], shape: Shape) -> Result<Self, QuantError> {
-        let mut out = Self::zeroed(shape)?;
-        let expected = shape.rows * shape.cols;
+        let expected = shape.checked_len()?;
         check_len("int8 activations", shape, expected, q.len())?;
         check_len(
             "activation scales",
@@ -111,12 +112,11 @@ impl QuantizedActivations {
             shape.rows,
             scales.len(),
         )?;
-        if let Some(&scale) = scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-            return Err(QuantError::BadScale {
-                what: "activation scales",
-                scale,
-            });
+        for (row, scale) in scales.iter().enumerate() {
+            check_scale("activation scales", Some(row), *scale)?;
         }
+        // Allocated only once the inputs proved the shape real.
+        let mut out = Self::zeroed(shape)?;
         for (t, row) in q.chunks_exact(shape.cols).enumerate() {
             out.q[t * out.padded_cols..][..shape.cols].copy_from_slice(row);
             out.sums[t] = row.iter().map(|v| i32::from(*v)).sum();

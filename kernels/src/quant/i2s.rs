@@ -7,7 +7,7 @@
 
 use super::{
     I2S_BLOCK, I2S_BLOCK_BYTES, QuantError, QuantKernel, QuantizedActivations, Shape, check_len,
-    check_product, dequantize,
+    check_product, check_scale, dequantize,
 };
 
 /// Ternary weights in the I2_S layout, scale included.
@@ -22,6 +22,15 @@ pub struct I2sMatrix {
 #[inline]
 pub(super) fn ternary_code(w: f32, scale: f32) -> u8 {
     ((w / scale).round_ties_even().clamp(-1.0, 1.0) as i8 + 1) as u8
+}
+
+/// Packs one 32-byte block from the codes of its 128 weights, `code(p)` for p in 0..128:
+/// byte p = c[p]<<6 | c[p+32]<<4 | c[p+64]<<2 | c[p+96] (the one statement of the layout).
+#[inline]
+pub(super) fn pack_block(out: &mut [u8], code: impl Fn(usize) -> u8) {
+    for (p, byte) in out.iter_mut().enumerate() {
+        *byte = code(p) << 6 | code(p + 32) << 4 | code(p + 64) << 2 | code(p + 96);
+    }
 }
 
 impl I2sMatrix {
@@ -40,7 +49,7 @@ impl I2sMatrix {
     pub fn pack(weights: &[i8], shape: Shape, scale: f32) -> Result<Self, QuantError> {
         let expected = shape.checked_len()?;
         check_len("ternary weights", shape, expected, weights.len())?;
-        check_scale("weight scale", scale)?;
+        check_scale("weight scale", None, scale)?;
         if let Some(index) = weights.iter().position(|w| !(-1..=1).contains(w)) {
             return Err(QuantError::NotTernary {
                 what: "ternary weights",
@@ -56,10 +65,9 @@ impl I2sMatrix {
             .zip(m.packed_mut().chunks_exact_mut(row_bytes))
         {
             for (b, out) in dst.chunks_exact_mut(I2S_BLOCK_BYTES).enumerate() {
-                let code = |p: usize| row.get(b * I2S_BLOCK + p).map_or(1, |w| (w + 1) as u8);
-                for (p, byte) in out.iter_mut().enumerate() {
-                    *byte = code(p) << 6 | code(p + 32) << 4 | code(p + 64) << 2 | code(p + 96);
-                }
+                pack_block(out, |p| {
+                    row.get(b * I2S_BLOCK + p).map_or(1, |w| (w + 1) as u8)
+                });
             }
         }
         Ok(m)
@@ -68,8 +76,10 @@ impl I2sMatrix {
     /// Reads an I2_S buffer (packed rows then the f32 scale), checking its length, codes
     /// and scale.
     pub fn from_bytes(shape: Shape, bytes: &[u8]) -> Result<Self, QuantError> {
+        shape.checked_len()?;
+        // The length is checked before allocating, so a huge claimed shape costs nothing.
+        check_len("I2_S bytes", shape, packed_len(shape) + 4, bytes.len())?;
         let mut m = Self::zeroed(shape)?;
-        check_len("I2_S bytes", shape, m.bytes.len(), bytes.len())?;
         let packed = &bytes[..bytes.len() - 4];
         // A byte holds code 3 iff some 2-bit field is 0b11.
         if let Some(offset) = packed
@@ -79,7 +89,7 @@ impl I2sMatrix {
             return Err(QuantError::InvalidCode { shape, offset });
         }
         m.bytes.copy_from_slice(bytes);
-        check_scale("I2_S scale", m.scale())?;
+        check_scale("I2_S scale", None, m.scale())?;
         Ok(m)
     }
 
@@ -87,7 +97,7 @@ impl I2sMatrix {
     /// are left for the caller to fill.
     pub(super) fn reset(&mut self, shape: Shape, scale: f32) {
         self.shape = shape;
-        let packed = shape.rows * shape.padded_cols() / 4;
+        let packed = packed_len(shape);
         self.bytes.resize(packed + 4, 0x55);
         self.bytes[packed..].copy_from_slice(&scale.to_le_bytes());
     }
@@ -149,12 +159,10 @@ impl I2sMatrix {
     }
 }
 
-fn check_scale(what: &'static str, scale: f32) -> Result<(), QuantError> {
-    if scale.is_finite() && scale > 0.0 {
-        Ok(())
-    } else {
-        Err(QuantError::BadScale { what, scale })
-    }
+/// Bytes of the packed rows of `shape`. Only called for shapes that passed
+/// [`Shape::checked_len`], which bounds the padded element count, so this cannot overflow.
+fn packed_len(shape: Shape) -> usize {
+    shape.rows * shape.padded_cols() / 4
 }
 
 /// `out[t·rows + i] = dequantize(Σ_k w[i,k]·q[t,k], s, sa[t])` for every token t and row i.

@@ -45,8 +45,9 @@ fn put(table: &mut [u8], index: usize, value: i32) {
     table[16 + index] = (v >> 8) as u8;
 }
 
-fn act(q: &[i8], k: usize) -> i32 {
-    // Columns past the stored row belong to padding groups whose weights are all zero.
+/// Activation `k` of a zero-padded row, widened; columns past the stored row belong to
+/// padding groups whose weights are all zero, so they read as 0. Shared by the table oracles.
+pub(super) fn act(q: &[i8], k: usize) -> i32 {
     q.get(k).map_or(0, |v| i32::from(*v))
 }
 

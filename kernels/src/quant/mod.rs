@@ -16,7 +16,7 @@
 //! golden digest covers them all. Fast paths therefore never accumulate in 16 bits beyond a
 //! proven bound: AVX2 widens through `vpmaddwd` at once, the table paths flush their 16-bit
 //! lanes to i32 every [`lut::FLUSH_STEPS`] steps, well before the worst case (every
-//! activation -128) could wrap. The i32 sum itself is bounded by `256·K`, which is why K is
+//! activation -128) could wrap. The i32 sum itself is bounded by `128·K`, which is why K is
 //! limited to [`MAX_COLS`].
 //!
 //! **Padding rule.** A matrix of `rows × cols` is padded, never rejected, when `cols` is not
@@ -57,6 +57,9 @@ pub const I2S_BLOCK_BYTES: usize = 32;
 pub const TILE_ROWS: usize = 32;
 /// Largest K (columns): `|Σ w·q| ≤ 128·K` must stay below 2^31 on every path.
 pub const MAX_COLS: usize = 1 << 23;
+/// Largest padded element count of any buffer a shape implies (f32 outputs and activation
+/// scales included), so byte sizes up to 4× it still fit in `isize`.
+const MAX_ELEMENTS: usize = isize::MAX as usize / 4;
 
 /// A matrix shape, `rows × cols` (for activations: `tokens × cols`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,8 +73,10 @@ impl Shape {
         Shape { rows, cols }
     }
 
-    /// `rows · cols`, checked: the shape must be non-empty, K within [`MAX_COLS`], and the
-    /// element count must fit in memory arithmetic.
+    /// `rows · cols`, checked: the shape must be non-empty, K within [`MAX_COLS`], and every
+    /// size derived from it must fit in memory arithmetic. The largest derived size is the
+    /// fully padded one (rows to whole [`TILE_ROWS`] tiles, columns to whole [`I2S_BLOCK`]s);
+    /// bounding it here lets every layout compute its buffer sizes without further checks.
     pub fn checked_len(self) -> Result<usize, QuantError> {
         if self.rows == 0 || self.cols == 0 {
             return Err(QuantError::EmptyShape { shape: self });
@@ -79,10 +84,16 @@ impl Shape {
         if self.cols > MAX_COLS {
             return Err(QuantError::TooManyColumns { shape: self });
         }
-        self.rows
-            .checked_mul(self.cols)
-            .filter(|n| *n <= isize::MAX as usize / 4)
-            .ok_or(QuantError::TooLarge { shape: self })
+        let too_large = QuantError::TooLarge { shape: self };
+        let padded_rows = self
+            .rows
+            .checked_next_multiple_of(TILE_ROWS)
+            .ok_or(too_large.clone())?;
+        padded_rows
+            .checked_mul(self.padded_cols())
+            .filter(|n| *n <= MAX_ELEMENTS)
+            .ok_or(too_large)?;
+        Ok(self.rows * self.cols)
     }
 
     /// Columns rounded up to whole I2_S blocks (the padded K of every layout).
@@ -140,8 +151,16 @@ pub enum QuantError {
         index: usize,
         value: i8,
     },
-    #[error("{what}: scale {scale} is not a finite positive number")]
-    BadScale { what: &'static str, scale: f32 },
+    #[error(
+        "{what}{}: scale {scale} is not a finite positive number",
+        .row.map(|r| format!(" (row {r})")).unwrap_or_default()
+    )]
+    BadScale {
+        what: &'static str,
+        /// The activation row (token) the scale belongs to; `None` for a per-tensor scale.
+        row: Option<usize>,
+        scale: f32,
+    },
     #[error("kernel `{kernel}` is not supported by this CPU")]
     Unsupported { kernel: &'static str },
 }
@@ -238,6 +257,16 @@ impl fmt::Display for QuantKernel {
 #[inline]
 pub fn dequantize(sum: i32, weight_scale: f32, activation_scale: f32) -> f32 {
     sum as f32 * weight_scale / activation_scale
+}
+
+/// `Err(BadScale)` unless `scale` is finite and positive: the one rule for weight and
+/// activation scales (a zero or negative scale would flip or erase every output).
+fn check_scale(what: &'static str, row: Option<usize>, scale: f32) -> Result<(), QuantError> {
+    if scale.is_finite() && scale > 0.0 {
+        Ok(())
+    } else {
+        Err(QuantError::BadScale { what, row, scale })
+    }
 }
 
 /// `Err(Length)` unless a buffer of `what` for `shape` holds `expected` values.

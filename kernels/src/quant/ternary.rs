@@ -5,8 +5,8 @@
 //! `((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7))`: that fixed order is what lets the SIMD paths,
 //! which hold the eight lanes in registers, produce the very same scale as the oracle.
 
-use super::i2s::{I2sMatrix, ternary_code};
-use super::{QuantError, QuantKernel, Shape, check_len};
+use super::i2s::{I2sMatrix, pack_block, ternary_code};
+use super::{I2S_BLOCK, I2S_BLOCK_BYTES, QuantError, QuantKernel, Shape, check_len};
 
 /// How far ternarised weights are from the f32 weights they replace.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +23,8 @@ pub fn ternarize_i2s(
     shape: Shape,
     kernel: QuantKernel,
 ) -> Result<I2sMatrix, QuantError> {
+    let expected = shape.checked_len()?;
+    check_len("weights", shape, expected, weights.len())?;
     let mut out = I2sMatrix::zeroed(shape)?;
     ternarize_i2s_into(weights, shape, kernel, &mut out)?;
     Ok(out)
@@ -109,11 +111,15 @@ pub(super) fn pack_rows_scalar(weights: &[f32], shape: Shape, scale: f32, packed
 /// Packs the blocks of one row starting at block `first_block`; columns past the row's end
 /// are zero weights (the padding rule).
 pub(super) fn pack_row_scalar(row: &[f32], scale: f32, dst: &mut [u8], first_block: usize) {
-    for (b, out) in dst.chunks_exact_mut(32).enumerate().skip(first_block) {
-        let code = |p: usize| row.get(b * 128 + p).map_or(1, |w| ternary_code(*w, scale));
-        for (p, byte) in out.iter_mut().enumerate() {
-            *byte = code(p) << 6 | code(p + 32) << 4 | code(p + 64) << 2 | code(p + 96);
-        }
+    for (b, out) in dst
+        .chunks_exact_mut(I2S_BLOCK_BYTES)
+        .enumerate()
+        .skip(first_block)
+    {
+        pack_block(out, |p| {
+            row.get(b * I2S_BLOCK + p)
+                .map_or(1, |w| ternary_code(*w, scale))
+        });
     }
 }
 

@@ -107,8 +107,7 @@ fn tile_sums_scalar(tile: &[u8], q: &[i8]) -> [i32; TILE_ROWS] {
             for (half, index) in [byte & 0x0F, byte >> 4].into_iter().enumerate() {
                 let (w0, w1) = lut::tl1_pair(index);
                 let k = 4 * g + 2 * half;
-                let act = |k: usize| q.get(k).map_or(0, |v| i32::from(*v));
-                *sum += w0 * act(k) + w1 * act(k + 1);
+                *sum += w0 * lut::act(q, k) + w1 * lut::act(q, k + 1);
             }
         }
     }

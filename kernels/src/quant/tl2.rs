@@ -11,7 +11,7 @@
 //!
 //! Padding rows and the padding triple of an odd n3 are zero weights (index 0, sign 0).
 
-use super::lut::{self, LutScratch};
+use super::lut::{self, LutScratch, act};
 use super::{
     I2sMatrix, QuantError, QuantKernel, QuantizedActivations, Shape, TILE_ROWS, check_product,
 };
@@ -150,10 +150,6 @@ pub fn gemm_tl2(
         sums
     });
     Ok(())
-}
-
-fn act(q: &[i8], k: usize) -> i32 {
-    q.get(k).map_or(0, |v| i32::from(*v))
 }
 
 /// The oracle for the triples: decode magnitude digits and sign, multiply, in i32.

@@ -302,7 +302,12 @@ pub(super) unsafe fn gemm_i2s_avx2(w: &I2sMatrix, act: &QuantizedActivations, ou
 /// AVX2; every `qs[t]` holds at least `4 · row.len()` values.
 #[target_feature(enable = "avx2")]
 unsafe fn dot_avx2<const T: usize>(row: &[u8], qs: [&[i8]; T]) -> [i32; T] {
-    debug_assert!(qs.iter().all(|q| q.len() >= 4 * row.len()));
+    // Checked in release too: the loads below are unchecked and the test is one compare per
+    // row, nothing next to the row's work.
+    assert!(
+        qs.iter().all(|q| q.len() >= 4 * row.len()),
+        "dot_avx2: activation rows shorter than the packed row needs"
+    );
     let m3 = _mm256_set1_epi8(3);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_si256(); T];
@@ -391,7 +396,11 @@ pub(super) unsafe fn gemm_i2s_avx512vnni(
 /// AVX-512 F/BW/VL/VNNI; every `qs[t]` holds at least `4 · r0.len()` values.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn dot_pair_vnni<const T: usize>(r0: &[u8], r1: &[u8], qs: [&[i8]; T]) -> [[i32; 2]; T] {
-    debug_assert!(r0.len() == r1.len() && qs.iter().all(|q| q.len() >= 4 * r0.len()));
+    // Checked in release too (once per row pair) because the loads below are unchecked.
+    assert!(
+        r0.len() == r1.len() && qs.iter().all(|q| q.len() >= 4 * r0.len()),
+        "dot_pair_vnni: rows of different length or activation rows too short"
+    );
     let m3 = _mm512_set1_epi8(3);
     // Four accumulators per token: one per code slot, so consecutive `vpdpbusd` do not
     // wait on each other's latency.
@@ -498,7 +507,11 @@ impl TileSums {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn tl1_tile_avx2(tile: &[u8], tables: &[u8]) -> [i32; 32] {
     let groups = tile.len() / 32;
-    debug_assert!(tables.len() >= 2 * groups * TABLE_BYTES);
+    // Checked in release too (once per tile) because the table loads below are unchecked.
+    assert!(
+        tables.len() >= 2 * groups * TABLE_BYTES,
+        "tl1_tile_avx2: fewer tables than index groups"
+    );
     let nibble = _mm256_set1_epi8(0x0F);
     let mut sums = TileSums::new();
     let mut g = 0;
@@ -555,7 +568,11 @@ fn sign_lanes(negative: u32) -> (__m256i, __m256i) {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn tl2_tile_avx2(index: &[u8], signs: &[u8], tables: &[u8]) -> [i32; 32] {
     let triples = signs.len() / 4;
-    debug_assert!(index.len() >= triples.div_ceil(2) * 32 && tables.len() >= triples * TABLE_BYTES);
+    // Checked in release too (once per tile) because the loads below are unchecked.
+    assert!(
+        index.len() >= triples.div_ceil(2) * 32 && tables.len() >= triples * TABLE_BYTES,
+        "tl2_tile_avx2: index or tables shorter than the sign words need"
+    );
     let nibble = _mm256_set1_epi8(0x0F);
     let mut sums = TileSums::new();
     let mut j = 0;
