@@ -186,7 +186,8 @@ impl ResampledMedian {
         }
         // Order statistics wanted (0-based): `mid` always, `mid - 1` too for even n.
         let mid = n / 2;
-        let lower_rank = if n % 2 == 0 { mid - 1 } else { mid };
+        let even = n.is_multiple_of(2);
+        let lower_rank = if even { mid - 1 } else { mid };
         let mut lower = None;
         let mut seen = 0usize;
         for (value, &count) in self.sorted.iter().zip(&self.counts) {
@@ -196,11 +197,7 @@ impl ResampledMedian {
             }
             if seen > mid {
                 let lower = lower.unwrap_or(*value);
-                return if n % 2 == 1 {
-                    *value
-                } else {
-                    (lower + *value) / 2.0
-                };
+                return if even { (lower + *value) / 2.0 } else { *value };
             }
         }
         unreachable!("the counts add up to n > mid")
