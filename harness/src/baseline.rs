@@ -146,6 +146,34 @@ pub fn baseline_path(baselines_dir: &Path, version: &str, machine_class: &str) -
     Ok(version_dir(baselines_dir, version)?.join(format!("{machine_class}.json")))
 }
 
+/// The version directories of a baseline store, sorted; a missing store has none. Every
+/// error (an unreadable store or entry) names the path it came from.
+pub fn versions(baselines_dir: &Path) -> Result<Vec<String>> {
+    let entries = match std::fs::read_dir(baselines_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(bad_input(format!(
+                "reading {}: {e}",
+                baselines_dir.display()
+            )));
+        }
+    };
+    let mut versions = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| bad_input(format!("reading {}: {e}", baselines_dir.display())))?;
+        let path = entry.path();
+        let metadata = std::fs::metadata(&path)
+            .map_err(|e| bad_input(format!("reading {}: {e}", path.display())))?;
+        if metadata.is_dir() {
+            versions.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    versions.sort();
+    Ok(versions)
+}
+
 /// The machine classes stored under a version directory, sorted.
 pub fn machine_classes(version_dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(version_dir)
@@ -425,18 +453,7 @@ struct ListedBaseline {
 fn list(stores: &Stores, format: ListFormat) -> Result<Outcome> {
     let mut rows = Vec::new();
     let mut unreadable = Vec::new();
-    let mut versions = Vec::new();
-    if stores.baselines_dir.is_dir() {
-        let entries = std::fs::read_dir(&stores.baselines_dir)
-            .map_err(|e| bad_input(format!("reading {}: {e}", stores.baselines_dir.display())))?;
-        for entry in entries.flatten() {
-            if entry.path().is_dir() {
-                versions.push(entry.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    versions.sort();
-    for version in versions {
+    for version in versions(&stores.baselines_dir)? {
         let dir = stores.baselines_dir.join(&version);
         for class in machine_classes(&dir)? {
             let path = dir.join(format!("{class}.json"));
@@ -629,6 +646,36 @@ fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: version directories were listed twice (list and history) and unreadable
+    /// entries were silently dropped by `.flatten()`.
+    #[test]
+    fn versions_listing_is_sorted_skips_files_and_names_the_path_of_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("baselines");
+        assert!(
+            versions(&store).unwrap().is_empty(),
+            "a missing store is empty"
+        );
+        for version in ["2.0.0", "1.0.0", "1.10.0"] {
+            std::fs::create_dir_all(store.join(version)).unwrap();
+        }
+        std::fs::write(store.join("notes.txt"), "not a version").unwrap();
+        assert_eq!(versions(&store).unwrap(), ["1.0.0", "1.10.0", "2.0.0"]);
+
+        std::os::unix::fs::symlink(store.join("gone"), store.join("dangling")).unwrap();
+        let err = versions(&store).unwrap_err();
+        assert!(format!("{err:#}").contains("dangling"), "{err:#}");
+        assert_eq!(crate::exit::code_for_error(&err), 2);
+
+        let not_a_dir = dir.path().join("file");
+        std::fs::write(&not_a_dir, "").unwrap();
+        let err = versions(&not_a_dir).unwrap_err();
+        assert!(
+            format!("{err:#}").contains(&*not_a_dir.to_string_lossy()),
+            "{err:#}"
+        );
+    }
 
     #[test]
     fn names_that_could_escape_the_store_are_rejected() {

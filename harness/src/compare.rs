@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::Outcome;
 use crate::exit::{Irreproducible, bad_input};
 use crate::record::{EngineResult, RunRecord, Status, WallStats};
+use crate::stats::RankEvidence;
 pub use crate::stats::{RatioEstimate, Verdict};
 
 /// Schema of the JSON form of a comparison (`--format json`).
@@ -82,8 +83,9 @@ pub struct WallPolicy {
 
 impl Default for WallPolicy {
     fn default() -> Self {
-        // 3%: at 2% sample noise and 20 samples a side this flags 0 of 1000 A/A
-        // comparisons and detects 99.6% of 5% shifts (see stats.rs simulations).
+        // 3%: at 2% sample noise and 20 samples a side, the simulations in stats.rs
+        // (`simulated_*` tests) assert that at most 1% of A/A comparisons are flagged and
+        // at least 95% of 5% shifts are detected under exactly this policy.
         WallPolicy {
             threshold_pct: 3.0,
             confidence: 0.95,
@@ -226,6 +228,10 @@ pub struct MetricComparison {
     pub fails: bool,
     /// Why the verdict is what it is, when the numbers alone don't say.
     pub note: Option<String>,
+    /// The interval is a conservative approximation from the two recorded median
+    /// intervals (no raw samples), and no rank test ran; renderers say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
 }
 
 impl MetricComparison {
@@ -399,14 +405,9 @@ impl Comparison {
 
 /// Compares environments: machine class, toolchain, and every changed setting.
 pub fn compare_env(old: &RunRecord, new: &RunRecord) -> EnvComparison {
-    let toolchain = |r: &RunRecord| {
-        serde_json::to_value(&r.env)
-            .ok()
-            .and_then(|v| v.get("toolchain").cloned())
-    };
     EnvComparison {
         machine_class_differs: old.env.machine_class != new.env.machine_class,
-        toolchain_differs: toolchain(old) != toolchain(new),
+        toolchain_differs: old.env.toolchain != new.env.toolchain,
         changes: crate::env::changes(&old.env, &new.env),
         mismatch_allowed: false,
     }
@@ -604,7 +605,14 @@ impl Builder<'_> {
     }
 
     /// Wall-clock line from raw samples when both sides have them, otherwise from
-    /// criterion's median intervals (a conservative ratio interval, no rank test).
+    /// criterion's median intervals.
+    ///
+    /// The fallback divides the interval ends crosswise (new lower / old upper, new upper
+    /// / old lower). That interval is at least as wide as the true one only if both
+    /// median intervals hold, so its coverage is not the recorded confidence: the line is
+    /// marked `approximate`, carries no p-value, and the interval alone decides
+    /// ([`RankEvidence::IntervalOnly`]). Non-positive or non-finite medians or interval
+    /// ends give no ratio at all and an inconclusive line.
     fn wall_line(
         &self,
         name: &str,
@@ -615,15 +623,65 @@ impl Builder<'_> {
         if !a.samples_ns.is_empty() && !b.samples_ns.is_empty() {
             return self.samples_line(name, metric, &a.samples_ns, &b.samples_ns);
         }
+        let usable = [
+            a.median_ns,
+            a.median_ci_lower_ns,
+            a.median_ci_upper_ns,
+            b.median_ns,
+            b.median_ci_lower_ns,
+            b.median_ci_upper_ns,
+        ]
+        .iter()
+        .all(|v| v.is_finite() && *v > 0.0);
+        if !usable {
+            return MetricComparison {
+                note: Some(
+                    "no raw samples, and a recorded median or interval end is not a positive \
+                     finite number"
+                        .into(),
+                ),
+                ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
+            };
+        }
         let estimate = RatioEstimate {
             ratio: b.median_ns / a.median_ns,
             lower: b.median_ci_lower_ns / a.median_ci_upper_ns,
             upper: b.median_ci_upper_ns / a.median_ci_lower_ns,
             confidence: a.confidence_level.min(b.confidence_level),
         };
-        let mut line = self.ratio_line(name, metric, a.median_ns, b.median_ns, estimate, None);
-        line.note = Some("no raw samples: interval from the recorded median intervals".into());
+        let mut line = self.ratio_line(
+            name,
+            metric,
+            a.median_ns,
+            b.median_ns,
+            estimate,
+            RankEvidence::IntervalOnly,
+        );
+        line.approximate = true;
+        line.note = Some(
+            "conservative approximation: no raw samples, interval from the recorded median \
+             intervals; no rank test"
+                .into(),
+        );
         line
+    }
+
+    /// An inconclusive line without a ratio interval (the numbers allow none).
+    fn unusable_line(&self, name: &str, metric: Metric, old: f64, new: f64) -> MetricComparison {
+        MetricComparison {
+            benchmark: name.into(),
+            metric,
+            old,
+            new,
+            ratio: new / old,
+            ratio_lower: None,
+            ratio_upper: None,
+            p_value: None,
+            verdict: Verdict::Inconclusive,
+            fails: false,
+            note: None,
+            approximate: false,
+        }
     }
 
     fn samples_line(
@@ -640,21 +698,17 @@ impl Builder<'_> {
         match crate::stats::bootstrap_median_ratio(old, new, wall.resamples, wall.confidence, seed)
         {
             Some(estimate) => {
-                let p = crate::stats::mann_whitney_u(old, new).map(|t| t.p_value);
-                self.ratio_line(name, metric, old_median, new_median, estimate, p)
+                let evidence = match crate::stats::mann_whitney_u(old, new) {
+                    Some(test) => RankEvidence::Tested {
+                        p_value: test.p_value,
+                    },
+                    None => RankEvidence::Missing,
+                };
+                self.ratio_line(name, metric, old_median, new_median, estimate, evidence)
             }
             None => MetricComparison {
-                benchmark: name.into(),
-                metric,
-                old: old_median,
-                new: new_median,
-                ratio: new_median / old_median,
-                ratio_lower: None,
-                ratio_upper: None,
-                p_value: None,
-                verdict: Verdict::Inconclusive,
-                fails: false,
                 note: Some("samples are not positive finite numbers".into()),
+                ..self.unusable_line(name, metric, old_median, new_median)
             },
         }
     }
@@ -666,15 +720,19 @@ impl Builder<'_> {
         old: f64,
         new: f64,
         estimate: RatioEstimate,
-        p_value: Option<f64>,
+        evidence: RankEvidence,
     ) -> MetricComparison {
         let wall = &self.policy.wall;
         let verdict = crate::stats::classify_ratio(
             &estimate,
-            p_value,
+            evidence,
             wall.threshold_pct / 100.0,
             1.0 - wall.confidence,
         );
+        let p_value = match evidence {
+            RankEvidence::Tested { p_value } => Some(p_value),
+            RankEvidence::Missing | RankEvidence::IntervalOnly => None,
+        };
         MetricComparison {
             benchmark: name.into(),
             metric,
@@ -687,6 +745,7 @@ impl Builder<'_> {
             verdict,
             fails: verdict == Verdict::Regressed,
             note: None,
+            approximate: false,
         }
     }
 
@@ -723,6 +782,7 @@ impl Builder<'_> {
             verdict,
             fails: verdict == Verdict::Regressed,
             note,
+            approximate: false,
         }
     }
 
@@ -751,6 +811,7 @@ impl Builder<'_> {
             fails,
             note: (verdict == Verdict::Regressed && !memory.fail)
                 .then(|| "warning only: memory.fail is false".into()),
+            approximate: false,
         }
     }
 }
@@ -1349,11 +1410,56 @@ mod tests {
         let c = compare_records(&a, &b, &Policy::default(), x.clone(), y.clone());
         let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
         assert_eq!(wall.verdict, Verdict::Regressed);
-        assert!(wall.note.as_deref().unwrap().contains("no raw samples"));
+        assert!(
+            wall.approximate,
+            "the fallback is labelled as an approximation"
+        );
+        assert_eq!(wall.p_value, None);
+        let note = wall.note.as_deref().unwrap();
+        assert!(note.contains("conservative approximation"), "{note}");
+        assert!(note.contains("no rank test"), "{note}");
+        let table = render::render(&c, Format::Table, &b);
+        assert!(table.contains("no rank test"), "{table}");
         set(&mut b, 104.0, 6.0);
         let c = compare_records(&a, &b, &Policy::default(), x, y);
         let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
         assert_eq!(wall.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn median_interval_fallback_with_non_positive_numbers_is_inconclusive() {
+        let a = record(&[], 1000);
+        let (x, y) = sides(&a);
+        type Edit = fn(&mut WallStats);
+        let edits: [Edit; 4] = [
+            |w| w.median_ns = 0.0,
+            |w| w.median_ci_lower_ns = 0.0,
+            |w| w.median_ci_lower_ns = -5.0,
+            |w| w.median_ci_upper_ns = f64::INFINITY,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut old = record(&[], 1000);
+            edit(
+                old.workloads[0].paths[0]
+                    .wall
+                    .as_mut()
+                    .unwrap()
+                    .metrics
+                    .as_mut()
+                    .unwrap(),
+            );
+            let c = compare_records(&old, &a, &Policy::default(), x.clone(), y.clone());
+            let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+            assert_eq!(wall.verdict, Verdict::Inconclusive, "edit {i}");
+            assert_eq!(
+                (wall.ratio_lower, wall.ratio_upper),
+                (None, None),
+                "edit {i}"
+            );
+            assert!(!wall.fails, "edit {i}");
+            let table = render::render(&c, Format::Table, &a);
+            assert!(!table.contains("new cost"), "edit {i}: {table}");
+        }
     }
 
     proptest! {

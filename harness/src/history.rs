@@ -179,8 +179,15 @@ pub fn build_history(
                 Metric::Instructions => policy.instructions.soft_limit_pct / 100.0,
                 Metric::PeakRss => policy.memory.threshold_pct / 100.0,
             });
+            // Wall times and peak memory vary run to run by at least their threshold;
+            // instruction counts are deterministic, so their estimated noise stands.
+            let noise_floor = match metric {
+                Metric::Wall | Metric::ProcessWall => policy.wall.threshold_pct / 100.0,
+                Metric::PeakRss => policy.memory.threshold_pct / 100.0,
+                Metric::Instructions => 0.0,
+            };
             let values: Vec<f64> = points.iter().map(|p| p.value).collect();
-            let changes = change_points(&values, shift, 1)
+            let changes = change_points(&values, shift, noise_floor)
                 .into_iter()
                 .map(|c| HistoryChange {
                     run_id: points[c.index].run_id.clone(),
@@ -238,24 +245,15 @@ pub fn load_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<String>
     for path in json_files(&stores.runs_dir)? {
         add(crate::compare::load_unverified(&path)?, "run".into(), &path)?;
     }
-    if stores.baselines_dir.is_dir() {
-        let mut versions: Vec<_> = std::fs::read_dir(&stores.baselines_dir)
-            .map_err(|e| bad_input(format!("reading {}: {e}", stores.baselines_dir.display())))?
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        versions.sort();
-        for version in versions {
-            let dir = stores.baselines_dir.join(&version);
-            for class in machine_classes(&dir)? {
-                let path = dir.join(format!("{class}.json"));
-                add(
-                    crate::compare::load_unverified(&path)?,
-                    format!("baseline {version}"),
-                    &path,
-                )?;
-            }
+    for version in crate::baseline::versions(&stores.baselines_dir)? {
+        let dir = stores.baselines_dir.join(&version);
+        for class in machine_classes(&dir)? {
+            let path = dir.join(format!("{class}.json"));
+            add(
+                crate::compare::load_unverified(&path)?,
+                format!("baseline {version}"),
+                &path,
+            )?;
         }
     }
     Ok((by_run.into_values().collect(), skipped))

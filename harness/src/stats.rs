@@ -126,44 +126,102 @@ pub fn bootstrap_median_ratio(
     let ratio = new_median / old_median;
     let resamples = resamples.max(1);
     let mut rng = SplitMix64::new(seed);
-    let mut old_buf = vec![0.0; old.len()];
-    let mut new_buf = vec![0.0; new.len()];
+    let mut old_side = ResampledMedian::new(old);
+    let mut new_side = ResampledMedian::new(new);
     let mut ratios = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        for slot in old_buf.iter_mut() {
-            *slot = old[rng.below(old.len())];
-        }
-        for slot in new_buf.iter_mut() {
-            *slot = new[rng.below(new.len())];
-        }
-        let denominator = median_in_place(&mut old_buf);
+        // Old side first, then new: the same draws, in the same order, as resampling the
+        // values themselves, so the estimate does not depend on how medians are found.
+        let denominator = old_side.draw(&mut rng);
+        let numerator = new_side.draw(&mut rng);
         // A resample of positive old samples has a positive median; guard anyway so a
         // zero sample cannot produce an infinite ratio.
         if denominator > 0.0 {
-            ratios.push(median_in_place(&mut new_buf) / denominator);
+            ratios.push(numerator / denominator);
         }
     }
     if ratios.is_empty() {
         return None;
     }
-    ratios.sort_unstable_by(f64::total_cmp);
     let tail = (1.0 - confidence) / 2.0;
     Some(RatioEstimate {
         ratio,
-        lower: quantile_sorted(&ratios, tail),
-        upper: quantile_sorted(&ratios, 1.0 - tail),
+        lower: quantile_select(&mut ratios, tail),
+        upper: quantile_select(&mut ratios, 1.0 - tail),
         confidence,
     })
 }
 
-/// The `q` quantile of sorted, non-empty `values` by linear interpolation between order
-/// statistics.
-fn quantile_sorted(values: &[f64], q: f64) -> f64 {
+/// Medians of bootstrap resamples of one side, found by counting instead of selecting.
+///
+/// The values are sorted once. A resample is then a multiset of indices into the sorted
+/// values, and because the sorted values are monotone in their index, the k-th smallest
+/// resampled value is the value at the k-th smallest drawn index. Counting how often each
+/// index was drawn and walking the counts finds it in O(n) integer steps, with no float
+/// comparisons, no copying of values and no allocation per resample. The result equals
+/// the median of the resampled values exactly (same draws, same order statistics, same
+/// averaging of the two middle values).
+struct ResampledMedian {
+    sorted: Vec<f64>,
+    counts: Vec<u32>,
+}
+
+impl ResampledMedian {
+    /// `values` must not be empty.
+    fn new(values: &[f64]) -> Self {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable_by(f64::total_cmp);
+        ResampledMedian {
+            counts: vec![0; sorted.len()],
+            sorted,
+        }
+    }
+
+    /// Draws one resample of the same size, with replacement, and returns its median.
+    fn draw(&mut self, rng: &mut SplitMix64) -> f64 {
+        let n = self.sorted.len();
+        self.counts.fill(0);
+        for _ in 0..n {
+            self.counts[rng.below(n)] += 1;
+        }
+        // Order statistics wanted (0-based): `mid` always, `mid - 1` too for even n.
+        let mid = n / 2;
+        let even = n.is_multiple_of(2);
+        let lower_rank = if even { mid - 1 } else { mid };
+        let mut lower = None;
+        let mut seen = 0usize;
+        for (value, &count) in self.sorted.iter().zip(&self.counts) {
+            seen += count as usize;
+            if lower.is_none() && seen > lower_rank {
+                lower = Some(*value);
+            }
+            if seen > mid {
+                let lower = lower.unwrap_or(*value);
+                return if even { (lower + *value) / 2.0 } else { *value };
+            }
+        }
+        unreachable!("the counts add up to n > mid")
+    }
+}
+
+/// The `q` quantile of non-empty `values` by linear interpolation between order
+/// statistics, found by selection (O(n)); reorders `values`.
+fn quantile_select(values: &mut [f64], q: f64) -> f64 {
     let position = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
     let below = position.floor() as usize;
-    let above = position.ceil() as usize;
     let weight = position - below as f64;
-    values[below] * (1.0 - weight) + values[above] * weight
+    let (_, at_below, above_part) = values.select_nth_unstable_by(below, f64::total_cmp);
+    let at_below = *at_below;
+    if weight == 0.0 {
+        return at_below;
+    }
+    // The next order statistic is the smallest value after the selected one.
+    let at_above = above_part
+        .iter()
+        .copied()
+        .min_by(f64::total_cmp)
+        .unwrap_or(at_below);
+    at_below * (1.0 - weight) + at_above * weight
 }
 
 /// Result of a two-sided Mann–Whitney U test.
@@ -276,25 +334,42 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// Classifies a ratio of costs (new / old) with its confidence interval, the optional
-/// p-value of a test of difference, a noise threshold `threshold` (a fraction: 0.03 for
-/// 3%) and a significance level `alpha`:
+/// What, besides the interval, says that two samples really differ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RankEvidence {
+    /// A two-sided Mann–Whitney p-value.
+    Tested { p_value: f64 },
+    /// The samples allowed no rank test: never enough for a change verdict.
+    Missing,
+    /// No samples exist, only recorded median intervals, so no rank test can run: the
+    /// interval alone decides. Callers must label such a line ("no rank test").
+    IntervalOnly,
+}
+
+/// Classifies a ratio of costs (new / old) with its confidence interval, the evidence of
+/// a rank test, a noise threshold `threshold` (a fraction: 0.03 for 3%) and a
+/// significance level `alpha`:
 ///
 /// - **regressed**: the interval lies entirely above 1 (the change is real), the point
-///   estimate exceeds 1 + threshold (it is large enough to matter) and, when given,
-///   p < alpha (the rank test agrees);
+///   estimate exceeds 1 + threshold (it is large enough to matter) and the rank test
+///   agrees (p < alpha), or there are no samples and the evidence is
+///   [`RankEvidence::IntervalOnly`];
 /// - **improved**: the mirror image: interval entirely below 1, ratio below 1 − threshold,
-///   p < alpha;
+///   same rank-test rule;
 /// - **unchanged**: the whole interval lies within [1 − threshold, 1 + threshold];
-/// - **inconclusive**: anything else (too noisy, or a real change smaller than the
-///   threshold whose interval still reaches past it).
+/// - **inconclusive**: anything else (too noisy, a real change smaller than the threshold
+///   whose interval still reaches past it, or a change without its rank test).
 pub fn classify_ratio(
     estimate: &RatioEstimate,
-    p_value: Option<f64>,
+    evidence: RankEvidence,
     threshold: f64,
     alpha: f64,
 ) -> Verdict {
-    let significant = p_value.is_none_or(|p| p < alpha);
+    let significant = match evidence {
+        RankEvidence::Tested { p_value } => p_value < alpha,
+        RankEvidence::Missing => false,
+        RankEvidence::IntervalOnly => true,
+    };
     if significant && estimate.lower > 1.0 && estimate.ratio > 1.0 + threshold {
         Verdict::Regressed
     } else if significant && estimate.upper < 1.0 && estimate.ratio < 1.0 - threshold {
@@ -319,37 +394,38 @@ pub struct ChangePoint {
     pub shift: f64,
 }
 
+/// Fewest values on each side of a change point: one or two runs are an anecdote, not a
+/// level, and a noise estimate from two successive differences can be zero.
+pub const MIN_SEGMENT: usize = 3;
+
 /// Change points of `series` by binary segmentation on medians.
 ///
 /// The noise of the series is estimated once, robustly and blind to level shifts: the
-/// scaled MAD of successive differences divided by √2, relative to the series median.
-/// Within a segment, each split leaving at least `min_segment` values on both sides is
-/// scored by its relative shift of medians, weighted by `sqrt(n_left·n_right/n)` so that
-/// balanced splits with much evidence win over a single odd value at an edge. The best
-/// split is accepted when its relative shift is at least `min_shift` *and* more than three
+/// scaled MAD of successive differences divided by √2, relative to the series median,
+/// and never below `noise_floor` (a fraction; callers pass the metric's own noise
+/// threshold, so a short or unusually quiet series does not make every wiggle a shift).
+/// Within a segment, each split leaving at least [`MIN_SEGMENT`] values on both sides is
+/// scored by the total absolute deviation of both sides from their own medians (the L1
+/// cost of a piecewise-constant fit); the cheapest split sits exactly at a step, where a
+/// score on the shift of medians alone is flat, because one stray value barely moves a
+/// median. The best split is accepted when its relative shift is at least `min_shift` *and* more than three
 /// times the noise; the segments on both sides are then searched again. Finally, cuts whose
 /// neighbouring segments no longer differ by that much (a split placed one value off, then
 /// corrected deeper down) are pruned, weakest first. Reported `before`/`after` are the
 /// medians of the final neighbouring segments. A series holding a non-positive or
 /// non-finite value has no relative shifts and gives no change points.
-pub fn change_points(series: &[f64], min_shift: f64, min_segment: usize) -> Vec<ChangePoint> {
-    if series.len() < 2 || series.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+pub fn change_points(series: &[f64], min_shift: f64, noise_floor: f64) -> Vec<ChangePoint> {
+    if series.len() < 2 * MIN_SEGMENT || series.iter().any(|v| !v.is_finite() || *v <= 0.0) {
         return Vec::new();
     }
     let differences: Vec<f64> = series.windows(2).map(|w| w[1] - w[0]).collect();
     let center = median(series).unwrap_or(1.0);
-    let noise = scaled_mad(&differences) / std::f64::consts::SQRT_2 / center;
+    let estimated = scaled_mad(&differences) / std::f64::consts::SQRT_2 / center;
+    let noise = estimated.max(noise_floor);
     let accepts = |shift: f64| shift.abs() >= min_shift && shift.abs() > 3.0 * noise;
 
     let mut cuts = Vec::new();
-    split_segment(
-        series,
-        0,
-        series.len(),
-        min_segment.max(1),
-        &accepts,
-        &mut cuts,
-    );
+    split_segment(series, 0, series.len(), MIN_SEGMENT, &accepts, &mut cuts);
     cuts.sort_unstable();
     loop {
         let found = neighbour_shifts(series, &cuts);
@@ -407,10 +483,12 @@ fn split_segment(
             continue;
         };
         let shift = right / left - 1.0;
-        let (n_left, n_right) = ((split - start) as f64, (end - split) as f64);
-        let score = shift.abs() * (n_left * n_right / n as f64).sqrt();
-        if best.is_none_or(|(s, _, _)| score > s) {
-            best = Some((score, split, shift));
+        let deviation = |values: &[f64], center: f64| -> f64 {
+            values.iter().map(|v| (v - center).abs()).sum()
+        };
+        let cost = deviation(&series[start..split], left) + deviation(&series[split..end], right);
+        if best.is_none_or(|(c, _, _)| cost < c) {
+            best = Some((cost, split, shift));
         }
     }
     if let Some((_, split, shift)) = best
@@ -434,7 +512,14 @@ mod tests {
             bootstrap_median_ratio(old, new, policy.resamples, policy.confidence, seed).unwrap();
         let test = mann_whitney_u(old, new).unwrap();
         let (threshold, alpha) = (policy.threshold_pct / 100.0, 1.0 - policy.confidence);
-        classify_ratio(&estimate, Some(test.p_value), threshold, alpha)
+        classify_ratio(
+            &estimate,
+            RankEvidence::Tested {
+                p_value: test.p_value,
+            },
+            threshold,
+            alpha,
+        )
     }
 
     #[test]
@@ -491,39 +576,93 @@ mod tests {
 
     #[test]
     fn classification_rules() {
-        let est = |ratio, lower, upper| RatioEstimate {
-            ratio,
-            lower,
-            upper,
-            confidence: 0.95,
-        };
         assert_eq!(
-            classify_ratio(&est(1.10, 1.06, 1.14), Some(0.001), 0.03, 0.05),
+            classify_ratio(&est(1.10, 1.06, 1.14), tested(0.001), 0.03, 0.05),
             Verdict::Regressed
         );
         assert_eq!(
-            classify_ratio(&est(0.90, 0.86, 0.94), Some(0.001), 0.03, 0.05),
+            classify_ratio(&est(0.90, 0.86, 0.94), tested(0.001), 0.03, 0.05),
             Verdict::Improved
         );
         assert_eq!(
-            classify_ratio(&est(1.00, 0.99, 1.01), Some(0.8), 0.03, 0.05),
+            classify_ratio(&est(1.00, 0.99, 1.01), tested(0.8), 0.03, 0.05),
             Verdict::Unchanged
         );
         // Significant by the interval but the rank test disagrees.
         assert_eq!(
-            classify_ratio(&est(1.10, 1.06, 1.14), Some(0.2), 0.03, 0.05),
+            classify_ratio(&est(1.10, 1.06, 1.14), tested(0.2), 0.03, 0.05),
             Verdict::Inconclusive
         );
         // Real but smaller than the threshold, interval reaching past it.
         assert_eq!(
-            classify_ratio(&est(1.02, 1.01, 1.04), Some(0.01), 0.03, 0.05),
+            classify_ratio(&est(1.02, 1.01, 1.04), tested(0.01), 0.03, 0.05),
             Verdict::Inconclusive
         );
         // Too noisy to say.
         assert_eq!(
-            classify_ratio(&est(1.05, 0.95, 1.15), Some(0.3), 0.03, 0.05),
+            classify_ratio(&est(1.05, 0.95, 1.15), tested(0.3), 0.03, 0.05),
             Verdict::Inconclusive
         );
+    }
+
+    fn est(ratio: f64, lower: f64, upper: f64) -> RatioEstimate {
+        RatioEstimate {
+            ratio,
+            lower,
+            upper,
+            confidence: 0.95,
+        }
+    }
+
+    fn tested(p_value: f64) -> RankEvidence {
+        RankEvidence::Tested { p_value }
+    }
+
+    #[test]
+    fn missing_rank_test_is_never_treated_as_passed() {
+        let clear_regression = est(1.10, 1.06, 1.14);
+        assert_eq!(
+            classify_ratio(&clear_regression, RankEvidence::Missing, 0.03, 0.05),
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            classify_ratio(&est(0.90, 0.86, 0.94), RankEvidence::Missing, 0.03, 0.05),
+            Verdict::Inconclusive
+        );
+        // Only the explicit interval-only evidence (no samples at all) lets the interval
+        // decide alone; the comparison labels those lines.
+        assert_eq!(
+            classify_ratio(&clear_regression, RankEvidence::IntervalOnly, 0.03, 0.05),
+            Verdict::Regressed
+        );
+    }
+
+    /// The median of a resample drawn by value, the way the counting shortcut claims to
+    /// reproduce.
+    fn median_of_resample(values: &[f64], rng: &mut SplitMix64) -> f64 {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let drawn: Vec<f64> = (0..values.len())
+            .map(|_| sorted[rng.below(values.len())])
+            .collect();
+        median(&drawn).unwrap()
+    }
+
+    #[test]
+    fn counted_resample_medians_equal_medians_of_the_resampled_values() {
+        let mut data_rng = SplitMix64::new(5);
+        for n in 1..40 {
+            let values: Vec<f64> = (0..n).map(|_| (data_rng.below(7) as f64) * 1.5).collect();
+            let mut counted = ResampledMedian::new(&values);
+            let (mut a, mut b) = (SplitMix64::new(n as u64), SplitMix64::new(n as u64));
+            for _ in 0..200 {
+                assert_eq!(
+                    counted.draw(&mut a),
+                    median_of_resample(&values, &mut b),
+                    "n = {n}"
+                );
+            }
+        }
     }
 
     /// Draws `n` samples around `center` with coefficient of variation `cv`: normal when
@@ -604,22 +743,58 @@ mod tests {
             .map(|_| 100.0 * (1.0 + 0.01 * rng.next_normal()))
             .collect();
         assert!(
-            change_points(&series, 0.05, 1).is_empty(),
+            change_points(&series, 0.05, 0.0).is_empty(),
             "noise alone is no change"
         );
         series.extend((0..8).map(|_| 120.0 * (1.0 + 0.01 * rng.next_normal())));
-        let found = change_points(&series, 0.05, 1);
+        let found = change_points(&series, 0.05, 0.0);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].index, 12);
         assert!((found[0].shift - 0.2).abs() < 0.03, "{found:?}");
     }
 
     #[test]
-    fn change_points_find_a_regression_in_the_newest_value() {
+    fn change_points_find_a_regression_once_three_runs_confirm_it() {
         let series = [100.0, 101.0, 99.0, 100.5, 99.5, 100.0, 130.0];
-        let found = change_points(&series, 0.05, 1);
+        assert!(
+            change_points(&series, 0.05, 0.03).is_empty(),
+            "one slow run is not yet a level"
+        );
+        let series = [100.0, 101.0, 99.0, 100.5, 99.5, 100.0, 130.0, 131.0, 129.0];
+        let found = change_points(&series, 0.05, 0.03);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].index, 6);
+    }
+
+    /// Regression: with two or three points the noise of successive differences is zero,
+    /// so any wiggle of the threshold's size used to be reported as a change point.
+    #[test]
+    fn change_points_short_series_wiggle_is_no_change_point() {
+        let wall_threshold = 0.03;
+        for series in [
+            vec![100.0, 103.0],
+            vec![100.0, 103.0, 100.0],
+            vec![100.0, 100.0, 103.0],
+        ] {
+            assert!(
+                change_points(&series, wall_threshold, wall_threshold).is_empty(),
+                "{series:?}"
+            );
+        }
+        // Enough points, but the 3% wiggle sits under the noise floor of the threshold.
+        let wiggle = [100.0, 103.0, 100.0, 103.0, 100.0, 103.0, 100.0];
+        assert!(change_points(&wiggle, wall_threshold, wall_threshold).is_empty());
+    }
+
+    #[test]
+    fn change_points_real_twenty_percent_step_over_ten_runs_is_found() {
+        let series = [
+            100.0, 101.0, 99.5, 100.5, 100.0, 120.0, 121.0, 119.5, 120.5, 120.0,
+        ];
+        let found = change_points(&series, 0.03, 0.03);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].index, 5);
+        assert!((found[0].shift - 0.2).abs() < 0.01, "{found:?}");
     }
 
     #[test]
@@ -627,7 +802,7 @@ mod tests {
         let series = [
             100.0, 101.0, 99.0, 100.0, 120.0, 121.0, 119.0, 120.0, 90.0, 91.0, 89.0, 90.0,
         ];
-        let indices: Vec<usize> = change_points(&series, 0.05, 2)
+        let indices: Vec<usize> = change_points(&series, 0.05, 0.0)
             .iter()
             .map(|c| c.index)
             .collect();
@@ -645,7 +820,7 @@ mod tests {
             let test = mann_whitney_u(&samples, &samples).unwrap();
             prop_assert_eq!(estimate.ratio, 1.0);
             prop_assert!(test.p_value > 0.9);
-            let v = classify_ratio(&estimate, Some(test.p_value), 0.03, 0.05);
+            let v = classify_ratio(&estimate, RankEvidence::Tested { p_value: test.p_value }, 0.03, 0.05);
             prop_assert!(v == Verdict::Unchanged || v == Verdict::Inconclusive, "{:?}", v);
         }
 
@@ -677,10 +852,26 @@ mod tests {
             prop_assert!((ab.p_value - ba.p_value).abs() < 1e-12);
         }
 
+        /// Quantiles by selection equal quantiles of the sorted values.
+        #[test]
+        fn quantile_by_selection_matches_sorting(
+            values in prop::collection::vec(-1e6f64..1e6, 1..200),
+            q in 0.0f64..=1.0,
+        ) {
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let position = q * (sorted.len() - 1) as f64;
+            let (below, above) = (position.floor() as usize, position.ceil() as usize);
+            let weight = position - below as f64;
+            let expected = sorted[below] * (1.0 - weight) + sorted[above] * weight;
+            let mut scratch = values.clone();
+            prop_assert_eq!(quantile_select(&mut scratch, q), expected);
+        }
+
         /// A constant series has no change points.
         #[test]
         fn constant_series_has_no_change_points(value in 1.0f64..1e9, n in 0usize..40) {
-            prop_assert!(change_points(&vec![value; n], 0.01, 1).is_empty());
+            prop_assert!(change_points(&vec![value; n], 0.01, 0.01).is_empty());
         }
     }
 }

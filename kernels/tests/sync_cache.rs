@@ -2,8 +2,31 @@
 
 use std::num::NonZeroUsize;
 
-use benchseal_kernels::sync::cache::{CacheStats, Clock, ManualClock, TtlCache};
+use std::cell::Cell;
+
+use benchseal_kernels::sync::cache::{CacheStats, TtlCache};
 use proptest::prelude::*;
+
+/// Time moves only when a test says so: the cache takes `now` as a parameter.
+struct ManualClock {
+    ticks: Cell<u64>,
+}
+
+impl ManualClock {
+    fn new(start: u64) -> Self {
+        ManualClock {
+            ticks: Cell::new(start),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.ticks.get()
+    }
+
+    fn advance(&self, ticks: u64) {
+        self.ticks.set(self.ticks.get() + ticks);
+    }
+}
 
 fn cache(capacity: usize, ttl: u64) -> TtlCache<String, u32> {
     TtlCache::new(NonZeroUsize::new(capacity).unwrap(), ttl)

@@ -273,6 +273,28 @@ fn missing_target_plans_everything_as_created_and_bad_roots_are_errors() {
     assert!(err.to_string().contains("a[b"), "{err}");
 }
 
+#[test]
+fn bad_exclusion_glob_error_names_only_the_offending_pattern() {
+    let err = Excludes::new(&["*.tmp", "a[b", "build"]).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(&err, PlanError::BadGlob { pattern, .. } if pattern == "a[b"),
+        "{message}"
+    );
+    assert!(!message.contains("*.tmp"), "{message}");
+    assert!(!message.contains("build"), "{message}");
+
+    // A pattern that parses but whose matcher exceeds the regex size limit is also
+    // pinned on itself rather than on the whole list.
+    let huge = "[a-z0-9]".repeat(200_000);
+    let err = Excludes::new(&["*.tmp", huge.as_str()]).unwrap_err();
+    assert!(
+        matches!(&err, PlanError::BadGlob { pattern, .. } if *pattern == huge),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("*.tmp"), "{err}");
+}
+
 /// Everything `lstat` reports that a write could change, plus file contents, per path.
 /// Contents are read with `O_NOATIME` so the snapshot itself leaves file access times
 /// alone; directory access times are left out because listing a directory (which both

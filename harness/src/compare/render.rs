@@ -17,13 +17,14 @@ pub trait ComparisonFormat {
     fn render(&self, comparison: &Comparison) -> String;
 }
 
-/// Renders `comparison` in `format`; `new` is the new record (BMF reports its values).
+/// Renders `comparison` in `format`. BMF is a format of a *record*, not of a comparison:
+/// it reports `new`'s own numbers through [`render_bmf`].
 pub fn render(comparison: &Comparison, format: Format, new: &RunRecord) -> String {
     match format {
         Format::Table => TableFormat.render(comparison),
         Format::Md => MarkdownFormat.render(comparison),
         Format::Json => JsonFormat.render(comparison),
-        Format::Bmf => BmfFormat { record: new }.render(comparison),
+        Format::Bmf => render_bmf(new),
         Format::Badge => BadgeFormat.render(comparison),
     }
 }
@@ -59,11 +60,18 @@ pub fn format_value(metric: Metric, value: f64) -> String {
     }
 }
 
+/// "new cost" only for a count that really went from zero to something; any other
+/// ratio without a value (a zero or unusable time) is not a change anyone measured.
 fn format_change(m: &MetricComparison) -> String {
     if m.ratio.is_finite() {
         format!("{:+.2}%", m.change_pct())
-    } else {
+    } else if matches!(m.metric, Metric::Instructions | Metric::PeakRss)
+        && m.old == 0.0
+        && m.new > 0.0
+    {
         "new cost".into()
+    } else {
+        "n/a".into()
     }
 }
 
@@ -80,6 +88,7 @@ fn format_p(m: &MetricComparison) -> String {
     match m.p_value {
         Some(p) if p < 1e-4 => "<0.0001".into(),
         Some(p) => format!("{p:.4}"),
+        None if m.approximate => "no rank test".into(),
         None => "-".into(),
     }
 }
@@ -353,69 +362,63 @@ impl ComparisonFormat for JsonFormat {
     }
 }
 
-/// Bencher Metric Format of the new record: `{benchmark: {measure: {value, lower_value,
+/// Bencher Metric Format of a record: `{benchmark: {measure: {value, lower_value,
 /// upper_value}}}`. Measures: `latency` (median ns, criterion's interval of the median),
 /// `throughput` (work units per second), `instructions`, and for whole commands
 /// `latency` (p50 ns, p95 as upper value) and `peak-rss` (bytes).
-pub struct BmfFormat<'r> {
-    pub record: &'r RunRecord,
-}
-
-impl ComparisonFormat for BmfFormat<'_> {
-    fn render(&self, _comparison: &Comparison) -> String {
-        use serde_json::{Map, Value, json};
-        let mut benchmarks = Map::new();
-        for workload in &self.record.workloads {
-            for path in workload.paths.iter().filter(|p| p.status.is_ok()) {
-                let mut measures = Map::new();
-                if let Some(w) = path
-                    .wall
-                    .as_ref()
-                    .filter(|w| w.status.is_ok())
-                    .and_then(|w| w.metrics.as_ref())
-                {
-                    measures.insert(
+pub fn render_bmf(record: &RunRecord) -> String {
+    use serde_json::{Map, Value, json};
+    let mut benchmarks = Map::new();
+    for workload in &record.workloads {
+        for path in workload.paths.iter().filter(|p| p.status.is_ok()) {
+            let mut measures = Map::new();
+            if let Some(w) = path
+                .wall
+                .as_ref()
+                .filter(|w| w.status.is_ok())
+                .and_then(|w| w.metrics.as_ref())
+            {
+                measures.insert(
                         "latency".into(),
                         json!({"value": w.median_ns, "lower_value": w.median_ci_lower_ns, "upper_value": w.median_ci_upper_ns}),
                     );
-                    measures.insert("throughput".into(), json!({"value": w.throughput_per_s}));
-                }
-                if let Some(i) = path
-                    .instr
-                    .as_ref()
-                    .filter(|i| i.status.is_ok())
-                    .and_then(|i| i.metrics.as_ref())
-                {
-                    measures.insert("instructions".into(), json!({"value": i.instructions}));
-                }
-                if !measures.is_empty() {
-                    benchmarks.insert(
-                        format!("{}@{}", workload.id, path.path),
-                        Value::Object(measures),
-                    );
-                }
+                measures.insert("throughput".into(), json!({"value": w.throughput_per_s}));
             }
-        }
-        for process in self.record.processes.iter().filter(|p| p.status.is_ok()) {
-            let mut measures = Map::new();
-            if let Some(p50) = process.wall_p50_ns {
-                let mut latency = json!({"value": p50});
-                if let Some(p95) = process.wall_p95_ns {
-                    latency["upper_value"] = json!(p95);
-                }
-                measures.insert("latency".into(), latency);
-            }
-            if let Some(rss) = process.peak_rss_bytes {
-                measures.insert("peak-rss".into(), json!({"value": rss}));
+            if let Some(i) = path
+                .instr
+                .as_ref()
+                .filter(|i| i.status.is_ok())
+                .and_then(|i| i.metrics.as_ref())
+            {
+                measures.insert("instructions".into(), json!({"value": i.instructions}));
             }
             if !measures.is_empty() {
-                benchmarks.insert(format!("process:{}", process.id), Value::Object(measures));
+                benchmarks.insert(
+                    format!("{}@{}", workload.id, path.path),
+                    Value::Object(measures),
+                );
             }
         }
-        let mut text = serde_json::to_string_pretty(&Value::Object(benchmarks)).unwrap_or_default();
-        text.push('\n');
-        text
     }
+    for process in record.processes.iter().filter(|p| p.status.is_ok()) {
+        let mut measures = Map::new();
+        if let Some(p50) = process.wall_p50_ns {
+            let mut latency = json!({"value": p50});
+            if let Some(p95) = process.wall_p95_ns {
+                latency["upper_value"] = json!(p95);
+            }
+            measures.insert("latency".into(), latency);
+        }
+        if let Some(rss) = process.peak_rss_bytes {
+            measures.insert("peak-rss".into(), json!({"value": rss}));
+        }
+        if !measures.is_empty() {
+            benchmarks.insert(format!("process:{}", process.id), Value::Object(measures));
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&Value::Object(benchmarks)).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// A shields.io endpoint badge (`schemaVersion` 1).
@@ -477,6 +480,7 @@ mod tests {
             verdict,
             fails: verdict == Verdict::Regressed,
             note: None,
+            approximate: false,
         }
     }
 

@@ -2,8 +2,8 @@
 //! re-hash a file it looked at a moment ago.
 //!
 //! **Time is a parameter.** Every call takes `now`, a caller-supplied monotonic tick count
-//! in the same unit as the TTL (nanoseconds with [`MonotonicClock`], anything with
-//! [`ManualClock`] in tests). Reading a clock inside `get` would cost about as much as the
+//! in the same unit as the TTL (e.g. nanoseconds since the caller's own `Instant`, or a
+//! manual counter in tests). Reading a clock inside `get` would cost about as much as the
 //! lookup itself and would make tests depend on the wall clock.
 //!
 //! **Eviction: expired first, then oldest, in O(1).** Every entry lives for the same TTL
@@ -24,7 +24,6 @@ use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
-use std::time::Instant;
 
 /// Sentinel for "no node" in the links.
 const NIL: u32 = u32::MAX;
@@ -269,62 +268,5 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher> TtlCache<K, V, S> {
             self.nodes[old_tail as usize].next = slot;
         }
         self.tail = slot;
-    }
-}
-
-/// A source of `now` ticks for callers that do not track time themselves.
-pub trait Clock {
-    /// Current monotonic time in ticks.
-    fn now(&self) -> u64;
-}
-
-/// Nanoseconds since the clock was made, from [`Instant`].
-#[derive(Clone, Copy, Debug)]
-pub struct MonotonicClock {
-    origin: Instant,
-}
-
-impl MonotonicClock {
-    pub fn new() -> Self {
-        MonotonicClock {
-            origin: Instant::now(),
-        }
-    }
-}
-
-impl Default for MonotonicClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for MonotonicClock {
-    fn now(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-}
-
-/// A clock that moves only when told to: deterministic tests.
-#[derive(Debug, Default)]
-pub struct ManualClock {
-    ticks: std::cell::Cell<u64>,
-}
-
-impl ManualClock {
-    pub fn new(start: u64) -> Self {
-        ManualClock {
-            ticks: std::cell::Cell::new(start),
-        }
-    }
-
-    /// Moves time forward by `ticks`.
-    pub fn advance(&self, ticks: u64) {
-        self.ticks.set(self.ticks.get().saturating_add(ticks));
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> u64 {
-        self.ticks.get()
     }
 }

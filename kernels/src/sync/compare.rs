@@ -158,16 +158,24 @@ fn compare_short(old: &[u8], new: &[u8]) -> Comparison {
     }
 }
 
-/// `level` is supported by this CPU (both callers narrow it).
+/// Both callers narrow `level` to the CPU's; the feature tokens are still built through
+/// their checked constructors, so a wider level can only fall back to scalar, never reach
+/// an instruction the CPU lacks.
 fn compare_at_supported(old: &[u8], new: &[u8], level: SimdLevel) -> Comparison {
     if old.len().max(new.len()) < SHORT {
         return compare_short(old, new);
     }
     match level {
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => compare_with(x86::Avx512::new_unchecked(), old, new),
+        SimdLevel::Avx512 => match x86::Avx512::detected() {
+            Some(token) => compare_with(token, old, new),
+            None => compare_with(Scalar, old, new),
+        },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => compare_with(x86::Avx2::new_unchecked(), old, new),
+        SimdLevel::Avx2 => match x86::Avx2::detected() {
+            Some(token) => compare_with(token, old, new),
+            None => compare_with(Scalar, old, new),
+        },
         _ => compare_with(Scalar, old, new),
     }
 }
@@ -209,16 +217,18 @@ mod x86 {
     pub(super) struct Avx2(());
 
     impl Avx512 {
-        /// Callers must have checked that the CPU supports AVX-512F and AVX-512BW.
-        pub(super) fn new_unchecked() -> Self {
-            Avx512(())
+        /// The token, if this CPU supports AVX-512F and AVX-512BW (the detection result
+        /// is cached by the standard library, so this is a load and a test).
+        pub(super) fn detected() -> Option<Self> {
+            (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
+                .then_some(Avx512(()))
         }
     }
 
     impl Avx2 {
-        /// Callers must have checked that the CPU supports AVX2.
-        pub(super) fn new_unchecked() -> Self {
-            Avx2(())
+        /// The token, if this CPU supports AVX2.
+        pub(super) fn detected() -> Option<Self> {
+            is_x86_feature_detected!("avx2").then_some(Avx2(()))
         }
     }
 

@@ -248,25 +248,34 @@ pub fn sample_stats_scalar(bytes: &[u8]) -> SampleStats {
 
 /// The content scan on the fastest path of this process ([`SimdLevel::detect`]).
 pub fn sample_stats(bytes: &[u8]) -> SampleStats {
-    sample_stats_unchecked_level(bytes, SimdLevel::detect())
+    sample_stats_checked_level(bytes, SimdLevel::detect())
 }
 
 /// The content scan at `level`, narrowed to what this CPU supports (for tests and for
 /// benchmarks that pin a path).
 pub fn sample_stats_at(bytes: &[u8], level: SimdLevel) -> SampleStats {
-    sample_stats_unchecked_level(bytes, level.min(SimdLevel::hardware()))
+    sample_stats_checked_level(bytes, level.min(SimdLevel::hardware()))
 }
 
-/// `level` must be supported by this CPU: both callers guarantee it.
-fn sample_stats_unchecked_level(bytes: &[u8], level: SimdLevel) -> SampleStats {
+/// Both callers narrow `level` to the CPU's; the arms still check the features they
+/// enable (a cached load), so a wider level falls back to scalar instead of reaching an
+/// instruction the CPU lacks.
+fn sample_stats_checked_level(bytes: &[u8], level: SimdLevel) -> SampleStats {
     let sample = &bytes[..bytes.len().min(SAMPLE_LEN)];
     match level {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the caller passes a level no wider than the CPU's (detect/hardware).
-        SimdLevel::Avx512 => unsafe { x86::stats_avx512(sample) },
+        SimdLevel::Avx512
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") =>
+        {
+            // SAFETY: the guard just checked AVX-512F and AVX-512BW, the features
+            // `stats_avx512` enables.
+            unsafe { x86::stats_avx512(sample) }
+        }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above; AVX2 is present whenever the level is Avx2.
-        SimdLevel::Avx2 => unsafe { x86::stats_avx2(sample) },
+        SimdLevel::Avx2 if is_x86_feature_detected!("avx2") => {
+            // SAFETY: the guard just checked AVX2, the feature `stats_avx2` enables.
+            unsafe { x86::stats_avx2(sample) }
+        }
         _ => sample_stats_scalar(sample),
     }
 }

@@ -302,6 +302,13 @@ pub enum PlanError {
         #[source]
         source: globset::Error,
     },
+    /// Every pattern compiled alone, but the set of them did not (e.g. a size limit).
+    #[error("the {count} exclusion globs together: {source}")]
+    GlobSetTooLarge {
+        count: usize,
+        #[source]
+        source: globset::Error,
+    },
 }
 
 /// Exclusion globs, compiled once.
@@ -323,20 +330,25 @@ impl Excludes {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
             let pattern = pattern.as_ref();
-            let glob = Glob::new(pattern).map_err(|source| PlanError::BadGlob {
+            let bad = |source| PlanError::BadGlob {
                 pattern: pattern.to_owned(),
                 source,
-            })?;
+            };
+            let glob = Glob::new(pattern).map_err(bad)?;
+            // Compiling each pattern alone pins a matcher failure on the pattern that
+            // caused it, which the set's build error cannot do.
+            GlobSetBuilder::new()
+                .add(glob.clone())
+                .build()
+                .map_err(bad)?;
             builder.add(glob);
         }
-        let set = builder.build().map_err(|source| PlanError::BadGlob {
-            pattern: patterns
-                .iter()
-                .map(|p| p.as_ref())
-                .collect::<Vec<_>>()
-                .join(" "),
-            source,
-        })?;
+        let set = builder
+            .build()
+            .map_err(|source| PlanError::GlobSetTooLarge {
+                count: patterns.len(),
+                source,
+            })?;
         Ok(Excludes { set })
     }
 
