@@ -119,7 +119,8 @@ done
 #      Instruction counts come from bench executables built in the image, not the host's, so
 #      they are held to the soft limit (0.5%): same toolchain and sources give the same counts,
 #      and any instruction line OUTSIDE fails this step. Wall medians of a quick tiny run in a
-#      container against the baseline's would make exit 1 a coin toss, so an exit 1 caused only
+#      container against the baseline's would make exit 1 a coin toss (two quick tiny runs in
+#      the same image put 11 of 26 wall medians outside the policy), so an exit 1 caused only
 #      by wall lines is printed and accepted.
 work=$(mktemp -d)
 trap 'rm -f "$build_log"; rm -rf "$work"' EXIT
