@@ -7,9 +7,9 @@
 #      builds offline, and `podman build` with the base-image arguments overridden;
 #   4. runs of the image: the ASLR entry check (refused without the seccomp option, naming it;
 #      accepted with it, or with ASLR explicitly allowed), the shipped binaries and their pins,
-#      the container markers the environment snapshot reads, and the verdict: the default command
-#      (`benchseal verify <committed baseline> --rerun`) must pass once a baseline is committed;
-#      until then `benchseal run --quick --size tiny` must, so the measuring pipeline is proven.
+#      the container markers the environment snapshot reads, and the verdict: a quick tiny run,
+#      and the committed baselines verified by themselves and against that run (see "The
+#      verdict" below for why not the image's default command, `verify <baseline> --rerun`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -106,23 +106,66 @@ for exe in benchseal benchseal_bench_wall benchseal_bench_instr gungraun_runner;
   [ -n "$described" ] && [ "$described" = "$shipped" ] || fail "the image description's ${exe}_sha256 does not match the file"
 done
 
-# The verdict. With `verify --rerun` built and a committed baseline, the image's default command
-# (re-run and re-check that baseline) must pass; before both exist, a quick tiny run must, so the
-# measuring pipeline inside the image is proven either way.
+# The verdict. CI does not run the image's default command (`verify <baseline> --rerun`, the
+# auditor's job): it re-runs every tier on the wall engine, far beyond CI's time, and its wall
+# medians, measured in a container on a shared CI machine, would be judged against a baseline
+# measured on a quiet host. Instead, each check with a deterministic outcome must pass:
+#   1. `benchseal run --quick --size tiny` in the image exits 0: every output digest equals the
+#      committed golden digest and both engines measure inside the container;
+#   2. `benchseal verify <committed baseline>` exits 0: its seal and the golden digests beside it;
+#   3. `benchseal verify <committed baseline> --run <that tiny run>` re-derives the baseline's
+#      numbers for the workloads both runs have (the others are listed as unchecked). Digests
+#      must be equal (exit 3 otherwise) and the record sealed (2/3 otherwise), so 2 and 3 fail.
+#      Instruction counts come from bench executables built in the image, not the host's, so
+#      they are held to the soft limit (0.5%): same toolchain and sources give the same counts,
+#      and any instruction line OUTSIDE fails this step. Wall medians of a quick tiny run in a
+#      container against the baseline's would make exit 1 a coin toss (two quick tiny runs in
+#      the same image put 11 of 26 wall medians outside the policy), so an exit 1 caused only
+#      by wall lines is printed and accepted.
+work=$(mktemp -d)
+trap 'rm -f "$build_log"; rm -rf "$work"' EXIT
+phase "verdict 1: benchseal run --quick --size tiny in the image"
+set +e
+in_image "${unconfined[@]}" -v "$work:/runs" "$image" benchseal run --quick --size tiny --out /runs
+verdict=$?
+set -e
+[ "$verdict" -eq 0 ] || fail "benchseal run --quick --size tiny in the container exited $verdict"
+tiny_runs=("$work"/*.json)
+[ ${#tiny_runs[@]} -eq 1 ] && [ -f "${tiny_runs[0]}" ] || fail "expected one run record from the tiny run, found: ${tiny_runs[*]}"
+tiny_run=/runs/$(basename "${tiny_runs[0]}")
+
 committed_baselines=$(find baselines -mindepth 2 -maxdepth 2 -name '*.json' ! -name digests.json 2>/dev/null | sort || true)
-if [ -n "$committed_baselines" ] && in_image "${unconfined[@]}" "$image" benchseal verify --help 2>/dev/null | grep -q -- '--rerun'; then
-  phase "verdict: the image's default command (benchseal verify <committed baseline> --rerun)"
-  set +e
-  in_image "${unconfined[@]}" "$image"
-  verdict=$?
-  set -e
-  [ "$verdict" -eq 0 ] || fail "the committed baseline does not verify in the container (exit $verdict)"
+if [ -z "$committed_baselines" ]; then
+  phase "verdicts 2 and 3: NOT checked, no baseline is committed under baselines/"
 else
-  phase "verdict: benchseal run --quick --size tiny (no committed baseline or no verify --rerun yet)"
-  set +e
-  in_image "${unconfined[@]}" "$image" benchseal run --quick --size tiny
-  verdict=$?
-  set -e
-  [ "$verdict" -eq 0 ] || fail "benchseal run --quick --size tiny in the container exited $verdict"
+  for baseline in $committed_baselines; do
+    phase "verdict 2: benchseal verify $baseline (seal, golden digests)"
+    set +e
+    in_image "${unconfined[@]}" "$image" benchseal verify "$baseline"
+    verdict=$?
+    set -e
+    [ "$verdict" -eq 0 ] || fail "benchseal verify $baseline in the container exited $verdict"
+
+    phase "verdict 3: benchseal verify $baseline --run <the tiny run>"
+    set +e
+    rederived=$(in_image "${unconfined[@]}" -v "$work:/runs" "$image" benchseal verify "$baseline" --run "$tiny_run")
+    verdict=$?
+    set -e
+    echo "$rederived"
+    case $verdict in
+      0) ;;
+      1)
+        outside=$(grep -E '^ *OUTSIDE ' <<<"$rederived" || true)
+        [ -n "$outside" ] || fail "verify --run exited 1 without naming a number outside the policy"
+        if grep -vE '^ *OUTSIDE +[^ ]+ wall: ' <<<"$outside"; then
+          fail "verify $baseline --run: numbers other than wall medians are outside the policy (above)"
+        fi
+        echo "accepted: only wall medians are outside the policy (a container on a shared CI machine against the baseline's host)"
+        ;;
+      *) fail "verify $baseline --run <the tiny run> exited $verdict (2: unreadable, 3: a digest or seal broken)" ;;
+    esac
+    grep -qE '^ *ok +[^ ]+ instructions: ' <<<"$rederived" || fail "verify $baseline --run compared no instruction count"
+    grep -qE '^ *ok +.* output digest [0-9a-f]+ equal' <<<"$rederived" || fail "verify $baseline --run compared no output digest"
+  done
 fi
 phase "container end-to-end passed"
