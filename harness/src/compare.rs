@@ -407,7 +407,9 @@ impl Comparison {
 pub fn compare_env(old: &RunRecord, new: &RunRecord) -> EnvComparison {
     EnvComparison {
         machine_class_differs: old.env.machine_class != new.env.machine_class,
-        toolchain_differs: old.env.toolchain != new.env.toolchain,
+        // The compiler that built the measured binaries; the rustc on PATH does not
+        // matter when the binaries were prebuilt (a container has none).
+        toolchain_differs: old.env.toolchain.built_with != new.env.toolchain.built_with,
         changes: crate::env::changes(&old.env, &new.env),
         mismatch_allowed: false,
     }

@@ -206,8 +206,15 @@ fn an_empty_root_gives_a_snapshot_of_absences() {
             .unwrap()
             .contains("not installed")
     );
+    // The class names the compiler that built this binary, known without any rustc on PATH.
+    let built = s
+        .toolchain
+        .built_with
+        .value()
+        .expect("embedded at build time");
     assert!(
-        s.machine_class.contains("-rustunknown-"),
+        s.machine_class
+            .contains(&format!("-rust{}-", built.release)),
         "{}",
         s.machine_class
     );
@@ -245,13 +252,25 @@ fn machine_class_is_stable_across_captures_and_splits_machines() {
     assert_eq!(a.machine_class_basis, b.machine_class_basis);
     assert_ne!(a.machine_class, snap("amd-boost").machine_class);
     assert_ne!(a.machine_class, snap("vm-no-cpufreq").machine_class);
-    // A different compiler is a different class; a different kernel is not.
+    // A binary built by a different compiler is a different class; a different rustc on
+    // PATH, or a different kernel, is not.
     let newer = tools().with(
         "rustc -vV",
         "rustc 1.96.0\nhost: x86_64-unknown-linux-gnu\nrelease: 1.96.0\n",
     );
-    let c = snap_of(&fixture("intel-pstate"), &newer);
-    assert_ne!(a.machine_class, c.machine_class);
+    assert_eq!(
+        a.machine_class,
+        snap_of(&fixture("intel-pstate"), &newer).machine_class
+    );
+    let mut rebuilt = a.clone();
+    if let Captured::Present(r) = &mut rebuilt.toolchain.built_with {
+        r.release = "1.96.0".into();
+    }
+    assert_ne!(
+        a.machine_class,
+        env::MachineClass::of(&rebuilt).id,
+        "a new build compiler must change the class"
+    );
     let dir = writable_copy("intel-pstate");
     std::fs::write(dir.path().join("proc/sys/kernel/osrelease"), "6.12.0\n").unwrap();
     assert_eq!(a.machine_class, snap_of(dir.path(), &tools()).machine_class);

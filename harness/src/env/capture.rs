@@ -145,7 +145,17 @@ fn build(src: &EnvSources<'_>) -> Build {
 fn toolchain(src: &EnvSources<'_>) -> Toolchain {
     let rustc = Captured::from(src.run("rustc", &["-vV"])).and_then(|out| parse_rustc(&out));
     let cargo = Captured::from(src.run("cargo", &["-V"])).map(|s| s.trim().to_string());
-    Toolchain { rustc, cargo }
+    Toolchain {
+        built_with: built_with(),
+        rustc,
+        cargo,
+    }
+}
+
+/// The compiler that built this binary, as `harness/build.rs` recorded it.
+pub(crate) fn built_with() -> Captured<Rustc> {
+    const BUILT_WITH: &str = include_str!(concat!(env!("OUT_DIR"), "/rustc-vv.txt"));
+    Captured::from(parse_rustc(BUILT_WITH).map_err(|e| format!("at build time: {e}")))
 }
 
 /// Parses `rustc -vV` (`release: 1.95.0`, `host: …`, `commit-hash: …`, `LLVM version: …`).

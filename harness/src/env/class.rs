@@ -7,7 +7,8 @@
 //!   different micro-architecture is a different machine);
 //! - the kernel paths the families chose (`simd (avx512)` and `simd (avx2)` are different
 //!   code) and the target features compiled in (they change the instructions `wide` emits);
-//! - the toolchain: rustc release and host triple (a new compiler is a new binary);
+//! - the toolchain that built the binary: rustc release and host triple, as embedded at
+//!   build time (a new compiler is a new binary; a prebuilt binary has no rustc on PATH);
 //! - the names of NVIDIA GPUs, from nvidia-smi or else from the CUDA driver.
 //!
 //! Deliberately left out, though recorded and diffed: stepping and microcode, core count,
@@ -35,7 +36,7 @@ impl MachineClass {
     pub fn of(snap: &EnvSnapshot) -> MachineClass {
         let shown = |c: &Captured<String>| c.value().cloned().unwrap_or_else(|| "unknown".into());
         let cpu = &snap.cpu;
-        let rustc = snap.toolchain.rustc.value();
+        let rustc = snap.toolchain.built_with.value();
         let release = rustc.map_or_else(|| "unknown".into(), |r| r.release.clone());
         let host = rustc.map_or_else(|| "unknown".into(), |r| shown(&r.host));
         // nvidia-smi names every device; without it, the CUDA view names the one in use.

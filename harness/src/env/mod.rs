@@ -87,10 +87,16 @@ pub struct Build {
     pub kernel_paths: BTreeMap<String, String>,
 }
 
-/// The Rust toolchain on PATH (the one that builds the bench targets).
+/// The Rust toolchains: the one that built this benchseal binary, and the one on PATH
+/// (which builds the bench targets when no prebuilt ones are shipped).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Toolchain {
+    /// `rustc -vV` of the compiler that built this binary, embedded at build time. The
+    /// machine class and comparisons use it: a prebuilt binary (container, Nix) has no
+    /// rustc on PATH, yet its numbers come from a known compiler.
+    pub built_with: Captured<Rustc>,
+    /// `rustc -vV` on PATH.
     pub rustc: Captured<Rustc>,
     /// `cargo -V`.
     pub cargo: Captured<String>,
