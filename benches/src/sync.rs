@@ -16,8 +16,6 @@
 //! "ours vs the platform's" comes from one run. Planning and the cache have one real
 //! implementation, so they register only the `Scalar` path.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::BuildHasherDefault;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -568,13 +566,13 @@ fn value_of(key: u64) -> u64 {
     key.rotate_left(17) ^ 0x9E37_79B9_7F4A_7C15
 }
 
-/// The cache workloads hash with fixed SipHash keys (`DefaultHasher::new()`), not the
-/// per-process random keys of `RandomState`: with random keys the bucket layout, and so the
-/// instruction count of the same executable, changed from one run to the next.
-type FixedKeyHasher = BuildHasherDefault<DefaultHasher>;
+/// SipHash with fixed (zero) keys. The cache's default `RandomState` draws new keys per
+/// process, which moves keys between buckets and changed the instruction counts of the
+/// cache workloads from run to run; a benchmark must do the same work every time.
+type FixedHasher = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
 struct CacheInstance {
-    cache: TtlCache<u64, u64, FixedKeyHasher>,
+    cache: TtlCache<u64, u64, FixedHasher>,
     mix: CacheMix,
     /// One key per operation, drawn from the input stream; `is_set[i]` for the mixed run.
     keys: Vec<u64>,
@@ -647,7 +645,7 @@ impl Instance for CacheInstance {
 fn cache_instance(stem: &str, mix: CacheMix, ops: usize) -> CacheInstance {
     let mut stream = InputStream::new(stem);
     let capacity = NonZeroUsize::new(CACHE_ENTRIES).expect("non-zero");
-    let mut cache = TtlCache::with_hasher(capacity, CACHE_TTL, FixedKeyHasher::default());
+    let mut cache = TtlCache::with_hasher(capacity, CACHE_TTL, FixedHasher::default());
     // Present keys have their low bit clear; absent keys have it set.
     let present: Vec<u64> = (0..CACHE_ENTRIES)
         .map(|_| stream.next_u64() & !1 & ((1 << 40) - 1))
