@@ -144,6 +144,7 @@ fn path(
         status: Status::Ok,
         wall: wall_ns.map(|(ns, units)| wall(ns, units)),
         instr: instructions.map(instr),
+        extra: Default::default(),
     }
 }
 

@@ -521,6 +521,12 @@ fn digest_record(
                 status,
                 wall: None,
                 instr: None,
+                extra: computed
+                    .path_extra
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, metrics)| extra_metrics(metrics))
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -533,20 +539,23 @@ fn digest_record(
         input_sha256: computed.input_sha256.clone().ok(),
         golden_output_sha256: golden_entry.map(|g| g.output_sha256.clone()),
         paths,
-        extra: computed
-            .extra
-            .iter()
-            .map(|(name, value, unit)| {
-                (
-                    name.clone(),
-                    ExtraMetric {
-                        value: *value,
-                        unit: unit.clone(),
-                    },
-                )
-            })
-            .collect(),
+        extra: extra_metrics(&computed.extra),
     }
+}
+
+fn extra_metrics(metrics: &[digest_pass::ExtraValue]) -> std::collections::BTreeMap<String, ExtraMetric> {
+    metrics
+        .iter()
+        .map(|(name, value, unit)| {
+            (
+                name.clone(),
+                ExtraMetric {
+                    value: *value,
+                    unit: unit.clone(),
+                },
+            )
+        })
+        .collect()
 }
 
 fn bench_executables(root: Option<&Path>) -> Result<BenchExecutables> {
@@ -964,6 +973,7 @@ mod tests {
                 status: s.clone(),
                 wall: None,
                 instr: None,
+                extra: BTreeMap::new(),
             })
             .collect();
         RunRecord {

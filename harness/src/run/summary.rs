@@ -21,8 +21,18 @@ pub fn render(record: &RunRecord) -> String {
         ("est. cycles", Align::Right),
     ]);
     let mut reasons = Vec::new();
+    let mut metrics = Vec::new();
     for workload in &record.workloads {
+        for (name, m) in &workload.extra {
+            metrics.push(format!("{}: {name} = {} {}", workload.id, m.value, m.unit));
+        }
         for path in &workload.paths {
+            for (name, m) in &path.extra {
+                metrics.push(format!(
+                    "{}@{}: {name} = {} {}",
+                    workload.id, path.path, m.value, m.unit
+                ));
+            }
             table.row(row(workload, path));
             let key = format!("{}@{}", workload.id, path.path);
             if !path.status.is_ok() {
@@ -43,6 +53,12 @@ pub fn render(record: &RunRecord) -> String {
         out.push_str("no workloads ran\n");
     } else {
         out.push_str(&table.render());
+    }
+    if !metrics.is_empty() {
+        out.push('\n');
+        for metric in metrics {
+            out.push_str(&format!("  {metric}\n"));
+        }
     }
     if !reasons.is_empty() {
         out.push('\n');
