@@ -271,6 +271,11 @@ pub struct InstrMetrics {
     pub ram_hits: Option<u64>,
     pub total_read_write: Option<u64>,
     pub estimated_cycles: Option<u64>,
+    /// The kernel path label the measured process saw (under valgrind, which hides
+    /// AVX-512, `simd` may run another implementation than the wall engine measured).
+    /// Absent in records written before it existed; never part of a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// A whole command measured by the process engine.

@@ -27,6 +27,15 @@ pub fn render(record: &RunRecord) -> String {
             metrics.push(format!("{}: {name} = {} {}", workload.id, m.value, m.unit));
         }
         for path in &workload.paths {
+            let instr_label = path.instr.as_ref().and_then(|r| r.metrics.as_ref());
+            if let Some(label) = instr_label.and_then(|m| m.label.as_ref())
+                && *label != path.label
+            {
+                metrics.push(format!(
+                    "{}@{}: instr measured {label} (under valgrind), wall {}",
+                    workload.id, path.path, path.label
+                ));
+            }
             for (name, m) in &path.extra {
                 metrics.push(format!(
                     "{}@{}: {name} = {} {}",
