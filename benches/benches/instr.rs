@@ -13,9 +13,10 @@ mod support;
 
 use std::hint::black_box;
 
+use benchseal_benches::registry::path_label;
 use benchseal_benches::{Instance, KernelPath, Size};
 use gungraun::{LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
-use support::{CASES_VAR, selected_cases};
+use support::{CASES_VAR, Case, selected_cases};
 
 /// The keys of the cases, in the order gungraun numbers them.
 fn case_keys() -> Vec<String> {
@@ -32,10 +33,33 @@ struct Prepared {
     path: KernelPath,
 }
 
+/// Names the directory for label files (the harness's `instr::LABELS_VAR`).
+const LABELS_VAR: &str = "BENCHSEAL_INSTR_LABELS";
+
+/// Writes the path label this process sees for `case` into the [`LABELS_VAR`] directory.
+/// Computed here, under valgrind, because valgrind hides AVX-512: the `simd` path runs
+/// the AVX2 code and the harness process, which sees AVX-512, would name it wrongly.
+fn write_label(case: &Case) {
+    let Some(dir) = std::env::var_os(LABELS_VAR) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let label = path_label(case.workload.id.family, case.path);
+    let doc = serde_json::json!({ "case": case.key(), "label": label });
+    let file = dir.join(format!("{}.json", case.key().replace(['/', '@'], "_")));
+    if let Err(err) =
+        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&file, doc.to_string()))
+    {
+        eprintln!("benchseal: writing {}: {err}", file.display());
+        std::process::exit(1);
+    }
+}
+
 fn prepare(key: String) -> Option<Prepared> {
     let case = selected_cases(&[Size::Tiny, Size::Small])
         .into_iter()
         .find(|c| c.key() == key)?;
+    write_label(&case);
     match case.prepare() {
         Ok(Some(instance)) => Some(Prepared {
             key,
@@ -65,6 +89,6 @@ library_benchmark_group!(name = registry_cases, benchmarks = [kernel]);
 
 main!(
     config = LibraryBenchmarkConfig::default()
-        .pass_through_envs([CASES_VAR, "BENCHSEAL_SIMD_LEVEL"]);
+        .pass_through_envs([CASES_VAR, LABELS_VAR, "BENCHSEAL_SIMD_LEVEL"]);
     library_benchmark_groups = registry_cases
 );

@@ -198,7 +198,8 @@ pub struct WorkloadRecord {
     /// The committed golden output digest this run was checked against, if any.
     pub golden_output_sha256: Option<String>,
     pub paths: Vec<PathRecord>,
-    /// Metrics of their own (e.g. ternarisation quality), by name.
+    /// Metrics of their own reported after the scalar run, path-independent since every
+    /// valid path reproduces the scalar output (e.g. ternarisation quality), by name.
     #[serde(default)]
     pub extra: BTreeMap<String, ExtraMetric>,
 }
@@ -228,6 +229,10 @@ pub struct PathRecord {
     pub status: Status,
     pub wall: Option<EngineResult<WallStats>>,
     pub instr: Option<EngineResult<InstrMetrics>>,
+    /// Metrics only this path's run reports (e.g. GPU kernel and transfer times), by name.
+    /// Path-independent ones (reported by the scalar run) are on the workload's `extra`.
+    #[serde(default)]
+    pub extra: BTreeMap<String, ExtraMetric>,
 }
 
 /// An engine's result for one workload and path.
@@ -266,6 +271,11 @@ pub struct InstrMetrics {
     pub ram_hits: Option<u64>,
     pub total_read_write: Option<u64>,
     pub estimated_cycles: Option<u64>,
+    /// The kernel path label the measured process saw (under valgrind, which hides
+    /// AVX-512, `simd` may run another implementation than the wall engine measured).
+    /// Absent in records written before it existed; never part of a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// A whole command measured by the process engine.

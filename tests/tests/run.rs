@@ -20,33 +20,46 @@ fn benchseal() -> Command {
     Command::cargo_bin("benchseal").expect("the benchseal binary is built")
 }
 
+/// The fixtures are real output of the registered workload `sync/compare/identical-13b/tiny`
+/// on both paths: criterion 0.8.2 (`wall --bench --warm-up-time 0.2 --measurement-time 1`)
+/// and gungraun 0.20.0 (`instr --bench --save-summary=json`), with `BENCHSEAL_CASES` set to
+/// [`FIXTURE_CASES`].
+const FIXTURE_WORKLOAD: &str = "sync/compare/identical-13b/tiny";
+const FIXTURE_CASES: [&str; 2] = [
+    "sync/compare/identical-13b/tiny@scalar",
+    "sync/compare/identical-13b/tiny@simd",
+];
+
+#[test]
+fn fixtures_come_from_a_registered_workload() {
+    let workload = benchseal_benches::registry()
+        .into_iter()
+        .find(|w| w.id.to_string() == FIXTURE_WORKLOAD)
+        .expect("the fixture workload is registered");
+    assert_eq!(workload.paths, [KernelPath::Scalar, KernelPath::Simd]);
+    assert_eq!(workload.units, 13);
+}
+
 #[test]
 fn criterion_output_is_ingested_per_workload_and_path() {
-    let units = |group: &str| (group == "sync/sum/bytes/small").then_some(1_048_576);
+    let units = |group: &str| (group == FIXTURE_WORKLOAD).then_some(13);
     let mut results = wall::ingest_home(&fixtures().join("criterion"), units).unwrap();
     results.sort_by(|a, b| (&a.group, &a.function).cmp(&(&b.group, &b.function)));
     let names: Vec<String> = results
         .iter()
         .map(|r| format!("{}@{}", r.group, r.function))
         .collect();
-    assert_eq!(
-        names,
-        [
-            "sync/sum/bytes/small@scalar",
-            "sync/sum/bytes/small@simd",
-            "sync/sum/ops/small@scalar"
-        ]
-    );
+    assert_eq!(names, FIXTURE_CASES);
     let simd = results[1].stats.as_ref().unwrap();
     // Values as criterion 0.8.2 wrote them in the fixture.
-    assert_eq!(simd.median_ns, 194137.2032967033);
-    assert_eq!(simd.median_ci_lower_ns, 151594.6923076923);
-    assert_eq!(simd.median_ci_upper_ns, 216294.25240384616);
+    assert_eq!(simd.median_ns, 16.49030954988786);
+    assert_eq!(simd.median_ci_lower_ns, 14.270079164058831);
+    assert_eq!(simd.median_ci_upper_ns, 18.99108538876181);
     assert_eq!(simd.confidence_level, 0.95);
-    assert_eq!(simd.samples_ns.len(), 10);
-    assert_eq!(simd.sample_iters[..2], [52.0, 104.0]);
-    assert_eq!(simd.samples_ns[0], 11688872.0 / 52.0);
-    assert!((simd.throughput_per_s - 1_048_576.0 * 1e9 / 194137.2032967033).abs() < 1e-3);
+    assert_eq!(simd.samples_ns.len(), 100);
+    assert_eq!(simd.sample_iters[..2], [11620.0, 23240.0]);
+    assert_eq!(simd.samples_ns[0], 64495.0 / 11620.0);
+    assert!((simd.throughput_per_s - 13.0 * 1e9 / 16.49030954988786).abs() < 1e-3);
 }
 
 #[test]
@@ -67,19 +80,14 @@ fn gungraun_summaries_are_ingested_by_case_index() {
             )
         })
         .collect();
-    assert_eq!(
-        found,
-        [
-            (0, 9793, Some(14031)),
-            (1, 10940, Some(15178)),
-            (4, 2785340, Some(3899626))
-        ]
-    );
-    let m = &summaries[2].metrics;
+    assert_eq!(found, [(0, 224, Some(457)), (1, 278, Some(511))]);
+    let m = &summaries[1].metrics;
     assert_eq!(
         (m.l1_hits, m.ll_hits, m.ram_hits, m.total_read_write),
-        (Some(3817561), Some(16392), Some(3), Some(3833956))
+        (Some(371), Some(0), Some(4), Some(375))
     );
+    // The label comes from the measured process's side file, not the summary.
+    assert_eq!(m.label, None);
 }
 
 #[test]
@@ -87,7 +95,7 @@ fn an_engine_file_with_a_changed_format_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let case = dir.path().join("g/f/new");
     std::fs::create_dir_all(&case).unwrap();
-    let source = fixtures().join("criterion/sync_sum_bytes_small/simd/new");
+    let source = fixtures().join("criterion/sync_compare_identical-13b_tiny/simd/new");
     for name in ["benchmark.json", "sample.json"] {
         std::fs::copy(source.join(name), case.join(name)).unwrap();
     }

@@ -8,6 +8,7 @@
 //! summary carries its id `cases_<index>`, the index into the case list the harness passed
 //! in, which is how a summary is matched to its workload and path.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -75,8 +76,45 @@ pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
             ram_hits: optional("RamHits")?,
             total_read_write: optional("TotalRW")?,
             estimated_cycles: optional("EstimatedCycles")?,
+            label: None,
         },
     })
+}
+
+/// The directory variable of the bench target's label files: in each case's setup (not
+/// counted) it writes `{"case": "<workload>@<path>", "label": "..."}` into a `.json` file
+/// there, the path label as the measured process computes it. The harness's own label can
+/// be wrong for instr results: valgrind hides AVX-512, so `simd` runs the AVX2 code.
+pub const LABELS_VAR: &str = "BENCHSEAL_INSTR_LABELS";
+
+/// The labels under a [`LABELS_VAR`] directory, by case key (`workload@path`). A missing
+/// directory means no case wrote one (none ran): empty.
+pub fn ingest_labels(dir: &Path) -> Result<BTreeMap<String, String>, IngestError> {
+    let io = |source| IngestError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut labels = BTreeMap::new();
+    for entry in entries {
+        let path = entry.map_err(io)?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let doc = JsonFile::read(&path)?;
+        let text = |field: &str| {
+            doc.require(field)?
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| doc.error(field, "is not a string"))
+        };
+        labels.insert(text("case")?, text("label")?);
+    }
+    Ok(labels)
 }
 
 /// Every case summary under a `GUNGRAUN_HOME` directory; a file that cannot be read is
@@ -207,5 +245,32 @@ mod tests {
             let err = parse_summary(&doc).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn labels_written_by_the_measured_process_are_read_by_case_key() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            ingest_labels(&dir.path().join("absent"))
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(
+            dir.path().join("a.json"),
+            r#"{"case":"codec/a/x/tiny@simd","label":"simd (avx2)"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("ignored.txt"), "not a label").unwrap();
+        let labels = ingest_labels(dir.path()).unwrap();
+        assert_eq!(
+            labels.into_iter().collect::<Vec<_>>(),
+            vec![("codec/a/x/tiny@simd".to_string(), "simd (avx2)".to_string())]
+        );
+        std::fs::write(dir.path().join("b.json"), r#"{"case":"x@simd","label":3}"#).unwrap();
+        let err = ingest_labels(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with("b.json: field `label` is not a string"),
+            "{err}"
+        );
     }
 }

@@ -126,6 +126,7 @@ fn instr(instructions: u64) -> EngineResult<InstrMetrics> {
             ram_hits: Some(64),
             total_read_write: Some(instructions + instructions / 3 + 1_088),
             estimated_cycles: Some(instructions + instructions / 3 + 1_024 * 5 + 64 * 35),
+            label: None,
         }),
     }
 }
@@ -144,6 +145,7 @@ fn path(
         status: Status::Ok,
         wall: wall_ns.map(|(ns, units)| wall(ns, units)),
         instr: instructions.map(instr),
+        extra: Default::default(),
     }
 }
 

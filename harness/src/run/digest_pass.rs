@@ -37,9 +37,18 @@ pub struct Computed {
     /// `Err`: setup failed, nothing ran.
     pub input_sha256: Result<String, String>,
     pub outputs: Vec<(KernelPath, PathOutput)>,
-    /// The workload's own metrics after its scalar run.
-    pub extra: Vec<(String, f64, String)>,
+    /// The workload's own metrics after its scalar run: path-independent ones, since every
+    /// valid path reproduces the scalar output (e.g. the ternarisation quality).
+    pub extra: Vec<ExtraValue>,
+    /// Per non-scalar path, the metrics its run reported that the scalar run did not
+    /// (or reported with another value), e.g. the GPU kernel and transfer times, which only
+    /// exist after a GPU run.
+    pub path_extra: Vec<(KernelPath, Vec<ExtraValue>)>,
 }
+
+/// A workload metric as [`benchseal_benches::Instance::extra_metrics`] reports it:
+/// name, value, unit.
+pub type ExtraValue = (String, f64, String);
 
 impl Computed {
     pub fn output(&self, path: KernelPath) -> Option<&PathOutput> {
@@ -60,6 +69,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
                 input_sha256: Err(e),
                 outputs: Vec::new(),
                 extra: Vec::new(),
+                path_extra: Vec::new(),
             };
         }
     };
@@ -71,13 +81,22 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
     order.extend(paths.iter().copied().filter(|p| *p != KernelPath::Scalar));
     let mut outputs = Vec::new();
     let mut extra = Vec::new();
+    let mut path_extra = Vec::new();
     for path in order {
         let output = match instance.run(path) {
             Ok(()) => {
                 let mut hasher = Hasher::new();
                 instance.output(&mut |bytes| hasher.update(bytes));
+                // Collected after every path's run: some metrics exist only after one
+                // path (the GPU's timings), and reading them once would lose them.
+                let metrics = instance.extra_metrics();
                 if path == KernelPath::Scalar {
-                    extra = instance.extra_metrics();
+                    extra = metrics;
+                } else {
+                    let own = path_specific(&extra, metrics);
+                    if !own.is_empty() {
+                        path_extra.push((path, own));
+                    }
                 }
                 PathOutput::Digest(hasher.finish_hex())
             }
@@ -90,7 +109,17 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
         input_sha256,
         outputs,
         extra,
+        path_extra,
     }
+}
+
+/// The metrics of a path's run that the scalar run did not report with the same value:
+/// the rest are path-independent and recorded once, on the workload.
+fn path_specific(scalar: &[ExtraValue], metrics: Vec<ExtraValue>) -> Vec<ExtraValue> {
+    metrics
+        .into_iter()
+        .filter(|m| !scalar.contains(m))
+        .collect()
 }
 
 /// [`compute`] for each selected workload, on as many threads as there are cores, in
@@ -198,6 +227,7 @@ mod tests {
                 .map(|(p, d)| (*p, PathOutput::Digest(d.to_string())))
                 .collect(),
             extra: Vec::new(),
+            path_extra: Vec::new(),
         }
     }
 
@@ -255,6 +285,7 @@ mod tests {
                 ),
             ],
             extra: Vec::new(),
+            path_extra: Vec::new(),
         };
         let v = judge(&c, None);
         assert_eq!(
@@ -263,5 +294,55 @@ mod tests {
         );
         assert!(!is_digest_mismatch(&v[1].1));
         assert_eq!(v[2].1, Status::Skipped("no CUDA device".into()));
+    }
+
+    /// Reports a quality metric after every run and a `gpu_ms` metric only after a GPU run,
+    /// like the quant GPU instance.
+    struct GpuLike {
+        last: Option<KernelPath>,
+    }
+
+    impl benchseal_benches::Instance for GpuLike {
+        fn input(&self, sink: &mut dyn FnMut(&[u8])) {
+            sink(b"in");
+        }
+        fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+            self.last = Some(path);
+            Ok(())
+        }
+        fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+            sink(b"out");
+        }
+        fn extra_metrics(&self) -> Vec<ExtraValue> {
+            let mut metrics = vec![("quality".to_string(), 0.5, "ratio".to_string())];
+            if self.last == Some(KernelPath::Gpu) {
+                metrics.push(("gpu_ms".to_string(), 2.0, "ms".to_string()));
+            }
+            metrics
+        }
+    }
+
+    #[test]
+    fn gpu_extra_metrics_are_collected_after_the_gpu_run_not_only_after_scalar() {
+        let workload = Workload::new(
+            "quant/gemm/i2s/tiny".parse().unwrap(),
+            benchseal_benches::Unit::Bytes,
+            1,
+            &[KernelPath::Scalar, KernelPath::Gpu],
+            "test",
+            || Ok(Box::new(GpuLike { last: None })),
+        );
+        let computed = compute(&workload, &[KernelPath::Scalar, KernelPath::Gpu]);
+        assert_eq!(
+            computed.extra,
+            vec![("quality".to_string(), 0.5, "ratio".to_string())]
+        );
+        assert_eq!(
+            computed.path_extra,
+            vec![(
+                KernelPath::Gpu,
+                vec![("gpu_ms".to_string(), 2.0, "ms".to_string())]
+            )]
+        );
     }
 }

@@ -521,6 +521,12 @@ fn digest_record(
                 status,
                 wall: None,
                 instr: None,
+                extra: computed
+                    .path_extra
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, metrics)| extra_metrics(metrics))
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -533,20 +539,25 @@ fn digest_record(
         input_sha256: computed.input_sha256.clone().ok(),
         golden_output_sha256: golden_entry.map(|g| g.output_sha256.clone()),
         paths,
-        extra: computed
-            .extra
-            .iter()
-            .map(|(name, value, unit)| {
-                (
-                    name.clone(),
-                    ExtraMetric {
-                        value: *value,
-                        unit: unit.clone(),
-                    },
-                )
-            })
-            .collect(),
+        extra: extra_metrics(&computed.extra),
     }
+}
+
+fn extra_metrics(
+    metrics: &[digest_pass::ExtraValue],
+) -> std::collections::BTreeMap<String, ExtraMetric> {
+    metrics
+        .iter()
+        .map(|(name, value, unit)| {
+            (
+                name.clone(),
+                ExtraMetric {
+                    value: *value,
+                    unit: unit.clone(),
+                },
+            )
+        })
+        .collect()
 }
 
 fn bench_executables(root: Option<&Path>) -> Result<BenchExecutables> {
@@ -614,6 +625,9 @@ trait EngineRun {
 }
 
 struct WallRun<'a>(&'a Engines<'a>);
+/// Where, under an instr run's `GUNGRAUN_HOME`, the bench target writes its label files.
+const INSTR_LABELS_DIR: &str = "benchseal-labels";
+
 struct InstrRun<'a> {
     engines: &'a Engines<'a>,
     runner: PathBuf,
@@ -697,6 +711,7 @@ impl EngineRun for InstrRun<'_> {
             .args(["--bench", "--save-summary=json"])
             .env(CASES_VAR, case_list(cases))
             .env("GUNGRAUN_HOME", home)
+            .env(instr::LABELS_VAR, home.join(INSTR_LABELS_DIR))
             .env("GUNGRAUN_WORKSPACE_ROOT", &self.engines.root)
             .env("GUNGRAUN_RUNNER", &self.runner);
         command
@@ -722,11 +737,18 @@ impl EngineRun for InstrRun<'_> {
     }
 
     fn ingest(home: &Path, cases: &[Case]) -> Vec<(usize, Result<InstrMetrics, String>)> {
+        let labels = match instr::ingest_labels(&home.join(INSTR_LABELS_DIR)) {
+            Ok(labels) => labels,
+            Err(e) => return vec![(usize::MAX, Err(e.to_string()))],
+        };
         match instr::ingest_home(home) {
             Ok(summaries) => summaries
                 .into_iter()
                 .filter_map(|s| match s {
-                    Ok(s) if s.case_index < cases.len() => Some((s.case_index, Ok(s.metrics))),
+                    Ok(mut s) if s.case_index < cases.len() => {
+                        s.metrics.label = labels.get(&cases[s.case_index].key).cloned();
+                        Some((s.case_index, Ok(s.metrics)))
+                    }
                     Ok(_) => None,
                     Err(e) => Some((usize::MAX, Err(e.to_string()))),
                 })
@@ -964,6 +986,7 @@ mod tests {
                 status: s.clone(),
                 wall: None,
                 instr: None,
+                extra: BTreeMap::new(),
             })
             .collect();
         RunRecord {
@@ -1013,6 +1036,55 @@ mod tests {
         assert_eq!(
             outcome_of(&record_with(&[crash, mismatch])),
             Outcome::Irreproducible
+        );
+    }
+
+    #[test]
+    fn summary_shows_path_extra_metrics_and_an_instr_label_that_differs_from_wall() {
+        let mut record = record_with(&[Status::Ok]);
+        let workload = &mut record.workloads[0];
+        workload.extra.insert(
+            "cosine_similarity".into(),
+            ExtraMetric {
+                value: 0.5,
+                unit: "ratio".into(),
+            },
+        );
+        let path = &mut workload.paths[0];
+        path.label = "simd (avx512)".into();
+        path.extra.insert(
+            "gpu_kernel_ms".into(),
+            ExtraMetric {
+                value: 2.0,
+                unit: "ms".into(),
+            },
+        );
+        path.instr = Some(EngineResult {
+            status: Status::Ok,
+            metrics: Some(InstrMetrics {
+                instructions: 10,
+                l1_hits: None,
+                ll_hits: None,
+                ram_hits: None,
+                total_read_write: None,
+                estimated_cycles: None,
+                label: Some("simd (avx2)".into()),
+            }),
+        });
+        let text = summary::render(&record);
+        assert!(
+            text.contains("  sync/x/y/tiny: cosine_similarity = 0.5 ratio\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  sync/x/y/tiny@scalar: gpu_kernel_ms = 2 ms\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  sync/x/y/tiny@scalar: instr measured simd (avx2) (under valgrind), wall simd (avx512)\n"
+            ),
+            "{text}"
         );
     }
 }

@@ -21,8 +21,27 @@ pub fn render(record: &RunRecord) -> String {
         ("est. cycles", Align::Right),
     ]);
     let mut reasons = Vec::new();
+    let mut metrics = Vec::new();
     for workload in &record.workloads {
+        for (name, m) in &workload.extra {
+            metrics.push(format!("{}: {name} = {} {}", workload.id, m.value, m.unit));
+        }
         for path in &workload.paths {
+            let instr_label = path.instr.as_ref().and_then(|r| r.metrics.as_ref());
+            if let Some(label) = instr_label.and_then(|m| m.label.as_ref())
+                && *label != path.label
+            {
+                metrics.push(format!(
+                    "{}@{}: instr measured {label} (under valgrind), wall {}",
+                    workload.id, path.path, path.label
+                ));
+            }
+            for (name, m) in &path.extra {
+                metrics.push(format!(
+                    "{}@{}: {name} = {} {}",
+                    workload.id, path.path, m.value, m.unit
+                ));
+            }
             table.row(row(workload, path));
             let key = format!("{}@{}", workload.id, path.path);
             if !path.status.is_ok() {
@@ -43,6 +62,12 @@ pub fn render(record: &RunRecord) -> String {
         out.push_str("no workloads ran\n");
     } else {
         out.push_str(&table.render());
+    }
+    if !metrics.is_empty() {
+        out.push('\n');
+        for metric in metrics {
+            out.push_str(&format!("  {metric}\n"));
+        }
     }
     if !reasons.is_empty() {
         out.push('\n');
