@@ -231,7 +231,9 @@ pub struct PathRecord {
     pub instr: Option<EngineResult<InstrMetrics>>,
     /// Metrics only this path's run reports (e.g. GPU kernel and transfer times), by name.
     /// Path-independent ones (reported by the scalar run) are on the workload's `extra`.
-    #[serde(default)]
+    /// Left out of the JSON when empty, so records written before the field existed keep
+    /// their seal.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, ExtraMetric>,
 }
 
