@@ -60,6 +60,10 @@ pub struct RunArgs {
     /// [default: small with --quick, else all]
     #[arg(long = "size", value_name = "TIER", value_delimiter = ',')]
     pub sizes: Vec<Size>,
+    /// Tiers the instr engine runs, comma-separated [default: tiny and small among the
+    /// selected tiers]; valgrind runs code about 50x slower, so larger tiers only on request
+    #[arg(long = "instr-size", value_name = "TIER", value_delimiter = ',')]
+    pub instr_sizes: Vec<Size>,
     /// The quick suite: small tier (unless --size says otherwise) and short criterion
     /// sampling (10 samples, 0.2 s warm-up, 0.5 s measurement per benchmark)
     #[arg(long)]
@@ -122,15 +126,17 @@ impl Plan {
             Size::ALL.to_vec()
         };
         // valgrind slows code about 50x: larger tiers only when asked for by name.
-        let instr_sizes = if args.sizes.is_empty() {
-            sizes
-                .iter()
-                .copied()
-                .filter(|s| matches!(s, Size::Tiny | Size::Small))
-                .collect()
-        } else {
-            sizes.clone()
-        };
+        let instr_sizes = sizes
+            .iter()
+            .copied()
+            .filter(|s| {
+                if args.instr_sizes.is_empty() {
+                    matches!(s, Size::Tiny | Size::Small)
+                } else {
+                    args.instr_sizes.contains(s)
+                }
+            })
+            .collect();
         let suites = if args.suites.is_empty() {
             Family::ALL.to_vec()
         } else {
