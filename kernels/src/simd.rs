@@ -15,6 +15,26 @@ pub enum SimdLevel {
 }
 
 impl SimdLevel {
+    /// Every level, narrowest first.
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::None, SimdLevel::Avx2, SimdLevel::Avx512];
+
+    /// The levels this CPU can run, narrowest first. Tests hold each of them to the oracle;
+    /// the ones the hardware lacks are named on stderr, because asking a kernel for a wider
+    /// level than the CPU has would silently test the narrower path twice.
+    pub fn runnable() -> Vec<SimdLevel> {
+        let hardware = Self::hardware();
+        Self::ALL
+            .into_iter()
+            .filter(|&level| {
+                let runs = level <= hardware;
+                if !runs {
+                    eprintln!("skipping level {level}: this CPU supports up to {hardware}");
+                }
+                runs
+            })
+            .collect()
+    }
+
     /// The level of this CPU, detected on first call and cached for the process.
     pub fn detect() -> SimdLevel {
         static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
@@ -62,5 +82,33 @@ impl SimdLevel {
 impl fmt::Display for SimdLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runnable_levels_cover_scalar_and_the_widest() {
+        let levels = SimdLevel::runnable();
+        eprintln!("levels under test: {levels:?}");
+        assert_eq!(
+            levels.first(),
+            Some(&SimdLevel::None),
+            "the scalar path always runs"
+        );
+        assert_eq!(
+            levels.last(),
+            Some(&SimdLevel::hardware()),
+            "the widest path runs"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            assert!(
+                levels.contains(&SimdLevel::Avx2),
+                "an AVX2 CPU runs the AVX2 path: {levels:?}"
+            );
+        }
     }
 }

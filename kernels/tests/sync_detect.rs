@@ -9,49 +9,8 @@ use benchseal_kernels::sync::detect::{
 };
 use proptest::prelude::*;
 
-/// Every level this file tests; `runnable_levels` drops the ones this CPU lacks.
-const LEVELS: [SimdLevel; 3] = [SimdLevel::None, SimdLevel::Avx2, SimdLevel::Avx512];
-
-/// The levels of [`LEVELS`] this CPU can run. `*_at` would silently narrow a wider
-/// level to the hardware's and test the narrower path twice, so the skipped ones are
-/// named on stderr instead and `levels_under_test_cover_scalar_and_simd` pins what ran.
 fn runnable_levels() -> Vec<SimdLevel> {
-    let hardware = SimdLevel::hardware();
-    LEVELS
-        .into_iter()
-        .filter(|&level| {
-            let runs = level <= hardware;
-            if !runs {
-                eprintln!("skipping level {level}: this CPU supports up to {hardware}");
-            }
-            runs
-        })
-        .collect()
-}
-
-#[test]
-fn levels_under_test_cover_scalar_and_simd() {
-    let levels = runnable_levels();
-    eprintln!("levels under test: {levels:?}");
-    assert!(
-        levels.contains(&SimdLevel::None),
-        "the scalar path always runs"
-    );
-    assert!(
-        levels.contains(&SimdLevel::hardware()),
-        "the widest path runs"
-    );
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        assert!(
-            levels.contains(&SimdLevel::Avx2),
-            "an AVX2 CPU runs the AVX2 path: {levels:?}"
-        );
-        assert!(
-            levels.len() >= 2,
-            "scalar and at least one SIMD level: {levels:?}"
-        );
-    }
+    SimdLevel::runnable()
 }
 
 #[test]
