@@ -136,6 +136,7 @@ struct Avx2Kernels;
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx2Kernels {
+    const PACKED_WORDS: bool = true;
     #[inline(always)]
     fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
         display::display(tables, src, out)
@@ -155,6 +156,12 @@ impl Kernels for Avx2Kernels {
 /// The per-kind decoders of one code path; the record loop is generic over it so each
 /// path gets its own fully inlined copy.
 trait Kernels {
+    /// COMP-3 fields of up to 8 bytes are read as one word and decoded by
+    /// [`numeric::packed_word`] (no vector instructions needed, but a fast path only).
+    const PACKED_WORDS: bool = false;
+    /// COMP-3 columns go eight records a step through [`super::x86::packed_column`];
+    /// only for kernels entered after detecting AVX-512 F/BW.
+    const PACKED_EIGHT: bool = false;
     fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault>;
     /// One DISPLAY field over `spans`, appended to a text column; false at the first fault.
     #[inline(always)]
@@ -179,6 +186,58 @@ trait Kernels {
     }
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault>;
     fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault>;
+    /// The COMP-3 field `input[at..at + len]`. With [`Self::PACKED_WORDS`], a field of up
+    /// to 8 bytes with 8 bytes of input ending where it ends is read as one word (the
+    /// bytes before the field are ignored; nothing past it is read).
+    #[inline(always)]
+    fn packed_in(
+        input: &[u8],
+        at: usize,
+        len: usize,
+        pad: bool,
+        signed: bool,
+    ) -> Result<i64, FieldFault> {
+        let end = at + len;
+        if Self::PACKED_WORDS
+            && (1..=8).contains(&len)
+            && let Some(bytes) = end.checked_sub(8).and_then(|from| input.get(from..end))
+        {
+            let word = u64::from_be_bytes(bytes.try_into().expect("eight bytes"));
+            if let Some(value) = numeric::packed_word(word, len, pad, signed) {
+                return Ok(value);
+            }
+        }
+        // Anything else, or a field the word rejects, goes to the path's field decoder
+        // (which ends in the oracle for an invalid one).
+        Self::packed(&input[at..end], pad, signed)
+    }
+    /// One COMP-3 field over `spans`, appended to a number column; false at the first
+    /// fault.
+    #[inline(always)]
+    fn packed_column(
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        length: usize,
+        pad: bool,
+        signed: bool,
+        values: &mut Vec<i64>,
+    ) -> bool {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if Self::PACKED_EIGHT {
+            // SAFETY: only kernels entered after detecting AVX-512 F/BW set PACKED_EIGHT.
+            let Some(eight) = (unsafe {
+                super::x86::packed_column(input, spans, offset, length, pad, signed, values)
+            }) else {
+                return false;
+            };
+            done = eight;
+        }
+        numbers_column(&spans[done..], offset, values, |at| {
+            Self::packed_in(input, at, length, pad, signed)
+        })
+    }
 }
 
 struct ScalarKernels;
@@ -205,6 +264,8 @@ struct Avx512Kernels;
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx512Kernels {
+    const PACKED_WORDS: bool = true;
+    const PACKED_EIGHT: bool = true;
     #[inline(always)]
     fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
         display::display(tables, src, out)
@@ -227,6 +288,8 @@ struct Vbmi2Kernels;
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Vbmi2Kernels {
+    const PACKED_WORDS: bool = true;
+    const PACKED_EIGHT: bool = true;
     #[inline(always)]
     fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
         // SAFETY: only reached from functions entered after detecting VBMI/VBMI2 + BMI2.
@@ -302,25 +365,34 @@ vector_entry_points!(
 );
 vector_entry_points!("avx2,bmi2", Avx2Kernels, decode_avx2, record_avx2);
 
-/// Records framed and decoded column by column in one go; a power of two that keeps the
-/// spans on the stack and a chunk's columns in cache.
+/// Records framed and decoded column by column in one go at most; a power of two that
+/// keeps the spans on the stack and a chunk's columns in cache.
 const CHUNK_RECORDS: usize = 128;
 
+/// Input bytes of one chunk, as near as whole records allow: a chunk is read once per
+/// field, so it and the next one (asked for ahead) should fit the L1 data cache together.
+const CHUNK_BYTES: usize = 8 * 1024;
+
+/// Records per chunk for records of `length` bytes: [`CHUNK_BYTES`] of them, at least 8
+/// (a vector step of the column kernels) and at most [`CHUNK_RECORDS`].
+fn chunk_records(length: usize) -> usize {
+    (CHUNK_BYTES / length.max(1)).clamp(8, CHUNK_RECORDS)
+}
+
 /// Appends the values of one numeric field over `spans` (at most [`CHUNK_RECORDS`]);
-/// false at the first fault. Values gather in a local array first so the loop keeps its
-/// count in a register instead of updating the vector's length per value.
+/// false at the first fault. `decode` gets where the field starts in the input. Values
+/// gather in a local array first so the loop keeps its count in a register instead of
+/// updating the vector's length per value.
 #[inline(always)]
 fn numbers_column(
-    input: &[u8],
     spans: &[(usize, usize)],
     offset: usize,
-    length: usize,
     values: &mut Vec<i64>,
-    decode: impl Fn(&[u8]) -> Result<i64, FieldFault>,
+    decode: impl Fn(usize) -> Result<i64, FieldFault>,
 ) -> bool {
     let mut decoded = [0i64; CHUNK_RECORDS];
     for (slot, &(start, _)) in decoded.iter_mut().zip(spans) {
-        match decode(&input[start + offset..start + offset + length]) {
+        match decode(start + offset) {
             Ok(value) => *slot = value,
             Err(_) => return false,
         }
@@ -335,6 +407,8 @@ pub struct RecordDecoder {
     fields: Vec<FieldCodec>,
     extent: usize,
     record_length: usize,
+    /// Records per chunk (see [`chunk_records`]).
+    chunk: usize,
     fast: FastPath,
 }
 
@@ -359,6 +433,7 @@ impl RecordDecoder {
                 .collect(),
             extent: layout.extent(),
             record_length: layout.record_length,
+            chunk: chunk_records(layout.record_length.max(layout.extent())),
             fast: FastPath::resolve(path),
         }
     }
@@ -424,9 +499,19 @@ impl RecordDecoder {
         while done < max_records && cursor.pos < input.len() {
             // Frame a run of whole records ahead of the cursor; the first record that is
             // not whole (framing error, too short) is left to the record-by-record step.
-            let limit = CHUNK_RECORDS.min(max_records - done);
+            let limit = self.chunk.min(max_records - done);
             let mut probe = *cursor;
             let mut whole = 0;
+            if format == RecordFormat::Fixed && self.record_length >= self.extent.max(1) {
+                // Fixed records need no header reads: as many whole ones as fit.
+                let fit = (input.len() - cursor.pos) / self.record_length;
+                whole = limit.min(fit);
+                for (k, span) in spans[..whole].iter_mut().enumerate() {
+                    let start = cursor.pos + k * self.record_length;
+                    *span = (start, start + self.record_length);
+                }
+                probe.pos += whole * self.record_length;
+            }
             while whole < limit && probe.pos < input.len() {
                 match self.frame(input, format, &mut probe) {
                     Ok((start, end)) if end - start >= self.extent => {
@@ -494,18 +579,16 @@ impl RecordDecoder {
                     K::text_column(tables, input, spans, offset, length, bytes, ends)
                 }
                 (&Plan::Zoned { ebcdic, signed }, ColumnData::Number { values }) => {
-                    numbers_column(input, spans, offset, length, values, |src| {
-                        K::zoned(src, ebcdic, signed)
+                    numbers_column(spans, offset, values, |at| {
+                        K::zoned(&input[at..at + length], ebcdic, signed)
                     })
                 }
                 (&Plan::Packed { pad, signed }, ColumnData::Number { values }) => {
-                    numbers_column(input, spans, offset, length, values, |src| {
-                        K::packed(src, pad, signed)
-                    })
+                    K::packed_column(input, spans, offset, length, pad, signed, values)
                 }
                 (&Plan::Binary { signed }, ColumnData::Number { values }) => {
-                    numbers_column(input, spans, offset, length, values, |src| {
-                        numeric::binary(src, signed)
+                    numbers_column(spans, offset, values, |at| {
+                        numeric::binary(&input[at..at + length], signed)
                     })
                 }
                 _ => panic!("columns built for another layout (field `{}`)", field.name),

@@ -2,9 +2,9 @@
 //! detection (see [`super::FastPath`]).
 //!
 //! * DISPLAY (AVX-512 VBMI + VBMI2): 64 input bytes per step. Two `vpermi2b` lookups over
-//!   four table registers give the 256-entry table; a chunk whose bytes all map to ASCII
-//!   ≥ 0x20 is stored as is; a chunk with Latin-1 letters (accents) is widened to 16-bit
-//!   lanes, turned into two-byte UTF-8 and packed with `vpcompressb`. A chunk with anything
+//!   four table registers give the 256-entry table; every chunk is widened to 16-bit
+//!   lanes, its Latin-1 letters (accents) turned into two-byte UTF-8, and packed with
+//!   `vpcompressb` (a chunk of plain ASCII packs back to itself). A chunk with anything
 //!   else (TAB/LF/CR, unmappable bytes, code points above U+00FF such as € or ‾) goes to
 //!   the scalar oracle, which also produces every error, so errors are the oracle's own.
 //! * Zoned and COMP-3 (AVX-512 BW + VL): the field is loaded right-aligned into one
@@ -13,6 +13,11 @@
 //!   folded into an integer with three multiply-add steps. A field that fails any check is
 //!   decoded again by the oracle to get the exact error.
 //!
+//! * COMP-3 columns (AVX-512 F/BW): a field of up to 8 bytes in eight records at a time,
+//!   each read as the big-endian word ending where the field ends, checked and folded in
+//!   the eight 64-bit lanes of one register (nibbles to bytes by subtraction, then
+//!   `vpmaddubsw`, `vpmaddwd` and `vpmuludq` steps); a group with any invalid field is
+//!   handed back whole.
 //! * Zoned and COMP-3 on AVX2 (no masked loads): the field is first copied right-aligned
 //!   into a small zeroed array, then checked and folded the same way.
 //!
@@ -53,13 +58,38 @@ pub(super) fn display(
     src: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), FieldFault> {
-    // SAFETY: this function requires the features `display_with` needs.
-    unsafe { display_with(table_registers(tables), tables, src, out) }
+    out.reserve(src.len() * 3 + STORE_SLACK);
+    let len = out.len();
+    // SAFETY: this function requires the features `display_vector` needs, and the room
+    // it writes into was reserved just above.
+    match unsafe { display_vector(table_registers(tables), src, out.as_mut_ptr().add(len)) } {
+        Some(written) => {
+            // SAFETY: `display_vector` initialised `written` bytes from `len`.
+            unsafe { out.set_len(len + written) };
+            Ok(())
+        }
+        None => super::display::display(tables, src, out),
+    }
 }
 
-/// DISPLAY decode of one field over many records into a text column, the table kept in
-/// registers throughout. False at the first fault (the caller redoes the records one by
-/// one to locate it).
+/// How far ahead of the write position a column's output is asked for: a few hundred
+/// records' worth of a short field, a few records of a long one.
+const OUTPUT_AHEAD: usize = 1024;
+
+/// How many runs of records ahead a column's input is asked for.
+const INPUT_RUNS_AHEAD: usize = 2;
+
+/// DISPLAY decode of one field over many records (at most 128) into a text column, the
+/// table kept in registers throughout. False at the first fault (the caller redoes the
+/// records one by one to locate it).
+///
+/// The records come column by column, so the input is read at the record stride, which
+/// the hardware prefetchers follow poorly, and the output of several columns is written
+/// side by side. Both are asked for ahead of use: for each record, the same field
+/// [`INPUT_RUNS_AHEAD`] runs of records further on (the records that follow are framed
+/// the same way), and the column's output [`OUTPUT_AHEAD`] bytes past where it is
+/// written (the line then arrives before the store that needs it, instead of that store
+/// waiting for it).
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2,popcnt")]
 pub(super) fn display_column(
     tables: &DisplayTables,
@@ -71,39 +101,71 @@ pub(super) fn display_column(
     ends: &mut Vec<usize>,
 ) -> bool {
     let registers = table_registers(tables);
+    // Room for the whole run: three bytes per input byte plus one full vector store.
     bytes.reserve(spans.len() * length * 3 + STORE_SLACK);
-    ends.reserve(spans.len());
-    for &(start, _) in spans {
+    let mut len = bytes.len();
+    let run = spans.last().map_or(0, |s| s.1) - spans.first().map_or(0, |s| s.0);
+    let mut run_ends = [0usize; 128];
+    for (end, &(start, _)) in run_ends.iter_mut().zip(spans) {
+        let ahead = input
+            .as_ptr()
+            .wrapping_add(start + INPUT_RUNS_AHEAD * run + offset);
+        prefetch(ahead);
+        prefetch(ahead.wrapping_add(length - 1));
+        prefetch(bytes.as_ptr().wrapping_add(len + OUTPUT_AHEAD));
         let src = &input[start + offset..start + offset + length];
-        // SAFETY: this function requires the features `display_with` needs.
-        if unsafe { display_with(registers, tables, src, bytes) }.is_err() {
-            return false;
+        // SAFETY: this function requires the features `display_vector` needs; the room
+        // it writes into was reserved for the whole run above (each field takes at most
+        // three bytes per input byte).
+        match unsafe { display_vector(registers, src, bytes.as_mut_ptr().add(len)) } {
+            Some(written) => len += written,
+            None => {
+                // SAFETY: every byte up to `len` was written by `display_vector`.
+                unsafe { bytes.set_len(len) };
+                if super::display::display(tables, src, bytes).is_err() {
+                    return false;
+                }
+                len = bytes.len();
+            }
         }
-        ends.push(bytes.len());
+        *end = len;
     }
+    // SAFETY: as above.
+    unsafe { bytes.set_len(len) };
+    ends.extend_from_slice(&run_ends[..spans.len().min(128)]);
     true
 }
 
-/// The body of both DISPLAY entry points. Not a `#[target_feature]` function itself so
-/// that it can be forced inline into them (where the features hold); calling it from
-/// anywhere else is unsound. Its intrinsic calls rely on that contract (hence the allow);
-/// its memory accesses keep their own `unsafe` blocks and reasons.
+/// Asks for the cache line holding `at` (a hint: never faults, wherever it points).
+#[inline(always)]
+fn prefetch(at: *const u8) {
+    // SAFETY: SSE is part of the x86-64 baseline, and a prefetch does not access memory
+    // in a way that can fault or be observed.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
+}
+
+/// The body of both DISPLAY entry points: writes the UTF-8 of `src` to `dst` and returns
+/// its length, or `None` (after writing garbage) when a byte maps to anything but
+/// printable Latin-1 (TAB/LF/CR, unmappable bytes, code points above U+00FF); the caller
+/// then hands the field to the oracle, whose output and errors are the reference.
+///
+/// Not a `#[target_feature]` function itself so that it can be forced inline into the
+/// entry points (where the features hold); calling it from anywhere else is unsound, and
+/// so is calling it without room for three bytes per input byte plus [`STORE_SLACK`] at
+/// `dst`. Its intrinsic calls rely on that contract (hence the allow); its memory
+/// accesses keep their own `unsafe` blocks and reasons.
+///
+/// Every 64-byte step takes the same way whether or not it holds Latin-1 letters: a
+/// branch on that is as random as the text, and its mispredictions cost more than the
+/// widening they would skip.
 #[inline(always)]
 #[allow(unsafe_op_in_unsafe_fn)]
-unsafe fn display_with(
-    registers: TableRegisters,
-    tables: &DisplayTables,
-    src: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), FieldFault> {
-    // Worst case three output bytes per input byte, plus room for one full vector store.
-    out.reserve(src.len() * 3 + STORE_SLACK);
+unsafe fn display_vector(registers: TableRegisters, src: &[u8], dst: *mut u8) -> Option<usize> {
     let [t0, t1, t2, t3] = registers.0;
     let below_space = _mm512_set1_epi8(0x20);
     let low6 = _mm512_set1_epi16(0x3F);
     let lead_tag = _mm512_set1_epi16(0xC0);
     let cont_tag = _mm512_set1_epi16(0x80);
-    let start = out.len();
     let mut written = 0usize;
     let mut i = 0usize;
     while i < src.len() {
@@ -115,53 +177,35 @@ unsafe fn display_with(
         let high_half = _mm512_permutex2var_epi8(t2, x, t3);
         let mapped = _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low_half, high_half);
         if _mm512_mask_cmplt_epu8_mask(live, mapped, below_space) != 0 {
-            // SAFETY: `written` bytes past `start` were initialised by the stores below.
-            unsafe { out.set_len(start + written) };
-            super::display::display(tables, &src[i..i + n], out)
-                .map_err(|f| FieldFault { at: f.at + i, ..f })?;
-            written = out.len() - start;
-            i += n;
-            continue;
+            return None;
         }
         let wide = _mm512_movepi8_mask(mapped) & live;
-        // SAFETY (both stores): capacity was reserved for 3 bytes per input byte plus
-        // STORE_SLACK; at most 3 * i bytes are written so far, so a 64-byte store at
-        // `start + written` stays inside the allocation.
-        let dst = unsafe { out.as_mut_ptr().add(start + written) };
-        if wide == 0 {
-            unsafe { _mm512_mask_storeu_epi8(dst.cast(), live, mapped) };
-            written += n;
-        } else {
-            let mut dst = dst;
-            for half in 0..2 {
-                let valid = (live >> (32 * half)) & 0xFFFF_FFFF;
-                if valid == 0 {
-                    break;
-                }
-                let lanes = if half == 0 {
-                    _mm512_cvtepu8_epi16(_mm512_castsi512_si256(mapped))
-                } else {
-                    _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64::<1>(mapped))
-                };
-                let lead = _mm512_or_si512(_mm512_srli_epi16::<6>(lanes), lead_tag);
-                let cont = _mm512_or_si512(_mm512_and_si512(lanes, low6), cont_tag);
-                let two_bytes = _mm512_or_si512(lead, _mm512_slli_epi16::<8>(cont));
-                let wide_half = ((wide >> (32 * half)) & 0xFFFF_FFFF) as u32;
-                let utf8 = _mm512_mask_blend_epi16(wide_half, lanes, two_bytes);
-                let keep = _pdep_u64(valid, 0x5555_5555_5555_5555)
-                    | _pdep_u64(u64::from(wide_half), 0xAAAA_AAAA_AAAA_AAAA);
-                let packed = _mm512_maskz_compress_epi8(keep, utf8);
-                unsafe { _mm512_storeu_si512(dst.cast(), packed) };
-                let len = keep.count_ones() as usize;
-                dst = unsafe { dst.add(len) };
-                written += len;
+        for half in 0..2 {
+            let valid = (live >> (32 * half)) & 0xFFFF_FFFF;
+            if valid == 0 {
+                break;
             }
+            let lanes = if half == 0 {
+                _mm512_cvtepu8_epi16(_mm512_castsi512_si256(mapped))
+            } else {
+                _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64::<1>(mapped))
+            };
+            let lead = _mm512_or_si512(_mm512_srli_epi16::<6>(lanes), lead_tag);
+            let cont = _mm512_or_si512(_mm512_and_si512(lanes, low6), cont_tag);
+            let two_bytes = _mm512_or_si512(lead, _mm512_slli_epi16::<8>(cont));
+            let wide_half = ((wide >> (32 * half)) & 0xFFFF_FFFF) as u32;
+            let utf8 = _mm512_mask_blend_epi16(wide_half, lanes, two_bytes);
+            let keep = _pdep_u64(valid, 0x5555_5555_5555_5555)
+                | _pdep_u64(u64::from(wide_half), 0xAAAA_AAAA_AAAA_AAAA);
+            let packed = _mm512_maskz_compress_epi8(keep, utf8);
+            // SAFETY: at most 3 bytes per input byte are written so far (at most 2 in
+            // fact), so this 64-byte store stays inside the room the caller left.
+            unsafe { _mm512_storeu_si512(dst.add(written).cast(), packed) };
+            written += keep.count_ones() as usize;
         }
         i += n;
     }
-    // SAFETY: every byte up to `start + written` was written above.
-    unsafe { out.set_len(start + written) };
-    Ok(())
+    Some(written)
 }
 
 /// Folds up to 19 right-aligned decimal digits (one per byte, zeros before them) into an
@@ -271,6 +315,93 @@ fn packed_checked(x: __m128i, src: &[u8], pad: bool, signed: bool) -> Result<i64
         }
         _ => numeric::packed(src, pad, signed),
     }
+}
+
+/// COMP-3 of one field of up to 8 bytes over many records, eight records per step: each
+/// field is read as the big-endian word of the 8 input bytes ending where it ends (the
+/// bytes before it are masked off), and the eight words are checked and folded side by
+/// side as [`numeric::packed_word`] does for one. Appends the values of the records it
+/// decoded and returns how many that is (whole groups of eight, from the first), leaving
+/// the rest to the caller; `None` if a group holds any field the word check rejects (the
+/// caller then redoes those records one by one, which ends in the oracle's error). Also
+/// returns `Some(0)` for fields it does not handle (longer than 8 bytes, or a first field
+/// ending less than 8 bytes into the input). Requires AVX-512 F/BW.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn packed_column(
+    input: &[u8],
+    spans: &[(usize, usize)],
+    offset: usize,
+    len: usize,
+    pad: bool,
+    signed: bool,
+    values: &mut Vec<i64>,
+) -> Option<usize> {
+    let groups = spans.len() / 8;
+    if groups == 0 || !(1..=8).contains(&len) || spans[0].0 + offset + len < 8 {
+        return Some(0);
+    }
+    let field_mask = _mm512_set1_epi64((u64::MAX >> (64 - 8 * len)) as i64);
+    let nibble = _mm512_set1_epi64(0x0F);
+    let high_bits = _mm512_set1_epi64(0x8888_8888_8888_8888u64 as i64);
+    let low_nibbles = _mm512_set1_epi64(0x0F0F_0F0F_0F0F_0F0F);
+    let byte_pairs = _mm512_set1_epi16(0x6401); // 1 x low byte + 100 x high byte
+    let word_pairs = _mm512_set1_epi32(0x2710_0001); // 1 x low word + 10 000 x high word
+    let low_dword = _mm512_set1_epi64(0xFFFF_FFFF);
+    let hundred_million = _mm512_set1_epi64(100_000_000);
+    let pad_shift = _mm512_set1_epi64(if pad { (8 * len - 8) as i64 } else { 64 });
+    let zero = _mm512_setzero_si512();
+    for group in spans.chunks_exact(8) {
+        let mut words = [0u64; 8];
+        for (word, &(start, _)) in words.iter_mut().zip(group) {
+            let end = start + offset + len;
+            *word = u64::from_be_bytes(input[end - 8..end].try_into().expect("eight bytes"));
+        }
+        // SAFETY: `words` is 64 bytes.
+        let field = _mm512_and_si512(
+            unsafe { _mm512_loadu_si512(words.as_ptr().cast()) },
+            field_mask,
+        );
+        let sign = _mm512_and_si512(field, nibble);
+        let digits = _mm512_srli_epi64::<4>(field);
+        let above_nine = _mm512_and_si512(
+            digits,
+            _mm512_or_si512(
+                _mm512_slli_epi64::<1>(digits),
+                _mm512_slli_epi64::<2>(digits),
+            ),
+        );
+        let pad_nibble = _mm512_srlv_epi64(digits, pad_shift);
+        let bad = _mm512_test_epi64_mask(above_nine, high_bits)
+            | _mm512_test_epi64_mask(pad_nibble, pad_nibble);
+        let sign_ok = if signed {
+            _mm512_cmpge_epu64_mask(sign, _mm512_set1_epi64(0xA))
+        } else {
+            _mm512_cmpeq_epi64_mask(sign, _mm512_set1_epi64(0xF))
+        };
+        if bad != 0 || sign_ok != 0xFF {
+            return None;
+        }
+        let negative = _mm512_cmpeq_epi64_mask(sign, _mm512_set1_epi64(0xB))
+            | _mm512_cmpeq_epi64_mask(sign, _mm512_set1_epi64(0xD));
+        // Nibbles to bytes (0..=99): subtract 6 x the high nibble of each byte.
+        let high = _mm512_and_si512(_mm512_srli_epi64::<4>(digits), low_nibbles);
+        let bytes = _mm512_sub_epi64(
+            _mm512_sub_epi64(digits, _mm512_slli_epi64::<2>(high)),
+            _mm512_slli_epi64::<1>(high),
+        );
+        let words16 = _mm512_maddubs_epi16(bytes, byte_pairs);
+        let dwords = _mm512_madd_epi16(words16, word_pairs);
+        let value = _mm512_add_epi64(
+            _mm512_mul_epu32(_mm512_srli_epi64::<32>(dwords), hundred_million),
+            _mm512_and_si512(dwords, low_dword),
+        );
+        let value = _mm512_mask_sub_epi64(value, negative, zero, value);
+        let mut out = [0i64; 8];
+        // SAFETY: `out` is 64 bytes.
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), value) };
+        values.extend_from_slice(&out);
+    }
+    Some(groups * 8)
 }
 
 /// `src` (at most N bytes) right-aligned in an N-byte array, zeros before it: the AVX2
