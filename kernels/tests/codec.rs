@@ -168,6 +168,13 @@ fn policy_strategy() -> impl Strategy<Value = Unmappable> {
 /// Bytes that are mostly letters, digits and spaces of the code page (so vector chunks
 /// take their fast branches), with accented letters and arbitrary bytes mixed in.
 fn text_bytes(codepage: CodePage) -> impl Strategy<Value = Vec<u8>> {
+    text_bytes_of(codepage, 0..400)
+}
+
+fn text_bytes_of(
+    codepage: CodePage,
+    len: impl Into<prop::collection::SizeRange>,
+) -> impl Strategy<Value = Vec<u8>> {
     let plain: Vec<u8> = "abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,-"
         .chars()
         .filter_map(|c| codepage.encode_char(c))
@@ -181,7 +188,7 @@ fn text_bytes(codepage: CodePage) -> impl Strategy<Value = Vec<u8>> {
         3 => prop::sample::select(if accented.is_empty() { vec![0x40] } else { accented }),
         1 => any::<u8>(),
     ];
-    prop::collection::vec(byte, 0..400)
+    prop::collection::vec(byte, len)
 }
 
 proptest! {
@@ -350,6 +357,72 @@ proptest! {
         }
         for path in FAST_PATHS {
             let (fast_cols, fast_errs) = decode_all(&layout, path, format, &input);
+            prop_assert_eq!(&scalar_errs, &fast_errs);
+            prop_assert_eq!(&scalar_cols, &fast_cols);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Runs of adjacent DISPLAY fields, decoded a record's run at a time on the widest
+    /// path: fields of any length and number (runs longer than the decoder takes at once
+    /// are cut), some in another code page (which ends a run), text with accents,
+    /// controls and unmappable bytes (records that leave the vector steps), every policy.
+    #[test]
+    fn text_runs_decode_alike_on_every_path(
+        (codepage, fields, data) in codepage_strategy().prop_flat_map(|cp| (
+            Just(cp),
+            prop::collection::vec((1usize..=150, prop::bool::weighted(0.1)), 1..40),
+            text_bytes_of(cp, 0..20_000),
+        )),
+        policy in policy_strategy(),
+        rdw in any::<bool>(),
+    ) {
+        let mut offset = 0;
+        let fields = fields
+            .iter()
+            .enumerate()
+            .map(|(i, &(length, other))| {
+                let mut field = Field::display(&format!("t{i}"), offset, length);
+                if other {
+                    field.codepage = Some(if codepage == CodePage::Cp500 { CodePage::Cp037 } else { CodePage::Cp500 });
+                }
+                offset += length;
+                field
+            })
+            .collect();
+        let layout = Layout::new(fields, None, Some(codepage)).unwrap();
+        let format = if rdw { RecordFormat::Rdw } else { RecordFormat::Fixed };
+        let input = match format {
+            RecordFormat::Fixed => data,
+            RecordFormat::Rdw => {
+                let mut framed = Vec::new();
+                for record in data.chunks(layout.record_length) {
+                    framed.extend_from_slice(&((record.len() + 4) as u16).to_be_bytes());
+                    framed.extend_from_slice(&[0, 0]);
+                    framed.extend_from_slice(record);
+                }
+                framed
+            }
+        };
+        let decode = |path| {
+            let decoder = RecordDecoder::new(&layout, None, policy, path);
+            let mut columns = Columns::with_capacity(&layout, 0);
+            let mut errors = Vec::new();
+            let mut cursor = Cursor::default();
+            decoder
+                .decode(&input, format, &mut cursor, usize::MAX, &mut columns, &mut |e| {
+                    errors.push(e);
+                    Ok(())
+                })
+                .unwrap();
+            (columns, errors)
+        };
+        let (scalar_cols, scalar_errs) = decode(CodecPath::Scalar);
+        for path in FAST_PATHS {
+            let (fast_cols, fast_errs) = decode(path);
             prop_assert_eq!(&scalar_errs, &fast_errs);
             prop_assert_eq!(&scalar_cols, &fast_cols);
         }

@@ -2,7 +2,7 @@
 //! columns, errors located.
 
 use super::codepage::{CodePage, DisplayTables, Unmappable};
-use super::columns::{ColumnData, Columns};
+use super::columns::{Column, ColumnData, Columns};
 use super::error::{CodecError, FieldFault};
 use super::layout::{Field, FieldKind, Layout};
 use super::{CodecPath, FastPath, display, numeric};
@@ -184,6 +184,29 @@ trait Kernels {
         }
         true
     }
+    /// Adjacent DISPLAY fields of one code page (`lengths`, the first at `offset`) over
+    /// `spans`, each appended to its text column; false at the first fault.
+    #[inline(always)]
+    fn text_run(
+        tables: &DisplayTables,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        lengths: &[usize],
+        columns: &mut [Column],
+    ) -> bool {
+        let mut at = offset;
+        for (&length, column) in lengths.iter().zip(columns) {
+            let ColumnData::Text { bytes, ends } = &mut column.data else {
+                panic!("columns built for another layout (field `{}`)", column.name)
+            };
+            if !Self::text_column(tables, input, spans, at, length, bytes, ends) {
+                return false;
+            }
+            at += length;
+        }
+        true
+    }
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault>;
     fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault>;
     /// The COMP-3 field `input[at..at + len]`. With [`Self::PACKED_WORDS`], a field of up
@@ -309,6 +332,18 @@ impl Kernels for Vbmi2Kernels {
         unsafe { super::x86::display_column(tables, input, spans, offset, length, bytes, ends) }
     }
     #[inline(always)]
+    fn text_run(
+        tables: &DisplayTables,
+        input: &[u8],
+        spans: &[(usize, usize)],
+        offset: usize,
+        lengths: &[usize],
+        columns: &mut [Column],
+    ) -> bool {
+        // SAFETY: as above.
+        unsafe { super::x86::display_run(tables, input, spans, offset, lengths, columns) }
+    }
+    #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
         Avx512Kernels::zoned(src, ebcdic, signed)
     }
@@ -401,6 +436,41 @@ fn numbers_column(
     true
 }
 
+/// Longest run of adjacent DISPLAY fields decoded as one text, in input bytes and in
+/// fields; longer runs are cut.
+pub(super) const MAX_RUN_BYTES: usize = 1024;
+pub(super) const MAX_RUN_FIELDS: usize = 32;
+
+/// Cuts `fields` (in layout order) into runs: each DISPLAY field that starts where the
+/// previous DISPLAY field ends, in the same code page, joins that field's run (within
+/// [`MAX_RUN_BYTES`] and [`MAX_RUN_FIELDS`]); every other field is a run of its own.
+/// A record's run of text fields is one stretch of input that a vector path can decode
+/// in full 64-byte steps and then split at the field boundaries, instead of paying a
+/// partly filled step per field.
+fn text_runs(fields: &[FieldCodec]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        if let Some(run) = runs.last_mut()
+            && run.end == i
+            && matches!(field.plan, Plan::Text(_))
+        {
+            let previous = &fields[i - 1];
+            let bytes = field.offset + field.length - fields[run.start].offset;
+            if matches!(previous.plan, Plan::Text(_))
+                && previous.offset + previous.length == field.offset
+                && previous.codepage == field.codepage
+                && bytes <= MAX_RUN_BYTES
+                && run.len() < MAX_RUN_FIELDS
+            {
+                run.end = i + 1;
+                continue;
+            }
+        }
+        runs.push(i..i + 1);
+    }
+    runs
+}
+
 /// Decodes records of one layout on one code path.
 #[derive(Clone, Debug)]
 pub struct RecordDecoder {
@@ -409,6 +479,8 @@ pub struct RecordDecoder {
     record_length: usize,
     /// Records per chunk (see [`chunk_records`]).
     chunk: usize,
+    /// The fields in layout order, cut into runs decoded together (see [`text_runs`]).
+    runs: Vec<std::ops::Range<usize>>,
     fast: FastPath,
 }
 
@@ -425,12 +497,14 @@ impl RecordDecoder {
         path: CodecPath,
     ) -> RecordDecoder {
         let default = codepage.or(layout.codepage).unwrap_or(CodePage::Cp037);
+        let fields: Vec<FieldCodec> = layout
+            .fields
+            .iter()
+            .map(|f| FieldCodec::new(f, default, policy))
+            .collect();
         RecordDecoder {
-            fields: layout
-                .fields
-                .iter()
-                .map(|f| FieldCodec::new(f, default, policy))
-                .collect(),
+            runs: text_runs(&fields),
+            fields,
             extent: layout.extent(),
             record_length: layout.record_length,
             chunk: chunk_records(layout.record_length.max(layout.extent())),
@@ -572,7 +646,30 @@ impl RecordDecoder {
         spans: &[(usize, usize)],
         out: &mut Columns,
     ) -> bool {
-        for (field, column) in self.fields.iter().zip(out.columns.iter_mut()) {
+        for run in &self.runs {
+            if run.len() > 1 {
+                let fields = &self.fields[run.clone()];
+                let Plan::Text(tables) = &fields[0].plan else {
+                    unreachable!("runs hold DISPLAY fields only")
+                };
+                let mut lengths = [0usize; MAX_RUN_FIELDS];
+                for (length, field) in lengths.iter_mut().zip(fields) {
+                    *length = field.length;
+                }
+                let columns = &mut out.columns[run.clone()];
+                if !K::text_run(
+                    tables,
+                    input,
+                    spans,
+                    fields[0].offset,
+                    &lengths[..run.len()],
+                    columns,
+                ) {
+                    return false;
+                }
+                continue;
+            }
+            let (field, column) = (&self.fields[run.start], &mut out.columns[run.start]);
             let (offset, length) = (field.offset, field.length);
             let ok = match (&field.plan, &mut column.data) {
                 (Plan::Text(tables), ColumnData::Text { bytes, ends }) => {

@@ -26,6 +26,8 @@
 use std::arch::x86_64::*;
 
 use super::codepage::DisplayTables;
+use super::columns::{Column, ColumnData};
+use super::decode::{MAX_RUN_BYTES, MAX_RUN_FIELDS};
 use super::error::FieldFault;
 use super::numeric;
 
@@ -144,28 +146,20 @@ fn prefetch(at: *const u8) {
     unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
 }
 
-/// The body of both DISPLAY entry points: writes the UTF-8 of `src` to `dst` and returns
-/// its length, or `None` (after writing garbage) when a byte maps to anything but
-/// printable Latin-1 (TAB/LF/CR, unmappable bytes, code points above U+00FF); the caller
-/// then hands the field to the oracle, whose output and errors are the reference.
+/// The body of the per-field DISPLAY entry points: writes the UTF-8 of `src` to `dst`
+/// and returns its length, or `None` (after writing garbage) when a byte maps to
+/// anything but printable Latin-1 (TAB/LF/CR, unmappable bytes, code points above
+/// U+00FF); the caller then hands the field to the oracle, whose output and errors are
+/// the reference.
 ///
 /// Not a `#[target_feature]` function itself so that it can be forced inline into the
 /// entry points (where the features hold); calling it from anywhere else is unsound, and
 /// so is calling it without room for three bytes per input byte plus [`STORE_SLACK`] at
 /// `dst`. Its intrinsic calls rely on that contract (hence the allow); its memory
 /// accesses keep their own `unsafe` blocks and reasons.
-///
-/// Every 64-byte step takes the same way whether or not it holds Latin-1 letters: a
-/// branch on that is as random as the text, and its mispredictions cost more than the
-/// widening they would skip.
 #[inline(always)]
 #[allow(unsafe_op_in_unsafe_fn)]
 unsafe fn display_vector(registers: TableRegisters, src: &[u8], dst: *mut u8) -> Option<usize> {
-    let [t0, t1, t2, t3] = registers.0;
-    let below_space = _mm512_set1_epi8(0x20);
-    let low6 = _mm512_set1_epi16(0x3F);
-    let lead_tag = _mm512_set1_epi16(0xC0);
-    let cont_tag = _mm512_set1_epi16(0x80);
     let mut written = 0usize;
     let mut i = 0usize;
     while i < src.len() {
@@ -173,39 +167,222 @@ unsafe fn display_vector(registers: TableRegisters, src: &[u8], dst: *mut u8) ->
         let live = _bzhi_u64(u64::MAX, n as u32);
         // SAFETY: the mask covers exactly the `n` bytes of `src` from `i`.
         let x = unsafe { _mm512_maskz_loadu_epi8(live, src.as_ptr().add(i).cast()) };
-        let low_half = _mm512_permutex2var_epi8(t0, x, t1);
-        let high_half = _mm512_permutex2var_epi8(t2, x, t3);
-        let mapped = _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low_half, high_half);
-        if _mm512_mask_cmplt_epu8_mask(live, mapped, below_space) != 0 {
-            return None;
-        }
-        let wide = _mm512_movepi8_mask(mapped) & live;
-        for half in 0..2 {
-            let valid = (live >> (32 * half)) & 0xFFFF_FFFF;
-            if valid == 0 {
-                break;
-            }
-            let lanes = if half == 0 {
-                _mm512_cvtepu8_epi16(_mm512_castsi512_si256(mapped))
-            } else {
-                _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64::<1>(mapped))
-            };
-            let lead = _mm512_or_si512(_mm512_srli_epi16::<6>(lanes), lead_tag);
-            let cont = _mm512_or_si512(_mm512_and_si512(lanes, low6), cont_tag);
-            let two_bytes = _mm512_or_si512(lead, _mm512_slli_epi16::<8>(cont));
-            let wide_half = ((wide >> (32 * half)) & 0xFFFF_FFFF) as u32;
-            let utf8 = _mm512_mask_blend_epi16(wide_half, lanes, two_bytes);
-            let keep = _pdep_u64(valid, 0x5555_5555_5555_5555)
-                | _pdep_u64(u64::from(wide_half), 0xAAAA_AAAA_AAAA_AAAA);
-            let packed = _mm512_maskz_compress_epi8(keep, utf8);
-            // SAFETY: at most 3 bytes per input byte are written so far (at most 2 in
-            // fact), so this 64-byte store stays inside the room the caller left.
-            unsafe { _mm512_storeu_si512(dst.add(written).cast(), packed) };
-            written += keep.count_ones() as usize;
-        }
+        // SAFETY: at most 2 bytes per input byte are written so far, inside the room
+        // the caller left.
+        let (len, _) = unsafe { display_step(registers, x, live, dst.add(written)) }?;
+        written += len;
         i += n;
     }
     Some(written)
+}
+
+/// One 64-byte step of DISPLAY decoding: the `live` bytes of `x` mapped through the
+/// table and written to `dst` as UTF-8 (64 or 128 bytes stored, the first `len` of them
+/// meaningful). Returns `len` and the mask of bytes that took two UTF-8 bytes, or `None`
+/// when a live byte maps below U+0020 or outside Latin-1 (nothing meaningful written).
+/// Same contract as [`display_vector`]: features held by the caller, room for 128 + 64
+/// bytes at `dst`.
+///
+/// Every step takes the same way whether or not it holds Latin-1 letters: a branch on
+/// that is as random as the text, and its mispredictions cost more than the widening
+/// they would skip.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn display_step(
+    registers: TableRegisters,
+    x: __m512i,
+    live: u64,
+    dst: *mut u8,
+) -> Option<(usize, u64)> {
+    let [t0, t1, t2, t3] = registers.0;
+    let low_half = _mm512_permutex2var_epi8(t0, x, t1);
+    let high_half = _mm512_permutex2var_epi8(t2, x, t3);
+    let mapped = _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), low_half, high_half);
+    if _mm512_mask_cmplt_epu8_mask(live, mapped, _mm512_set1_epi8(0x20)) != 0 {
+        return None;
+    }
+    let wide = _mm512_movepi8_mask(mapped) & live;
+    let mut written = 0usize;
+    for half in 0..2 {
+        let valid = (live >> (32 * half)) & 0xFFFF_FFFF;
+        if valid == 0 {
+            break;
+        }
+        let lanes = if half == 0 {
+            _mm512_cvtepu8_epi16(_mm512_castsi512_si256(mapped))
+        } else {
+            _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64::<1>(mapped))
+        };
+        let lead = _mm512_or_si512(_mm512_srli_epi16::<6>(lanes), _mm512_set1_epi16(0xC0));
+        let cont = _mm512_or_si512(
+            _mm512_and_si512(lanes, _mm512_set1_epi16(0x3F)),
+            _mm512_set1_epi16(0x80),
+        );
+        let two_bytes = _mm512_or_si512(lead, _mm512_slli_epi16::<8>(cont));
+        let wide_half = ((wide >> (32 * half)) & 0xFFFF_FFFF) as u32;
+        let utf8 = _mm512_mask_blend_epi16(wide_half, lanes, two_bytes);
+        let keep = _pdep_u64(valid, 0x5555_5555_5555_5555)
+            | _pdep_u64(u64::from(wide_half), 0xAAAA_AAAA_AAAA_AAAA);
+        let packed = _mm512_maskz_compress_epi8(keep, utf8);
+        // SAFETY: at most 64 bytes were written before this store, which the caller's
+        // room covers.
+        unsafe { _mm512_storeu_si512(dst.add(written).cast(), packed) };
+        written += keep.count_ones() as usize;
+    }
+    Some((written, wide))
+}
+
+/// Adjacent DISPLAY fields of one code page over many records (at most 128), each
+/// appended to its text column: per record, the whole run of fields is decoded in full
+/// 64-byte steps into a buffer, then each field's UTF-8 is copied to its column (where
+/// a field's UTF-8 starts and ends follows from how many bytes before it took two UTF-8
+/// bytes). A record whose run holds any byte the vector steps do not take is decoded
+/// field by field as [`display_column`] does. False at the first fault.
+///
+/// `lengths` are the fields' lengths, the first field at `offset` in each record, at
+/// most [`MAX_RUN_BYTES`] in all and [`MAX_RUN_FIELDS`] fields (the decoder cuts longer runs);
+/// `columns` are their text columns.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2,popcnt")]
+pub(super) fn display_run(
+    tables: &DisplayTables,
+    input: &[u8],
+    spans: &[(usize, usize)],
+    offset: usize,
+    lengths: &[usize],
+    columns: &mut [Column],
+) -> bool {
+    let total: usize = lengths.iter().sum();
+    assert!(
+        total <= MAX_RUN_BYTES && lengths.len() <= MAX_RUN_FIELDS && lengths.len() == columns.len(),
+        "a run of text fields longer than the decoder cuts them"
+    );
+    let registers = table_registers(tables);
+    // Where each field starts in the run, and where the run ends.
+    let mut bounds = [0usize; MAX_RUN_FIELDS + 1];
+    for (i, &length) in lengths.iter().enumerate() {
+        bounds[i + 1] = bounds[i] + length;
+    }
+    for (column, &length) in columns.iter_mut().zip(lengths) {
+        let ColumnData::Text { bytes, ends } = &mut column.data else {
+            panic!("columns built for another layout (field `{}`)", column.name)
+        };
+        bytes.reserve(spans.len() * length * 3 + STORE_SLACK);
+        ends.reserve(spans.len());
+    }
+    // The run's UTF-8 (at most two bytes per input byte on this way) plus the spill of
+    // the last step's stores, and each step's mask of two-byte characters.
+    let mut text = [0u8; 2 * MAX_RUN_BYTES + 192];
+    let mut wides = [0u64; MAX_RUN_BYTES / 64 + 1];
+    let steps = total.div_ceil(64);
+    let run = spans.last().map_or(0, |s| s.1) - spans.first().map_or(0, |s| s.0);
+    for &(start, _) in spans {
+        let from = start + offset;
+        let src = &input[from..from + total];
+        for line in (0..total).step_by(64) {
+            prefetch(
+                input
+                    .as_ptr()
+                    .wrapping_add(from + INPUT_RUNS_AHEAD * run + line),
+            );
+        }
+        let mut written = 0usize;
+        let mut vector = true;
+        for (step, wide_mask) in wides[..steps].iter_mut().enumerate() {
+            let i = step * 64;
+            let live = _bzhi_u64(u64::MAX, (total - i).min(64) as u32);
+            // SAFETY: the mask covers exactly the bytes of `src` from `i` (at most 64).
+            let x = unsafe { _mm512_maskz_loadu_epi8(live, src.as_ptr().add(i).cast()) };
+            // SAFETY: this function has the features; `written` ≤ 2·i, so the step's
+            // stores (at most 128 bytes) stay inside `text`.
+            match unsafe { display_step(registers, x, live, text.as_mut_ptr().add(written)) } {
+                Some((len, wide)) => {
+                    written += len;
+                    *wide_mask = wide;
+                }
+                None => {
+                    vector = false;
+                    break;
+                }
+            }
+        }
+        if !vector {
+            // SAFETY: this function has the features; room was reserved above.
+            if !unsafe { run_by_fields(registers, tables, src, &bounds, columns) } {
+                return false;
+            }
+            continue;
+        }
+        // Where the UTF-8 of input byte `p` of the run starts: `p` plus the two-byte
+        // characters before it.
+        let mut before = [0usize; MAX_RUN_BYTES / 64 + 1];
+        for k in 1..=steps {
+            before[k] = before[k - 1] + wides[k - 1].count_ones() as usize;
+        }
+        let utf8_at = |p: usize| {
+            let (word, bit) = (p / 64, p % 64);
+            p + before[word] + (_bzhi_u64(wides[word], bit as u32).count_ones() as usize)
+        };
+        let mut begin = 0;
+        for (i, column) in columns.iter_mut().enumerate() {
+            let ColumnData::Text { bytes, ends } = &mut column.data else {
+                unreachable!("checked above")
+            };
+            let end = utf8_at(bounds[i + 1]);
+            let len = bytes.len();
+            prefetch(bytes.as_ptr().wrapping_add(len + OUTPUT_AHEAD));
+            // SAFETY: `begin..end` lies inside the `written` bytes of `text`, whose
+            // 64-byte reads past it stay inside `text`; the column has room for three
+            // bytes per input byte of the field, and the masked stores write exactly
+            // the `end - begin` bytes that `set_len` then covers. (Masked stores also
+            // keep the compiler from turning this loop into a `memcpy` call per field.)
+            unsafe {
+                let (dst, n) = (bytes.as_mut_ptr().add(len), end - begin);
+                let mut k = 0;
+                while k < n {
+                    let chunk = _mm512_loadu_si512(text.as_ptr().add(begin + k).cast());
+                    let live = _bzhi_u64(u64::MAX, (n - k).min(64) as u32);
+                    _mm512_mask_storeu_epi8(dst.add(k).cast(), live, chunk);
+                    k += 64;
+                }
+                bytes.set_len(len + n);
+            }
+            ends.push(bytes.len());
+            begin = end;
+        }
+    }
+    true
+}
+
+/// One record's run of text fields decoded field by field (the way for runs holding
+/// bytes the vector steps do not take); false at the first fault.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn run_by_fields(
+    registers: TableRegisters,
+    tables: &DisplayTables,
+    src: &[u8],
+    bounds: &[usize],
+    columns: &mut [Column],
+) -> bool {
+    for (i, column) in columns.iter_mut().enumerate() {
+        let ColumnData::Text { bytes, ends } = &mut column.data else {
+            unreachable!("checked by the caller")
+        };
+        let field = &src[bounds[i]..bounds[i + 1]];
+        let len = bytes.len();
+        // SAFETY: the caller has the features and reserved room for the field.
+        match unsafe { display_vector(registers, field, bytes.as_mut_ptr().add(len)) } {
+            // SAFETY: `display_vector` set `written` bytes from `len`.
+            Some(written) => unsafe { bytes.set_len(len + written) },
+            None => {
+                if super::display::display(tables, field, bytes).is_err() {
+                    return false;
+                }
+            }
+        }
+        ends.push(bytes.len());
+    }
+    true
 }
 
 /// Folds up to 19 right-aligned decimal digits (one per byte, zeros before them) into an
