@@ -330,6 +330,11 @@ pub(super) fn display_run(
             let end = utf8_at(bounds[i + 1]);
             let len = bytes.len();
             prefetch(bytes.as_ptr().wrapping_add(len + OUTPUT_AHEAD));
+            prefetch(
+                ends.as_ptr()
+                    .wrapping_add(ends.len() + OUTPUT_AHEAD / 16)
+                    .cast(),
+            );
             // SAFETY: `begin..end` lies inside the `written` bytes of `text`, whose
             // 64-byte reads past it stay inside `text`; the column has room for three
             // bytes per input byte of the field, and the masked stores write exactly
