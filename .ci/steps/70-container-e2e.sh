@@ -9,8 +9,8 @@
 #      accepted with it, or with ASLR explicitly allowed), the shipped binaries and their pins,
 #      the container markers the environment snapshot reads, and the verdict: a quick tiny run,
 #      and the committed baselines verified by themselves, the newest release's also against
-#      that run (see "The
-#      verdict" below for why not the image's default command, `verify <baseline> --rerun`).
+#      that run (see "The verdict" below for why not the image's default command,
+#      `verify <baseline> --rerun`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
