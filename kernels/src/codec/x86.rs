@@ -22,6 +22,12 @@
 //!   into a small zeroed array, then checked and folded the same way.
 //!
 //! Every function here requires its target features; callers uphold that by construction.
+//! The per-field numeric decoders (and their helpers) are `#[inline(always)] unsafe fn`s
+//! without `#[target_feature]`, like the DISPLAY bodies: a `#[target_feature]` function
+//! cannot be forced inline, and the compiler stopped inlining them into the column loops
+//! once those grew (a call per field cost zoned decimal a tenth of its speed). They are
+//! only called from functions compiled with the features; calling them from anywhere
+//! else is unsound.
 
 use std::arch::x86_64::*;
 
@@ -392,9 +398,9 @@ unsafe fn run_by_fields(
 
 /// Folds up to 19 right-aligned decimal digits (one per byte, zeros before them) into an
 /// integer: pairs, then quads, then groups of eight, then the three low groups.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn fold_digits(digits: __m256i) -> u64 {
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn fold_digits(digits: __m256i) -> u64 {
     let pairs = _mm256_maddubs_epi16(digits, _mm256_set1_epi16(0x010A));
     let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_0064));
     let eights = _mm256_add_epi64(
@@ -409,9 +415,9 @@ fn fold_digits(digits: __m256i) -> u64 {
 }
 
 /// Zoned decimal of 1 to 18 bytes. Requires AVX-512 F/BW/VL.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
-pub(super) fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
     let Some((_, body)) = src.split_last() else {
         return numeric::zoned(src, ebcdic, signed);
     };
@@ -435,9 +441,9 @@ pub(super) fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, Field
 
 /// Checks and folds a zoned field whose body (all but the last byte) is right-aligned in
 /// `x` over the `live` lanes, zeros elsewhere; shared by the AVX-512 and AVX2 loads.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn zoned_checked(
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn zoned_checked(
     x: __m256i,
     live: u32,
     src: &[u8],
@@ -460,9 +466,9 @@ fn zoned_checked(
 }
 
 /// COMP-3 packed decimal of 1 to 10 bytes. Requires AVX-512 F/BW/VL.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,bmi2")]
-pub(super) fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
     let n = src.len();
     if n == 0 || n > 10 || (n == 10 && !pad) {
         return numeric::packed(src, pad, signed);
@@ -476,9 +482,14 @@ pub(super) fn packed(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFa
 
 /// Checks and folds a COMP-3 field right-aligned in `x`, zeros before it; shared by the
 /// AVX-512 and AVX2 loads.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn packed_checked(x: __m128i, src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn packed_checked(
+    x: __m128i,
+    src: &[u8],
+    pad: bool,
+    signed: bool,
+) -> Result<i64, FieldFault> {
     // One byte per digit nibble, in reading order, the sign nibble left out: u16 lane k
     // holds (low nibble of byte k-1, high nibble of byte k), so the digits end right-aligned
     // at the top lane, ready to fold. Lanes before the field are zero, so a check of the
@@ -596,9 +607,9 @@ fn right_aligned<const N: usize>(src: &[u8]) -> [u8; N] {
 }
 
 /// Zoned decimal of 1 to 18 bytes. Requires AVX2 and BMI2.
-#[inline]
-#[target_feature(enable = "avx2,bmi2")]
-pub(super) fn zoned_avx2(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn zoned_avx2(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
     let Some((_, body)) = src.split_last() else {
         return numeric::zoned(src, ebcdic, signed);
     };
@@ -613,9 +624,9 @@ pub(super) fn zoned_avx2(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, 
 }
 
 /// COMP-3 packed decimal of 1 to 10 bytes. Requires AVX2 and BMI2.
-#[inline]
-#[target_feature(enable = "avx2,bmi2")]
-pub(super) fn packed_avx2(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn packed_avx2(src: &[u8], pad: bool, signed: bool) -> Result<i64, FieldFault> {
     let n = src.len();
     if n == 0 || n > 10 || (n == 10 && !pad) {
         return numeric::packed(src, pad, signed);
