@@ -429,6 +429,62 @@ proptest! {
     }
 }
 
+/// Layouts whose fields are not in offset order (one field redefining bytes of others)
+/// and a hand-built layout with an empty DISPLAY field (which `Layout::new` refuses, but
+/// `Layout`'s fields are public) decode alike on every path, without a panic.
+#[test]
+fn unordered_and_hand_built_layouts_decode_alike_on_every_path() {
+    let redefines = Layout::new(
+        vec![
+            Field::display("a", 0, 10),
+            Field::numeric("b", FieldKind::Packed, 10, 11, 2, true),
+            Field::display("c", 0, 5),
+            Field::display("d", 5, 11),
+        ],
+        None,
+        None,
+    )
+    .unwrap();
+    let mut empty_field = Layout::new(vec![Field::display("x", 0, 4)], Some(16), None).unwrap();
+    empty_field.fields.push(Field::display("empty", 4, 0));
+    for layout in [redefines, empty_field] {
+        let mut state = 7u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut input = Vec::new();
+        RecordGenerator::new(&layout, None)
+            .write(&mut random, 300, RecordFormat::Fixed, &mut input)
+            .unwrap();
+        let (scalar_cols, scalar_errs) =
+            decode_all(&layout, CodecPath::Scalar, RecordFormat::Fixed, &input);
+        for path in FAST_PATHS {
+            let (fast_cols, fast_errs) = decode_all(&layout, path, RecordFormat::Fixed, &input);
+            assert_eq!(scalar_errs, fast_errs, "{path:?}");
+            assert_eq!(scalar_cols, fast_cols, "{path:?}");
+        }
+    }
+}
+
+/// A field that would end past the largest offset is a layout error, and columns for
+/// enormous fields only reserve a bounded hint.
+#[test]
+fn enormous_fields_are_refused_or_reserved_lazily() {
+    let err = Layout::new(vec![Field::display("far", usize::MAX - 2, 10)], None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("far") && err.contains("beyond any record"),
+        "{err}"
+    );
+    let huge = Layout::new(vec![Field::display("huge", 0, 1 << 40)], None, None).unwrap();
+    let columns = Columns::with_capacity(&huge, 1 << 20);
+    assert_eq!(columns.records(), 0);
+}
+
 /// COMP-3 fields of 1 to 10 bytes back to back: odd and even digit counts, signed and
 /// unsigned.
 fn packed_layout() -> Layout {

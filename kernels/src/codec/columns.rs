@@ -9,6 +9,9 @@ use super::numeric::format_decimal;
 /// Schema line that opens the serialised form; changing the form means a new version.
 pub const COLUMNS_SCHEMA: &str = "benchseal.codec.columns/1";
 
+/// The most bytes [`Columns::with_capacity`] reserves up front for one text column.
+const TEXT_HINT_LIMIT: usize = 1 << 30;
+
 /// The values of one field over the decoded records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ColumnData {
@@ -56,7 +59,7 @@ pub struct Columns {
 
 impl Columns {
     /// Empty columns for `layout`, with room for `records` records without reallocation
-    /// (text columns get room for three bytes of UTF-8 per input byte).
+    /// (text columns get room for three bytes of UTF-8 per input byte, up to 1 GiB each).
     pub fn with_capacity(layout: &Layout, records: usize) -> Columns {
         let columns = layout
             .fields
@@ -65,8 +68,17 @@ impl Columns {
                 name: f.name.clone(),
                 scale: f.scale,
                 data: match f.kind {
+                    // The capacity is a hint, held to TEXT_HINT_LIMIT: the decoder
+                    // reserves what each run of records needs anyway, so a layout with
+                    // enormous fields costs nothing until such records actually come.
                     FieldKind::Display => ColumnData::Text {
-                        bytes: Vec::with_capacity(records * f.length * 3 + 64),
+                        bytes: Vec::with_capacity(
+                            records
+                                .saturating_mul(f.length)
+                                .saturating_mul(3)
+                                .saturating_add(64)
+                                .min(TEXT_HINT_LIMIT),
+                        ),
                         ends: Vec::with_capacity(records),
                     },
                     _ => ColumnData::Number {

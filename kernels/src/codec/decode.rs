@@ -455,11 +455,12 @@ fn text_runs(fields: &[FieldCodec]) -> Vec<std::ops::Range<usize>> {
             && matches!(field.plan, Plan::Text(_))
         {
             let previous = &fields[i - 1];
-            let bytes = field.offset + field.length - fields[run.start].offset;
+            // Fields need not come in offset order (a layout may redefine bytes), so the
+            // run's length is only worked out once this field follows the previous one.
             if matches!(previous.plan, Plan::Text(_))
                 && previous.offset + previous.length == field.offset
                 && previous.codepage == field.codepage
-                && bytes <= MAX_RUN_BYTES
+                && field.offset + field.length - fields[run.start].offset <= MAX_RUN_BYTES
                 && run.len() < MAX_RUN_FIELDS
             {
                 run.end = i + 1;

@@ -135,11 +135,19 @@ impl Field {
         }
     }
 
+    /// Where the field ends (saturating: a field that would end past `usize::MAX` is
+    /// refused by [`Layout::new`]).
     pub fn end(&self) -> usize {
-        self.offset + self.length
+        self.offset.saturating_add(self.length)
     }
 
     fn check(&self) -> Result<(), String> {
+        if self.offset.checked_add(self.length).is_none() {
+            return Err(format!(
+                "offset {} plus length {} is beyond any record",
+                self.offset, self.length
+            ));
+        }
         if self.kind == FieldKind::Display {
             if self.length == 0 {
                 return Err("a display field needs a length of at least 1".into());

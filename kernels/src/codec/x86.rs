@@ -119,7 +119,7 @@ pub(super) fn display_column(
             .as_ptr()
             .wrapping_add(start + INPUT_RUNS_AHEAD * run + offset);
         prefetch(ahead);
-        prefetch(ahead.wrapping_add(length - 1));
+        prefetch(ahead.wrapping_add(length.saturating_sub(1)));
         prefetch(bytes.as_ptr().wrapping_add(len + OUTPUT_AHEAD));
         let src = &input[start + offset..start + offset + length];
         // SAFETY: this function requires the features `display_vector` needs; the room
@@ -173,8 +173,8 @@ unsafe fn display_vector(registers: TableRegisters, src: &[u8], dst: *mut u8) ->
         let live = _bzhi_u64(u64::MAX, n as u32);
         // SAFETY: the mask covers exactly the `n` bytes of `src` from `i`.
         let x = unsafe { _mm512_maskz_loadu_epi8(live, src.as_ptr().add(i).cast()) };
-        // SAFETY: at most 2 bytes per input byte are written so far, inside the room
-        // the caller left.
+        // SAFETY: at most 2 bytes per input byte are written so far, and the step's
+        // stores stay inside the room the caller left (see `display_step`).
         let (len, _) = unsafe { display_step(registers, x, live, dst.add(written)) }?;
         written += len;
         i += n;
@@ -186,8 +186,13 @@ unsafe fn display_vector(registers: TableRegisters, src: &[u8], dst: *mut u8) ->
 /// table and written to `dst` as UTF-8 (64 or 128 bytes stored, the first `len` of them
 /// meaningful). Returns `len` and the mask of bytes that took two UTF-8 bytes, or `None`
 /// when a live byte maps below U+0020 or outside Latin-1 (nothing meaningful written).
-/// Same contract as [`display_vector`]: features held by the caller, room for 128 + 64
-/// bytes at `dst`.
+/// Same contract as [`display_vector`] for the features. Room: a step with at most 32
+/// live bytes stores 64 bytes at `dst`, one with more stores up to 128 (the second store
+/// starts at most 64 bytes in). For a field of `n` bytes whose step at input offset `i`
+/// writes at `dst = start + written` with `written ≤ 2·i`, that is at most
+/// `2·i + 128 ≤ 3·(i + live) + 64` bytes from `start` when `live > 32`, and
+/// `2·i + 64 ≤ 3·i + 64` otherwise: inside the three bytes per input byte plus
+/// [`STORE_SLACK`] that the entry points reserve.
 ///
 /// Every step takes the same way whether or not it holds Latin-1 letters: a branch on
 /// that is as random as the text, and its mispredictions cost more than the widening
