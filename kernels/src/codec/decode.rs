@@ -138,10 +138,6 @@ struct Avx2Kernels;
 impl Kernels for Avx2Kernels {
     const PACKED_WORDS: bool = true;
     #[inline(always)]
-    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
-        display::display(tables, src, out)
-    }
-    #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
         // SAFETY: only reached from functions entered after detecting AVX2 + BMI2.
         unsafe { super::x86::zoned_avx2(src, ebcdic, signed) }
@@ -162,7 +158,11 @@ trait Kernels {
     /// COMP-3 columns go eight records a step through [`super::x86::packed_column`];
     /// only for kernels entered after detecting AVX-512 F/BW.
     const PACKED_EIGHT: bool = false;
-    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault>;
+    /// One DISPLAY field; the oracle unless a path has vector code for it.
+    #[inline(always)]
+    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+        display::display(tables, src, out)
+    }
     /// One DISPLAY field over `spans`, appended to a text column; false at the first fault.
     #[inline(always)]
     fn text_column(
@@ -267,10 +267,6 @@ struct ScalarKernels;
 
 impl Kernels for ScalarKernels {
     #[inline(always)]
-    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
-        display::display(tables, src, out)
-    }
-    #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
         numeric::zoned(src, ebcdic, signed)
     }
@@ -289,10 +285,6 @@ struct Avx512Kernels;
 impl Kernels for Avx512Kernels {
     const PACKED_WORDS: bool = true;
     const PACKED_EIGHT: bool = true;
-    #[inline(always)]
-    fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
-        display::display(tables, src, out)
-    }
     #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
         // SAFETY: only reached from functions entered after detecting AVX-512 BW/VL + BMI2.

@@ -67,10 +67,25 @@ pub(super) fn display(
     out: &mut Vec<u8>,
 ) -> Result<(), FieldFault> {
     out.reserve(src.len() * 3 + STORE_SLACK);
+    // SAFETY: this function requires the features `append_field` needs, and the room it
+    // writes into was reserved just above.
+    unsafe { append_field(table_registers(tables), tables, src, out) }
+}
+
+/// Appends the UTF-8 of one field to `out`: the vector steps, or the oracle for a field
+/// they do not take (whose output and errors are then the oracle's). Same contract as
+/// [`display_vector`]: the caller has the features and left room for three bytes per
+/// input byte plus [`STORE_SLACK`] past `out.len()`.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn append_field(
+    registers: TableRegisters,
+    tables: &DisplayTables,
+    src: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), FieldFault> {
     let len = out.len();
-    // SAFETY: this function requires the features `display_vector` needs, and the room
-    // it writes into was reserved just above.
-    match unsafe { display_vector(table_registers(tables), src, out.as_mut_ptr().add(len)) } {
+    match display_vector(registers, src, out.as_mut_ptr().add(len)) {
         Some(written) => {
             // SAFETY: `display_vector` initialised `written` bytes from `len`.
             unsafe { out.set_len(len + written) };
@@ -87,7 +102,7 @@ const OUTPUT_AHEAD: usize = 1024;
 /// How many runs of records ahead a column's input is asked for.
 const INPUT_RUNS_AHEAD: usize = 2;
 
-/// DISPLAY decode of one field over many records (at most 128) into a text column, the
+/// DISPLAY decode of one field over many records into a text column, the
 /// table kept in registers throughout. False at the first fault (the caller redoes the
 /// records one by one to locate it).
 ///
@@ -111,36 +126,24 @@ pub(super) fn display_column(
     let registers = table_registers(tables);
     // Room for the whole run: three bytes per input byte plus one full vector store.
     bytes.reserve(spans.len() * length * 3 + STORE_SLACK);
-    let mut len = bytes.len();
+    ends.reserve(spans.len());
     let run = spans.last().map_or(0, |s| s.1) - spans.first().map_or(0, |s| s.0);
-    let mut run_ends = [0usize; 128];
-    for (end, &(start, _)) in run_ends.iter_mut().zip(spans) {
+    for &(start, _) in spans {
         let ahead = input
             .as_ptr()
             .wrapping_add(start + INPUT_RUNS_AHEAD * run + offset);
         prefetch(ahead);
         prefetch(ahead.wrapping_add(length.saturating_sub(1)));
-        prefetch(bytes.as_ptr().wrapping_add(len + OUTPUT_AHEAD));
+        prefetch(bytes.as_ptr().wrapping_add(bytes.len() + OUTPUT_AHEAD));
         let src = &input[start + offset..start + offset + length];
-        // SAFETY: this function requires the features `display_vector` needs; the room
-        // it writes into was reserved for the whole run above (each field takes at most
+        // SAFETY: this function requires the features `append_field` needs; the room it
+        // writes into was reserved for the whole run above (each field takes at most
         // three bytes per input byte).
-        match unsafe { display_vector(registers, src, bytes.as_mut_ptr().add(len)) } {
-            Some(written) => len += written,
-            None => {
-                // SAFETY: every byte up to `len` was written by `display_vector`.
-                unsafe { bytes.set_len(len) };
-                if super::display::display(tables, src, bytes).is_err() {
-                    return false;
-                }
-                len = bytes.len();
-            }
+        if unsafe { append_field(registers, tables, src, bytes) }.is_err() {
+            return false;
         }
-        *end = len;
+        ends.push(bytes.len());
     }
-    // SAFETY: as above.
-    unsafe { bytes.set_len(len) };
-    ends.extend_from_slice(&run_ends[..spans.len().min(128)]);
     true
 }
 
@@ -385,16 +388,9 @@ unsafe fn run_by_fields(
             unreachable!("checked by the caller")
         };
         let field = &src[bounds[i]..bounds[i + 1]];
-        let len = bytes.len();
         // SAFETY: the caller has the features and reserved room for the field.
-        match unsafe { display_vector(registers, field, bytes.as_mut_ptr().add(len)) } {
-            // SAFETY: `display_vector` set `written` bytes from `len`.
-            Some(written) => unsafe { bytes.set_len(len + written) },
-            None => {
-                if super::display::display(tables, field, bytes).is_err() {
-                    return false;
-                }
-            }
+        if unsafe { append_field(registers, tables, field, bytes) }.is_err() {
+            return false;
         }
         ends.push(bytes.len());
     }
