@@ -160,11 +160,16 @@ fn decode(args: DecodeArgs) -> Result<Outcome> {
     let mut summary = DecodeSummary::default();
     let started = Instant::now();
     let result = {
-        let mut counted = Vec::new();
+        // Skipped records are counted as they come (kind and the first few messages), so
+        // memory stays bounded however many records are bad.
+        let (mut errors, mut first_errors) = (BTreeMap::new(), Vec::new());
         let mut on_error = |error: CodecError| match args.errors {
             ErrorMode::Strict => Err(error),
             ErrorMode::Skip => {
-                counted.push(error);
+                *errors.entry(error.kind()).or_default() += 1;
+                if first_errors.len() < ERRORS_SHOWN {
+                    first_errors.push(error.to_string());
+                }
                 Ok(())
             }
         };
@@ -182,12 +187,8 @@ fn decode(args: DecodeArgs) -> Result<Outcome> {
                 Ok(())
             },
         );
-        for error in counted {
-            *summary.errors.entry(error.kind()).or_default() += 1;
-            if summary.first_errors.len() < ERRORS_SHOWN {
-                summary.first_errors.push(error.to_string());
-            }
-        }
+        summary.errors = errors;
+        summary.first_errors = first_errors;
         result
     };
     let elapsed = started.elapsed().as_secs_f64();

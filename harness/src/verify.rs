@@ -176,28 +176,32 @@ pub fn check_record(
         Ok(()) => Check::Ok(format!("seal of run {} matches", record.run_id)),
         Err(why) => Check::Broken(why),
     }];
-    if let Some(golden) = golden {
-        for w in &record.workloads {
-            let Some(g) = golden.workloads.get(&w.id.to_string()) else {
-                continue;
-            };
-            for p in &w.paths {
-                if let Some(d) = &p.output_sha256 {
-                    checks.push(if *d == g.output_sha256 {
-                        Check::Ok(format!(
-                            "{} {} output digest equals digests.json",
-                            w.id, p.path
-                        ))
-                    } else {
-                        Check::Broken(format!(
-                            "{} {} output digest {} differs from digests.json {}",
-                            w.id,
-                            p.path,
-                            crate::slo::short(d),
-                            crate::slo::short(&g.output_sha256)
-                        ))
-                    });
-                }
+    let Some(golden) = golden else {
+        checks.push(Check::Unchecked(
+            "no digests.json beside the record: output digests were not checked".into(),
+        ));
+        return checks;
+    };
+    for w in &record.workloads {
+        let Some(g) = golden.workloads.get(&w.id.to_string()) else {
+            continue;
+        };
+        for p in &w.paths {
+            if let Some(d) = &p.output_sha256 {
+                checks.push(if *d == g.output_sha256 {
+                    Check::Ok(format!(
+                        "{} {} output digest equals digests.json",
+                        w.id, p.path
+                    ))
+                } else {
+                    Check::Broken(format!(
+                        "{} {} output digest {} differs from digests.json {}",
+                        w.id,
+                        p.path,
+                        crate::slo::short(d),
+                        crate::slo::short(&g.output_sha256)
+                    ))
+                });
             }
         }
     }
@@ -350,14 +354,20 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         Some(REPORT_SCHEMA) => {
             let dir = json_path.parent().unwrap_or(Path::new("."));
             let mut renderings = Vec::new();
+            let mut missing = Vec::new();
             for name in ["signoff.md", "signoff.html"] {
                 let path = dir.join(name);
                 if path.exists() {
                     renderings.push((name.to_string(), crate::fsutil::read_to_string(&path)?));
+                } else {
+                    missing.push(Check::Unchecked(format!(
+                        "{name} is not beside the report: its rendering was not checked"
+                    )));
                 }
             }
-            let (report, checks) = check_report(&text, &renderings)
+            let (report, mut checks) = check_report(&text, &renderings)
                 .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+            checks.extend(missing);
             let outcome = print_checks(
                 &format!(
                     "report {} (v{}, {})",

@@ -39,6 +39,22 @@ fn untouched_report_verifies() {
         .stdout(predicate::str::contains("overall: OK"));
 }
 
+/// A rendering that is not there is listed as not checked, never counted as a pass.
+#[test]
+fn a_missing_rendering_is_listed_as_unchecked() {
+    let (_dir, out) = report_dir();
+    std::fs::remove_file(out.join("signoff.html")).unwrap();
+    benchseal()
+        .arg("verify")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "unchecked  signoff.html is not beside the report",
+        ))
+        .stdout(predicate::str::contains("signoff.html equals").not());
+}
+
 /// Applies `edit` to `signoff.json` and expects `benchseal verify` to exit 3 naming it.
 fn assert_edit_detected(edit: impl FnOnce(&mut serde_json::Value), expected: &str) {
     let (_dir, out) = report_dir();
