@@ -7,9 +7,9 @@ use benchseal_kernels::sync::compare::{
 };
 use proptest::prelude::*;
 
-fn runnable_levels() -> Vec<SimdLevel> {
-    SimdLevel::runnable()
-}
+/// The levels this CPU runs, worked out (and the others named) once per test binary,
+/// not once per property case.
+static LEVELS: std::sync::LazyLock<Vec<SimdLevel>> = std::sync::LazyLock::new(SimdLevel::runnable);
 
 fn diff(old: &[u8], new: &[u8]) -> Difference {
     compare_scalar(old, new).difference.expect("buffers differ")
@@ -86,7 +86,7 @@ fn a_change_to_a_newline_byte_belongs_to_the_line_it_ends() {
 
 fn check_all_levels(old: &[u8], new: &[u8]) -> Result<(), TestCaseError> {
     let expected: Comparison = compare_scalar(old, new);
-    for level in runnable_levels() {
+    for &level in LEVELS.iter() {
         prop_assert_eq!(compare_at(old, new, level), expected, "level {}", level);
     }
     Ok(())

@@ -9,9 +9,9 @@ use benchseal_kernels::sync::detect::{
 };
 use proptest::prelude::*;
 
-fn runnable_levels() -> Vec<SimdLevel> {
-    SimdLevel::runnable()
-}
+/// The levels this CPU runs, worked out (and the others named) once per test binary,
+/// not once per property case.
+static LEVELS: std::sync::LazyLock<Vec<SimdLevel>> = std::sync::LazyLock::new(SimdLevel::runnable);
 
 #[test]
 fn extensions_decide_before_content_and_ignore_case() {
@@ -68,7 +68,7 @@ fn exactly_thirty_percent_is_text_and_one_more_byte_is_binary() {
 #[test]
 fn every_byte_value_is_classified_the_same_on_every_level() {
     let all: Vec<u8> = (0..=255).collect();
-    for level in runnable_levels() {
+    for &level in LEVELS.iter() {
         for len in [1, 31, 32, 63, 64, 65, 256] {
             let sample: Vec<u8> = all.iter().cycle().skip(7).take(len).copied().collect();
             assert_eq!(
@@ -107,7 +107,7 @@ proptest! {
         let start = start.min(bytes.len());
         let slice = &bytes[start..];
         let expected = sample_stats_scalar(slice);
-        for level in runnable_levels() {
+        for &level in LEVELS.iter() {
             prop_assert_eq!(sample_stats_at(slice, level), expected, "level {}", level);
         }
     }
