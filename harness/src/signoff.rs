@@ -137,13 +137,6 @@ pub fn run_suite(extra: &[String]) -> Result<RunRecord> {
     load_sealed(path)
 }
 
-/// The baseline file of `version` for `machine_class`.
-pub fn baseline_path(baselines_dir: &Path, version: &str, machine_class: &str) -> PathBuf {
-    baselines_dir
-        .join(version)
-        .join(format!("{machine_class}.json"))
-}
-
 fn version_key(version: &str) -> Vec<u64> {
     version
         .split(['.', '-', '+'])
@@ -158,19 +151,16 @@ fn history(
     machine_class: &str,
     version: &str,
 ) -> Result<Vec<HistoryPoint>> {
-    let Ok(entries) = std::fs::read_dir(baselines_dir) else {
-        return Ok(Vec::new());
-    };
-    let mut versions: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+    let mut versions: Vec<String> = crate::baseline::versions(baselines_dir)?
+        .into_iter()
+        // Directories that are not version names (e.g. hidden ones) are not baselines.
+        .filter(|v| crate::baseline::validate_name(v, "version").is_ok())
         .filter(|v| version_key(v) < version_key(version))
         .collect();
     versions.sort_by_key(|v| version_key(v));
     let mut points = Vec::new();
     for v in versions {
-        let path = baseline_path(baselines_dir, &v, machine_class);
+        let path = crate::baseline::baseline_path(baselines_dir, &v, machine_class)?;
         if !path.exists() {
             continue;
         }
@@ -280,7 +270,8 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let baseline = match &args.baseline {
         None => None,
         Some(v) => {
-            let path = baseline_path(&args.baselines_dir, v, &run.env.machine_class);
+            let path =
+                crate::baseline::baseline_path(&args.baselines_dir, v, &run.env.machine_class)?;
             if !path.exists() {
                 return Err(bad_input(format!(
                     "baseline {v} has no record for machine class `{}` ({} is missing)",
