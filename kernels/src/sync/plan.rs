@@ -426,7 +426,11 @@ impl PairReader {
             if same {
                 let got_target = read_up_to(&mut target_file, &mut self.target_buf[..want])
                     .map_err(|e| (Side::Target, e))?;
-                same = self.source_buf[..got] == self.target_buf[..got_target];
+                same = crate::sync::compare::compare(
+                    &self.source_buf[..got],
+                    &self.target_buf[..got_target],
+                )
+                .is_equal();
             }
             remaining -= got as u64;
             if got < want || remaining == 0 {
