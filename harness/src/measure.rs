@@ -164,6 +164,7 @@ pub fn new_run_record() -> RunRecord {
         workloads: Vec::new(),
         processes: Vec::new(),
         notes: Vec::new(),
+        engine_failures: Vec::new(),
         timing: None,
         seal: None,
     }

@@ -50,6 +50,10 @@ pub struct RunRecord {
     /// no committed golden digest, or an interruption.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Engines that could not run at all (a tool missing or unusable, a bench executable
+    /// that would not start), each said once; their cases are `skipped` with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engine_failures: Vec<EngineFailure>,
     /// Where the run's time went; `None` until the run ends.
     #[serde(default)]
     pub timing: Option<RunTiming>,
@@ -104,6 +108,14 @@ impl std::str::FromStr for EngineKind {
     }
 }
 
+/// An engine that could not run at all, and the fix where one is known.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EngineFailure {
+    pub engine: EngineKind,
+    /// One line: what failed and how to fix it.
+    pub reason: String,
+}
+
 /// Wall-clock seconds of a run, split so the harness's own overhead is visible.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunTiming {
@@ -122,6 +134,10 @@ pub struct RunTiming {
     /// few short tool queries (git, version probes).
     #[serde(default)]
     pub bench_processes_cpu_s: Option<f64>,
+    /// Installing tools the engines need (the pinned `gungraun-runner` on a machine that
+    /// had none): neither build nor harness overhead. Absent when nothing was installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools_s: Option<f64>,
 }
 
 /// What was measured: the build and its inputs.
@@ -139,6 +155,9 @@ pub struct Artifact {
     /// `gungraun-runner`, `valgrind`).
     #[serde(default)]
     pub tools: BTreeMap<String, String>,
+    /// Absolute paths of the external tools the run used (`gungraun-runner`, `valgrind`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_paths: BTreeMap<String, String>,
 }
 
 /// A bench executable that produced numbers; instruction counts are exact only for the
@@ -243,6 +262,16 @@ pub struct EngineResult<T> {
     #[serde(flatten)]
     pub status: Status,
     pub metrics: Option<T>,
+}
+
+impl<T> EngineResult<T> {
+    /// A result that carries a status and no numbers (skipped, or invalid).
+    pub fn without_metrics(status: Status) -> Self {
+        EngineResult {
+            status,
+            metrics: None,
+        }
+    }
 }
 
 /// Wall-clock statistics of one benchmark (criterion), times per run of the kernel in ns.

@@ -95,46 +95,16 @@ pub fn load_sealed(path: &Path) -> Result<RunRecord> {
     Ok(run)
 }
 
-/// Runs the suite through `benchseal run` (its arguments plus `extra`), writing the record
-/// under `reports/runs/`, and returns the new record. The suite's own outcome (a broken
-/// digest, say) is not an error here: the record says it, and the report judges it.
-pub fn run_suite(extra: &[String]) -> Result<RunRecord> {
-    let out = PathBuf::from(crate::compare::RUNS_DIR);
-    let listing = |dir: &Path| -> std::collections::BTreeSet<PathBuf> {
-        std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                    .collect()
-            })
-            .unwrap_or_default()
+/// Runs the suite (the run pipeline with `config`, its record under `reports/runs/`) and
+/// returns the new record. The suite's own outcome (a broken digest, say) is not an error
+/// here: the record says it, and the report judges it.
+pub fn run_suite(config: crate::run::RunConfig) -> Result<RunRecord> {
+    let config = crate::run::RunConfig {
+        out: PathBuf::from(crate::compare::RUNS_DIR),
+        ..config
     };
-    let before = listing(&out);
-    let mut argv: Vec<String> = vec![
-        "benchseal".into(),
-        "run".into(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    argv.extend(extra.iter().cloned());
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv)
-        .map_err(|e| bad_input(format!("running the suite: {e}")))?;
-    let crate::cli::Command::Run(run_args) = cli.command else {
-        unreachable!("the argv starts with `run`")
-    };
-    eprintln!("running the suite: {}", argv[1..].join(" "));
-    let outcome = crate::run::execute(run_args).context("running the suite")?;
-    let new: Vec<PathBuf> = listing(&out).difference(&before).cloned().collect();
-    let [path] = new.as_slice() else {
-        anyhow::bail!(
-            "the suite ended ({outcome:?}) but wrote {} new run records to {}, expected one",
-            new.len(),
-            out.display()
-        );
-    };
-    load_sealed(path)
+    let run = crate::run::run(&config).context("running the suite")?;
+    Ok(run.record)
 }
 
 fn version_key(version: &str) -> Vec<u64> {
@@ -244,7 +214,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     }
     let mut run = match &args.run {
         Some(path) => load_sealed(path)?,
-        None => run_suite(&[])?,
+        None => run_suite(crate::run::RunConfig::default())?,
     };
     if run.artifact.git_dirty == Some(true) && !args.allow_dirty {
         return Err(bad_input(format!(

@@ -16,15 +16,18 @@
 //! executable has the same SHA-256, within the policy's tolerance otherwise; wall-clock
 //! medians within the comparison policy (else exit 1).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use benchseal_benches::Size;
 
 use crate::Outcome;
 use crate::compare::Policy;
 use crate::exit::bad_input;
-use crate::record::{RUN_SCHEMA, RunRecord};
+use crate::record::{EngineKind, RUN_SCHEMA, RunRecord};
 use crate::report::{REPORT_SCHEMA, ReportInputs, SignoffReport, first_difference, formats};
+use crate::run::RunConfig;
 use crate::slo::{SloFile, significant};
 
 /// Arguments of `benchseal verify REPORT_OR_BASELINE`.
@@ -37,6 +40,15 @@ pub struct VerifyArgs {
     /// and re-derive every number from the fresh run.
     #[arg(long, conflicts_with = "run")]
     pub rerun: bool,
+    /// With --rerun: only these tiers of the reference, comma-separated (e.g. `tiny` for a
+    /// quick check) [default: every tier the reference has]
+    #[arg(
+        long = "size",
+        value_name = "TIER",
+        value_delimiter = ',',
+        requires = "rerun"
+    )]
+    pub sizes: Vec<Size>,
     /// Re-derive every number from this run record.
     #[arg(long, value_name = "RUN")]
     pub run: Option<PathBuf>,
@@ -301,35 +313,56 @@ fn print_checks(title: &str, checks: &[Check]) -> Outcome {
     outcome
 }
 
-/// `benchseal run` arguments that measure the same workloads the same way as `reference`.
-pub fn rerun_args(reference: &RunRecord) -> Vec<String> {
-    let join = |items: Vec<String>| items.join(",");
-    let mut args = Vec::new();
-    let o = &reference.options;
-    if !o.engines.is_empty() {
-        args.extend([
-            "--engine".to_string(),
-            join(o.engines.iter().map(|e| e.name().to_string()).collect()),
-        ]);
+/// The run that measures the same workloads the same way as `reference` (engines, tiers,
+/// `--quick`, and the tiers it counted instructions on), limited to `tiers` when any are
+/// given. A tier the reference does not have is bad input.
+pub fn rerun_config(reference: &RunRecord, tiers: &[Size]) -> Result<RunConfig> {
+    let present: BTreeSet<Size> = reference.workloads.iter().map(|w| w.id.size).collect();
+    if let Some(absent) = tiers.iter().find(|t| !present.contains(t)) {
+        return Err(bad_input(format!(
+            "--size {absent}: run {} has no workload of that tier (it has: {})",
+            reference.run_id,
+            present
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
-    if o.quick {
-        args.push("--quick".into());
-    }
-    if !o.sizes.is_empty() {
-        args.extend([
-            "--size".to_string(),
-            join(o.sizes.iter().map(|s| s.name().to_string()).collect()),
-        ]);
-    }
-    let ids: Vec<String> = reference
+    let chosen = |size: Size| tiers.is_empty() || tiers.contains(&size);
+    let workloads: Vec<String> = reference
         .workloads
         .iter()
+        .filter(|w| chosen(w.id.size))
         .map(|w| w.id.to_string())
         .collect();
-    if !ids.is_empty() {
-        args.extend(["--workload".to_string(), join(ids)]);
-    }
-    args
+    let sizes: Vec<Size> = present.iter().copied().filter(|s| chosen(*s)).collect();
+    let counted = |w: &&crate::record::WorkloadRecord| {
+        w.paths
+            .iter()
+            .any(|p| p.instr.as_ref().is_some_and(|r| r.status.is_ok()))
+    };
+    let instr_sizes: BTreeSet<Size> = reference
+        .workloads
+        .iter()
+        .filter(counted)
+        .map(|w| w.id.size)
+        .filter(|s| chosen(*s))
+        .collect();
+    let o = &reference.options;
+    Ok(RunConfig {
+        suites: o.suites.clone(),
+        sizes,
+        instr_sizes: instr_sizes.into_iter().collect(),
+        quick: o.quick,
+        engines: if o.engines.is_empty() {
+            EngineKind::ALL.to_vec()
+        } else {
+            o.engines.clone()
+        },
+        workloads,
+        ..RunConfig::default()
+    })
 }
 
 /// Finds `signoff.json` for a report directory or any file of it.
@@ -422,7 +455,10 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         return Ok(outcome);
     }
     let fresh = if args.rerun {
-        Some(crate::signoff::run_suite(&rerun_args(&reference))?)
+        Some(crate::signoff::run_suite(rerun_config(
+            &reference,
+            &args.sizes,
+        )?)?)
     } else if let Some(path) = &args.run {
         Some(crate::signoff::load_sealed(path)?)
     } else {

@@ -308,3 +308,75 @@ fn the_cli_exits_3_when_a_registered_workload_misses_its_golden_digest() {
             .all(|p| p.wall.is_none() && p.instr.is_none())
     );
 }
+
+/// Bench executables that cannot do their job: `script` is the body of both.
+fn broken_bench_dir(script: &str, executable: bool) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["benchseal-bench-wall", "benchseal-bench-instr"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let mode = if executable { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    dir
+}
+
+/// A bench process that dies the same way before any case runs, or one that cannot start,
+/// is the engine's failure: said once, exit 1, every case `skipped` with it, and the digest
+/// pass's results kept.
+#[test]
+fn an_engine_that_cannot_run_is_reported_once_and_its_cases_are_skipped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for (script, executable, expected) in [
+        (
+            "echo 'error: the measuring tool is not installed' >&2; exit 1",
+            true,
+            "the measuring tool is not installed",
+        ),
+        ("exit 0", false, "could not start"),
+    ] {
+        let bench_dir = broken_bench_dir(script, executable);
+        let out = tempfile::tempdir().unwrap();
+        let assert = benchseal()
+            .current_dir(root)
+            .env("BENCHSEAL_BENCH_DIR", bench_dir.path())
+            .args([
+                "run",
+                "--quick",
+                "--engines",
+                "wall",
+                "--workload",
+                FIXTURE_WORKLOAD,
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .assert()
+            .code(1);
+        let output = assert.get_output();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.matches(expected).count(), 1, "{stderr}");
+        assert_eq!(stdout.matches(expected).count(), 1, "{stdout}");
+        assert!(!stdout.contains("invalid"), "{stdout}");
+        let record = only_record(out.path());
+        assert_eq!(
+            record.engine_failures.len(),
+            1,
+            "{:?}",
+            record.engine_failures
+        );
+        assert!(record.engine_failures[0].reason.contains(expected));
+        let workload = &record.workloads[0];
+        assert_eq!(workload.paths.len(), 2);
+        for path in &workload.paths {
+            assert_eq!(path.status, Status::Ok, "the digest pass still counts");
+            let wall = path.wall.as_ref().unwrap();
+            assert!(
+                matches!(&wall.status, Status::Skipped(why) if why.contains("engine could not run")),
+                "{:?}",
+                wall.status
+            );
+        }
+    }
+}

@@ -3,8 +3,8 @@
 //! workload on every path it registers with digests, wall statistics and instruction
 //! counts, and agree exactly on digests and instruction counts.
 //!
-//! CI's `.ci/steps/20-run-quick.sh` makes its two records with the release binary and
-//! points `BENCHSEAL_RUN_RECORDS` at them; otherwise the test makes its own.
+//! No runner needs to be on `PATH`: the instr engine finds or installs the pinned one and
+//! puts it first on the bench process's `PATH`, and the records name the one used.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,6 +92,26 @@ fn check(record: &RunRecord) -> Fingerprint {
             );
         }
     }
+    assert!(
+        record.engine_failures.is_empty(),
+        "{}: {:?}",
+        record.run_id,
+        record.engine_failures
+    );
+    let runner = record
+        .artifact
+        .tool_paths
+        .get("gungraun-runner")
+        .unwrap_or_else(|| panic!("{}: no runner path recorded", record.run_id));
+    assert!(Path::new(runner).is_absolute(), "{runner}");
+    assert_eq!(
+        record
+            .artifact
+            .tools
+            .get("gungraun-runner")
+            .map(String::as_str),
+        Some(benchseal::engine::instr::GUNGRAUN_VERSION)
+    );
     let executables = &record.artifact.bench_executables;
     if fingerprint.values().next().is_some() {
         assert!(
@@ -105,13 +125,8 @@ fn check(record: &RunRecord) -> Fingerprint {
 #[test]
 fn two_quick_tiny_runs_are_sealed_complete_and_agree_exactly() {
     let own = tempfile::tempdir().unwrap();
-    let dir = match std::env::var_os("BENCHSEAL_RUN_RECORDS") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            make_records(own.path());
-            own.path().to_path_buf()
-        }
-    };
+    make_records(own.path());
+    let dir = own.path().to_path_buf();
     let records = load_records(&dir);
     assert!(
         records.len() >= 2,

@@ -249,16 +249,94 @@ fn not_a_report_is_exit_2() {
 
 #[test]
 fn rerun_measures_the_same_workloads_the_same_way() {
-    let args = benchseal::verify::rerun_args(&fixture::run());
+    use benchseal::record::EngineKind;
+    use benchseal_benches::Size;
+    let config = benchseal::verify::rerun_config(&fixture::run(), &[]).unwrap();
+    assert_eq!(config.engines, [EngineKind::Wall, EngineKind::Instr]);
+    assert_eq!(config.sizes, [Size::Small, Size::Medium, Size::Large]);
     assert_eq!(
-        args,
+        config.workloads,
         [
-            "--engine",
-            "wall,instr",
-            "--size",
-            "small,medium,large",
-            "--workload",
-            "codec/display/cp037-10x50/large,codec/comp3/s9v2-10/large,quant/gemv-i2s/4096x4096/medium,sync/detect/text-8kib/small",
+            "codec/display/cp037-10x50/large",
+            "codec/comp3/s9v2-10/large",
+            "quant/gemv-i2s/4096x4096/medium",
+            "sync/detect/text-8kib/small",
         ]
+    );
+    let small = benchseal::verify::rerun_config(&fixture::run(), &[Size::Small]).unwrap();
+    assert_eq!(small.sizes, [Size::Small]);
+    assert_eq!(small.workloads, ["sync/detect/text-8kib/small"]);
+    let err = benchseal::verify::rerun_config(&fixture::run(), &[Size::Tiny])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--size tiny: run") && err.contains("(it has: small, medium, large)"),
+        "{err}"
+    );
+}
+
+/// The auditor image's default command, `verify <committed baseline> --rerun`, through
+/// the real CLI on the tiny tier: it runs the suite and gives a verdict (exit 0 or 1;
+/// exit 1 only for wall-clock medians of another machine), never a usage error or a broken
+/// digest.
+#[test]
+fn verify_rerun_of_the_committed_baseline_runs_end_to_end_on_the_tiny_tier() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let newest = std::fs::read_dir(root.join("baselines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .max_by_key(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .split('.')
+                .map(|n| n.parse::<u64>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        })
+        .expect("a committed baseline");
+    let baseline = std::fs::read_dir(&newest)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("digests.json"))
+        .expect("a machine-class baseline");
+    let out = benchseal()
+        .current_dir(root)
+        .arg("verify")
+        .arg(&baseline)
+        .args(["--rerun", "--size", "tiny"])
+        .timeout(std::time::Duration::from_secs(1800))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "exit {code:?}\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("re-derived from run"), "{stdout}");
+    assert!(
+        stdout.contains("overall: OK") || stdout.contains("overall: OUTSIDE POLICY"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("BROKEN"), "{stdout}");
+    // Every tiny workload of the baseline was re-measured and its digest compared.
+    let reference = RunRecord::load(&baseline).unwrap();
+    for w in reference
+        .workloads
+        .iter()
+        .filter(|w| w.id.size == benchseal_benches::Size::Tiny)
+    {
+        assert!(stdout.contains(&w.id.to_string()), "{} not checked", w.id);
+    }
+    let instr_lines = stdout
+        .lines()
+        .filter(|l| l.contains(" instructions: "))
+        .count();
+    assert!(
+        instr_lines > 0,
+        "no instruction count re-derived:\n{stdout}"
     );
 }

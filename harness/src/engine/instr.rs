@@ -143,13 +143,87 @@ pub fn runner_version(exe: &Path) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// Finds a `gungraun-runner` of exactly [`GUNGRAUN_VERSION`], installing it into
-/// `tools_dir` when none exists; progress and the reason go to stderr.
-pub fn ensure_runner(tools_dir: &Path) -> Result<PathBuf> {
+/// Where a runner came from, as the record and the messages say it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunnerSource {
+    /// `$GUNGRAUN_RUNNER` named it.
+    Variable,
+    /// benchseal's tools directory (installed by an earlier run).
+    ToolsDir,
+    /// Found on `PATH`.
+    Path,
+    /// Installed by this run into the tools directory.
+    Installed,
+}
+
+impl RunnerSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            RunnerSource::Variable => "named by $GUNGRAUN_RUNNER",
+            RunnerSource::ToolsDir => "benchseal's tools directory",
+            RunnerSource::Path => "found on PATH",
+            RunnerSource::Installed => "installed by this run",
+        }
+    }
+}
+
+/// The runner the instr engine uses: an absolute path of exactly [`GUNGRAUN_VERSION`].
+#[derive(Clone, Debug)]
+pub struct Runner {
+    pub path: PathBuf,
+    pub version: String,
+    pub source: RunnerSource,
+    /// Time spent installing it (zero when it was already there).
+    pub install: std::time::Duration,
+}
+
+impl Runner {
+    /// The directory to put first on the bench process's `PATH`. gungraun reads
+    /// `$GUNGRAUN_RUNNER` only when the bench target is compiled; at run time it looks for
+    /// an executable named `gungraun-runner` on `PATH`. A runner with another file name gets
+    /// a symbolic link of that name in `scratch`.
+    pub fn bin_dir(&self, scratch: &Path) -> Result<PathBuf> {
+        if self.path.file_name() == Some(std::ffi::OsStr::new(RUNNER_NAME))
+            && let Some(parent) = self.path.parent()
+        {
+            return Ok(parent.to_path_buf());
+        }
+        let dir = scratch.join("runner-bin");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let link = dir.join(RUNNER_NAME);
+        if link.symlink_metadata().is_ok() {
+            std::fs::remove_file(&link).with_context(|| format!("replacing {}", link.display()))?;
+        }
+        std::os::unix::fs::symlink(&self.path, &link)
+            .with_context(|| format!("linking {} to {}", link.display(), self.path.display()))?;
+        Ok(dir)
+    }
+}
+
+/// `PATH` with `first` in front of what the current process has.
+pub fn path_with_first(first: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(first.to_path_buf()).chain(std::env::split_paths(&rest)))
+        .unwrap_or_else(|_| first.as_os_str().to_owned())
+}
+
+/// Finds a `gungraun-runner` of exactly [`GUNGRAUN_VERSION`] (`$GUNGRAUN_RUNNER`, then
+/// `tools_dir/bin`, then `PATH`), installing it into `tools_dir` when none exists; progress
+/// and the reason go to stderr. The path returned is absolute.
+pub fn ensure_runner(tools_dir: &Path) -> Result<Runner> {
+    let tools_dir = std::path::absolute(tools_dir)
+        .with_context(|| format!("making {} absolute", tools_dir.display()))?;
     let mut seen = Vec::new();
-    for candidate in runner_candidates(tools_dir) {
+    for (candidate, source) in runner_candidates(&tools_dir) {
         match runner_version(&candidate) {
-            Some(v) if v == GUNGRAUN_VERSION => return Ok(candidate),
+            Some(v) if v == GUNGRAUN_VERSION => {
+                return Ok(Runner {
+                    path: std::path::absolute(&candidate).unwrap_or(candidate),
+                    version: v,
+                    source,
+                    install: std::time::Duration::ZERO,
+                });
+            }
             Some(v) => seen.push(format!("{} is version {v}", candidate.display())),
             None => {}
         }
@@ -161,14 +235,15 @@ pub fn ensure_runner(tools_dir: &Path) -> Result<PathBuf> {
     };
     eprintln!(
         "benchseal: {why}; the instr engine needs {RUNNER_NAME} {GUNGRAUN_VERSION} (the same version \
-         as the gungraun library). Installing it into {} with cargo install (takes a few minutes).",
+         as the gungraun library). Installing it into {} with cargo install (once; a few minutes).",
         tools_dir.display()
     );
+    let started = std::time::Instant::now();
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["install", RUNNER_NAME, "--version"])
         .arg(format!("={GUNGRAUN_VERSION}"))
         .args(["--locked", "--root"])
-        .arg(tools_dir)
+        .arg(&tools_dir)
         .status()
         .context("running cargo install gungraun-runner")?;
     if !status.success() {
@@ -179,7 +254,12 @@ pub fn ensure_runner(tools_dir: &Path) -> Result<PathBuf> {
     }
     let installed = tools_dir.join("bin").join(RUNNER_NAME);
     match runner_version(&installed) {
-        Some(v) if v == GUNGRAUN_VERSION => Ok(installed),
+        Some(v) if v == GUNGRAUN_VERSION => Ok(Runner {
+            path: installed,
+            version: v,
+            source: RunnerSource::Installed,
+            install: started.elapsed(),
+        }),
         other => bail!(
             "{} reports version {other:?} after installing {GUNGRAUN_VERSION}",
             installed.display()
@@ -187,17 +267,31 @@ pub fn ensure_runner(tools_dir: &Path) -> Result<PathBuf> {
     }
 }
 
-fn runner_candidates(tools_dir: &Path) -> Vec<PathBuf> {
+fn runner_candidates(tools_dir: &Path) -> Vec<(PathBuf, RunnerSource)> {
     let mut candidates = Vec::new();
     if let Some(explicit) = std::env::var_os("GUNGRAUN_RUNNER") {
-        candidates.push(PathBuf::from(explicit));
+        candidates.push((PathBuf::from(explicit), RunnerSource::Variable));
     }
-    candidates.push(tools_dir.join("bin").join(RUNNER_NAME));
+    candidates.push((
+        tools_dir.join("bin").join(RUNNER_NAME),
+        RunnerSource::ToolsDir,
+    ));
     if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join(RUNNER_NAME)));
+        candidates.extend(
+            std::env::split_paths(&path).map(|dir| (dir.join(RUNNER_NAME), RunnerSource::Path)),
+        );
     }
-    candidates.retain(|c| c.is_file());
+    candidates.retain(|(c, _)| c.is_file());
     candidates
+}
+
+/// The absolute path of `program` as `PATH` resolves it, if it is there.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|c| c.is_file())
+        .and_then(|c| std::path::absolute(&c).ok())
 }
 
 #[cfg(test)]
@@ -245,6 +339,38 @@ mod tests {
             let err = parse_summary(&doc).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn the_runner_directory_goes_first_on_path_under_the_name_gungraun_looks_for() {
+        let scratch = tempfile::tempdir().unwrap();
+        let tools = scratch.path().join("tools/bin");
+        std::fs::create_dir_all(&tools).unwrap();
+        let named = Runner {
+            path: tools.join(RUNNER_NAME),
+            version: GUNGRAUN_VERSION.into(),
+            source: RunnerSource::ToolsDir,
+            install: std::time::Duration::ZERO,
+        };
+        assert_eq!(named.bin_dir(scratch.path()).unwrap(), tools);
+
+        // A runner under another name (from $GUNGRAUN_RUNNER) is linked under the real one.
+        let other = Runner {
+            path: tools.join("my-runner"),
+            source: RunnerSource::Variable,
+            ..named
+        };
+        let dir = other.bin_dir(scratch.path()).unwrap();
+        assert_eq!(
+            std::fs::read_link(dir.join(RUNNER_NAME)).unwrap(),
+            tools.join("my-runner")
+        );
+        // Asking again replaces the link rather than failing.
+        assert_eq!(other.bin_dir(scratch.path()).unwrap(), dir);
+
+        let path = path_with_first(&dir);
+        let first = std::env::split_paths(&path).next().unwrap();
+        assert_eq!(first, dir);
     }
 
     #[test]

@@ -246,6 +246,7 @@ pub fn run() -> RunRecord {
                 ("criterion".into(), "0.8.2".into()),
                 ("gungraun".into(), "0.20.0".into()),
             ]),
+            tool_paths: BTreeMap::new(),
         },
         env: env(),
         env_after: Some(env()),
@@ -350,6 +351,7 @@ pub fn run() -> RunRecord {
             units: None,
         }],
         notes: Vec::new(),
+        engine_failures: Vec::new(),
         timing: None,
         seal: None,
     };

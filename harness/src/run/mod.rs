@@ -33,12 +33,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Outcome;
+use crate::compare::RUNS_DIR;
 use crate::digests::{GOLDEN_PATH, GoldenDigests};
 use crate::engine::{instr, wall};
 use crate::exit::bad_input;
 use crate::record::{
-    EngineKind, EngineResult, ExtraMetric, InstrMetrics, PathRecord, RUN_SCHEMA, RunOptions,
-    RunRecord, RunTiming, Status, Tuning, WallStats, WorkloadRecord,
+    EngineFailure, EngineKind, EngineResult, ExtraMetric, InstrMetrics, PathRecord, RUN_SCHEMA,
+    RunOptions, RunRecord, RunTiming, Status, Tuning, WallStats, WorkloadRecord,
 };
 use benches::BenchExecutables;
 use interrupt::Interrupt;
@@ -46,6 +47,10 @@ use select::{Filter, PathChoice, Selected};
 
 /// The variable handing the case list to the bench executables (see `benches/benches/support`).
 pub const CASES_VAR: &str = "BENCHSEAL_CASES";
+
+/// The status text of a case skipped because its engine could not run at all; the reason
+/// is said once, in the record's `engine_failures`.
+pub const ENGINE_COULD_NOT_RUN: &str = "engine could not run";
 
 /// Where benchseal installs tools it needs (the pinned `gungraun-runner`).
 pub const TOOLS_DIR: &str = ".benchseal/tools";
@@ -88,7 +93,7 @@ pub struct RunArgs {
     #[arg(long = "workload", value_name = "ID", value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// Directory of run records
-    #[arg(long, value_name = "DIR", default_value = "reports/runs")]
+    #[arg(long, value_name = "DIR", default_value = RUNS_DIR)]
     pub out: PathBuf,
     /// Print the run record as JSON on stdout (the summary table goes to stderr)
     #[arg(long)]
@@ -108,6 +113,74 @@ pub struct RunArgs {
     pub golden: PathBuf,
 }
 
+impl RunArgs {
+    /// The typed configuration these arguments ask for (`--compare-to` is the command's
+    /// own step after the run, not part of it).
+    pub fn config(&self) -> RunConfig {
+        RunConfig {
+            suites: self.suites.clone(),
+            sizes: self.sizes.clone(),
+            instr_sizes: self.instr_sizes.clone(),
+            quick: self.quick,
+            engines: self.engines.clone(),
+            paths: self.paths.clone(),
+            workloads: self.workloads.clone(),
+            out: self.out.clone(),
+            json: self.json,
+            pin: self.pin,
+            golden: self.golden.clone(),
+        }
+    }
+}
+
+/// What one run measures and where it writes it: what `benchseal run` parses its
+/// arguments into, and what `signoff` and `verify --rerun` build directly. Empty lists
+/// mean the defaults `benchseal run` documents.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub suites: Vec<Family>,
+    pub sizes: Vec<Size>,
+    pub instr_sizes: Vec<Size>,
+    pub quick: bool,
+    pub engines: Vec<EngineKind>,
+    pub paths: Vec<PathChoice>,
+    /// Only these workload ids; named workloads run whatever their tier unless `sizes`
+    /// is given too.
+    pub workloads: Vec<String>,
+    /// Directory of run records.
+    pub out: PathBuf,
+    /// Print the record as JSON on stdout (the summary goes to stderr).
+    pub json: bool,
+    pub pin: bool,
+    pub golden: PathBuf,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            suites: Vec::new(),
+            sizes: Vec::new(),
+            instr_sizes: Vec::new(),
+            quick: false,
+            engines: EngineKind::ALL.to_vec(),
+            paths: vec![PathChoice::Auto],
+            workloads: Vec::new(),
+            out: PathBuf::from(RUNS_DIR),
+            json: false,
+            pin: false,
+            golden: PathBuf::from(GOLDEN_PATH),
+        }
+    }
+}
+
+/// A finished run: the sealed record, where it is, and how the run ended.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub record: RunRecord,
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
 /// Sizes and sampling implied by the arguments.
 struct Plan {
     selected: Vec<Selected>,
@@ -117,7 +190,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn from_args(args: &RunArgs, registry: &[Workload]) -> Result<Plan> {
+    fn from_config(args: &RunConfig, registry: &[Workload]) -> Result<Plan> {
         let sizes = if !args.sizes.is_empty() {
             dedup(&args.sizes)
         } else if args.quick {
@@ -203,6 +276,27 @@ impl Recorder {
     fn path_mut(&mut self, case: &Case) -> &mut PathRecord {
         &mut self.record.workloads[case.workload].paths[case.path_index]
     }
+
+    /// An engine that cannot run at all: said once on stderr and in the record, and each
+    /// of `cases` is `skipped` with the reason (their own work was not at fault).
+    fn engine_failed(&mut self, engine: EngineKind, why: String, cases: &[Case]) -> Result<()> {
+        progress(format!("{engine} engine could not run: {why}"));
+        let status = Status::Skipped(format!("{ENGINE_COULD_NOT_RUN} ({engine})"));
+        for case in cases {
+            let path = self.path_mut(case);
+            match engine {
+                EngineKind::Wall => path.wall = Some(EngineResult::without_metrics(status.clone())),
+                EngineKind::Instr => {
+                    path.instr = Some(EngineResult::without_metrics(status.clone()))
+                }
+            }
+        }
+        self.record.engine_failures.push(EngineFailure {
+            engine,
+            reason: why,
+        });
+        self.save()
+    }
 }
 
 /// One workload on one path, by position in the record.
@@ -226,10 +320,30 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
 /// `benchseal run` over the given workloads instead of the registry's (tests use this to
 /// run workloads of their own).
 pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
+    let run = run_with(&args.config(), registry)?;
+    let mut outcome = run.outcome;
+    if let Some(version) = &args.compare_to {
+        outcome = outcome.worst(crate::compare::compare_to_baseline(
+            &run.record,
+            version,
+            args.allow_env_mismatch,
+        )?);
+    }
+    Ok(outcome)
+}
+
+/// The run pipeline over the registry: digest pass, engines, sealed record, summary.
+pub fn run(config: &RunConfig) -> Result<RunOutput> {
+    run_with(config, &registry())
+}
+
+/// The run pipeline over the given workloads. An interrupted run is an error naming its
+/// partial record.
+pub fn run_with(args: &RunConfig, registry: &[Workload]) -> Result<RunOutput> {
     let started = Instant::now();
     let cpu_at_start = cpu::now();
     let interrupt = Interrupt::install()?;
-    let plan = Plan::from_args(&args, registry)?;
+    let plan = Plan::from_config(args, registry)?;
     let root = benches::workspace_root();
 
     let golden = load_golden(&args.golden)?;
@@ -277,6 +391,7 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
             workloads: Vec::new(),
             processes: Vec::new(),
             notes: golden.notes.clone(),
+            engine_failures: Vec::new(),
             timing: None,
             seal: None,
         },
@@ -314,6 +429,7 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
     // (b, c) Engines.
     let mut bench_time = Duration::ZERO;
     let mut build_time = Duration::ZERO;
+    let mut tools = ToolsSpent::default();
     let mut build_cpu = None;
     let wants = |e| plan.options.engines.contains(&e);
     let any_case = recorder
@@ -349,7 +465,7 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
             bench_time += engines.run_wall(&mut recorder)?;
         }
         if wants(EngineKind::Instr) && !interrupt.requested() {
-            bench_time += engines.run_instr(&mut recorder, &plan.instr_sizes)?;
+            bench_time += engines.run_instr(&mut recorder, &plan.instr_sizes, &mut tools)?;
         }
     }
 
@@ -377,9 +493,13 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
         total_s: total.as_secs_f64(),
         build_s: build_time.as_secs_f64(),
         bench_processes_s: bench_time.as_secs_f64(),
-        harness_s: total.saturating_sub(build_time + bench_time).as_secs_f64(),
+        harness_s: total
+            .saturating_sub(build_time + tools.wall + bench_time)
+            .as_secs_f64(),
         harness_cpu_s: cpu_used.map(|c| c.own_s),
-        bench_processes_cpu_s: cpu_used.map(|c| c.children_s - build_cpu.unwrap_or(0.0)),
+        bench_processes_cpu_s: cpu_used
+            .map(|c| c.children_s - build_cpu.unwrap_or(0.0) - tools.children_cpu_s),
+        tools_s: (!tools.wall.is_zero()).then_some(tools.wall.as_secs_f64()),
     });
     record.seal()?;
     recorder.save()?;
@@ -397,15 +517,21 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
         print!("{text}");
     }
     if let Some(timing) = &recorder.record.timing {
-        let measured = timing.total_s - timing.build_s;
+        let tools_s = timing.tools_s.unwrap_or(0.0);
+        let measured = timing.total_s - timing.build_s - tools_s;
         if let (Some(own), Some(benches)) = (timing.harness_cpu_s, timing.bench_processes_cpu_s) {
             progress(format!(
                 "CPU time after the build: bench processes {benches:.1} s, harness {own:.1} s ({:.1}%)",
                 own / (own + benches).max(f64::MIN_POSITIVE) * 100.0
             ));
         }
+        let installing = if tools_s > 0.0 {
+            format!(", installing tools {tools_s:.1} s")
+        } else {
+            String::new()
+        };
         progress(format!(
-            "{:.1} s in total: build {:.1} s, bench processes {:.1} s, harness {:.1} s ({:.1}% of the run after the build)",
+            "{:.1} s in total: build {:.1} s{installing}, bench processes {:.1} s, harness {:.1} s ({:.1}% of the run after the build and installs)",
             timing.total_s,
             timing.build_s,
             timing.bench_processes_s,
@@ -425,18 +551,16 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
         ));
     }
 
-    let mut outcome = outcome_of(&recorder.record);
-    if let Some(version) = &args.compare_to {
-        outcome = outcome.worst(crate::compare::compare_to_baseline(
-            &recorder.record,
-            version,
-            args.allow_env_mismatch,
-        )?);
-    }
-    Ok(outcome)
+    let outcome = outcome_of(&recorder.record);
+    Ok(RunOutput {
+        outcome,
+        record: recorder.record,
+        path: recorder.path,
+    })
 }
 
-/// 3 when a digest did not reproduce; 1 when a kernel or bench process failed; else 0.
+/// 3 when a digest did not reproduce; 1 when a kernel or bench process failed or an
+/// engine could not run at all; else 0.
 pub fn outcome_of(record: &RunRecord) -> Outcome {
     let statuses = record
         .workloads
@@ -451,7 +575,12 @@ pub fn outcome_of(record: &RunRecord) -> Outcome {
             .into_iter()
             .flatten()
         });
-    statuses.fold(Outcome::Success, |outcome, status| {
+    let engines = if record.engine_failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    };
+    statuses.fold(engines, |outcome, status| {
         outcome.worst(if digest_pass::is_digest_mismatch(status) {
             Outcome::Irreproducible
         } else if status.is_invalid() {
@@ -605,6 +734,14 @@ fn record_executables(recorder: &mut Recorder, executables: &BenchExecutables) -
     recorder.save()
 }
 
+/// Time spent installing tools the engines need: neither build nor harness overhead.
+#[derive(Default)]
+struct ToolsSpent {
+    wall: Duration,
+    /// CPU seconds of the installing child processes.
+    children_cpu_s: f64,
+}
+
 /// What the engine runs share.
 struct Engines<'a> {
     executables: &'a BenchExecutables,
@@ -616,6 +753,7 @@ struct Engines<'a> {
 
 /// One engine's way of running and reading back a list of cases.
 trait EngineRun {
+    const KIND: EngineKind;
     const NAME: &'static str;
     type Metrics;
     /// The command for `cases`, writing its results under `home`.
@@ -636,6 +774,8 @@ const INSTR_LABELS_DIR: &str = "benchseal-labels";
 
 struct InstrRun<'a> {
     engines: &'a Engines<'a>,
+    /// The directory holding `gungraun-runner`, first on the bench process's `PATH`.
+    runner_dir: PathBuf,
     runner: PathBuf,
 }
 
@@ -648,6 +788,7 @@ fn case_list(cases: &[Case]) -> String {
 }
 
 impl EngineRun for WallRun<'_> {
+    const KIND: EngineKind = EngineKind::Wall;
     const NAME: &'static str = "wall";
     type Metrics = WallStats;
 
@@ -708,6 +849,7 @@ impl EngineRun for WallRun<'_> {
 }
 
 impl EngineRun for InstrRun<'_> {
+    const KIND: EngineKind = EngineKind::Instr;
     const NAME: &'static str = "instr";
     type Metrics = InstrMetrics;
 
@@ -719,6 +861,9 @@ impl EngineRun for InstrRun<'_> {
             .env("GUNGRAUN_HOME", home)
             .env(instr::LABELS_VAR, home.join(INSTR_LABELS_DIR))
             .env("GUNGRAUN_WORKSPACE_ROOT", &self.engines.root)
+            // gungraun finds its runner on PATH at run time ($GUNGRAUN_RUNNER counts only
+            // when the bench target is compiled); set both so either reading finds it.
+            .env("PATH", instr::path_with_first(&self.runner_dir))
             .env("GUNGRAUN_RUNNER", &self.runner);
         command
     }
@@ -797,7 +942,14 @@ impl Engines<'_> {
         self.run_engine(&WallRun(self), recorder, cases)
     }
 
-    fn run_instr(&self, recorder: &mut Recorder, sizes: &[Size]) -> Result<Duration> {
+    /// Runs the instr engine on the cases of `sizes`; time spent installing its runner is
+    /// added to `tools`.
+    fn run_instr(
+        &self,
+        recorder: &mut Recorder,
+        sizes: &[Size],
+        tools: &mut ToolsSpent,
+    ) -> Result<Duration> {
         let all = Self::cases(recorder, None);
         let cases = Self::cases(recorder, Some(sizes));
         for case in all.iter().filter(|c| !cases.iter().any(|k| k.key == c.key)) {
@@ -813,38 +965,63 @@ impl Engines<'_> {
             return Ok(Duration::ZERO);
         }
         let skip_all = |recorder: &mut Recorder, why: String| -> Result<Duration> {
-            progress(format!("instr engine skipped: {why}"));
-            for case in &cases {
-                recorder.path_mut(case).instr = Some(EngineResult {
-                    status: Status::Skipped(why.clone()),
-                    metrics: None,
-                });
-            }
-            recorder.save()?;
+            recorder.engine_failed(EngineKind::Instr, why, &cases)?;
             Ok(Duration::ZERO)
         };
         match instr::valgrind_version() {
             Some(version) => {
-                recorder
-                    .record
-                    .artifact
-                    .tools
-                    .insert("valgrind".into(), version);
+                let artifact = &mut recorder.record.artifact;
+                artifact.tools.insert("valgrind".into(), version);
+                if let Some(path) = instr::on_path("valgrind") {
+                    artifact
+                        .tool_paths
+                        .insert("valgrind".into(), path.display().to_string());
+                }
             }
             None => return skip_all(recorder, instr::VALGRIND_MISSING.into()),
         }
+        let cpu_before_install = cpu::now();
         let runner = match instr::ensure_runner(&self.root.join(TOOLS_DIR)) {
             Ok(runner) => runner,
-            Err(e) => return skip_all(recorder, format!("gungraun-runner unavailable: {e:#}")),
+            Err(e) => {
+                return skip_all(
+                    recorder,
+                    format!(
+                        "{} {} unavailable ({e:#}); install it with `cargo install {} --version ={} --locked`",
+                        instr::RUNNER_NAME,
+                        instr::GUNGRAUN_VERSION,
+                        instr::RUNNER_NAME,
+                        instr::GUNGRAUN_VERSION
+                    ),
+                );
+            }
         };
-        recorder
-            .record
-            .artifact
+        tools.wall += runner.install;
+        tools.children_cpu_s += cpu::now()
+            .zip(cpu_before_install)
+            .map_or(0.0, |(after, before)| after.children_s - before.children_s);
+        let runner_dir = match runner.bin_dir(self.work) {
+            Ok(dir) => dir,
+            Err(e) => return skip_all(recorder, format!("{e:#}")),
+        };
+        progress(format!(
+            "instr: {} {} at {} ({})",
+            instr::RUNNER_NAME,
+            runner.version,
+            runner.path.display(),
+            runner.source.describe()
+        ));
+        let artifact = &mut recorder.record.artifact;
+        artifact
             .tools
-            .insert(instr::RUNNER_NAME.into(), instr::GUNGRAUN_VERSION.into());
+            .insert(instr::RUNNER_NAME.into(), runner.version.clone());
+        artifact
+            .tool_paths
+            .insert(instr::RUNNER_NAME.into(), runner.path.display().to_string());
         let run = InstrRun {
             engines: self,
-            runner,
+            runner_dir,
+            runner: runner.path,
         };
         self.run_engine(&run, recorder, cases)
     }
@@ -852,6 +1029,11 @@ impl Engines<'_> {
     /// Runs `cases` through one engine. When the bench process dies, the first case
     /// without a result is the one that crashed: it is marked invalid with the exit status
     /// and the end of stderr, and the rest run again in a fresh process.
+    ///
+    /// The engine itself is at fault, not a case, when its executable cannot start, or when
+    /// two processes in a row die the same way before any case of the engine produced a
+    /// result (a runner or valgrind that cannot work): then the engine failure is said once
+    /// and every case left is `skipped` with it.
     fn run_engine<E: EngineRun>(
         &self,
         engine: &E,
@@ -862,6 +1044,10 @@ impl Engines<'_> {
         let mut remaining = cases;
         let total = remaining.len();
         let mut attempt = 0;
+        let mut any_result = false;
+        // A crash before any result: the case it blames, the failure with that case's
+        // name taken out, and the message not yet printed.
+        let mut suspect: Option<(Case, String, String)> = None;
         while !remaining.is_empty() && !self.interrupt.requested() {
             attempt += 1;
             let home = self.work.join(format!("{}-{attempt}", E::NAME));
@@ -909,7 +1095,7 @@ impl Engines<'_> {
             let finished = {
                 let command = engine.command(&home, &remaining);
                 let mut last = String::new();
-                child::run(command, self.interrupt, E::stderr_noise, |line| {
+                let started = child::run(command, self.interrupt, E::stderr_noise, |line| {
                     if let Some(name) = E::finished(line, &mut last, &remaining) {
                         finished_count += 1;
                         progress(format!("{} [{finished_count}/{total}] {name}", E::NAME));
@@ -917,13 +1103,30 @@ impl Engines<'_> {
                             save_error.get_or_insert(e);
                         }
                     }
-                })?
+                });
+                match started {
+                    Ok(finished) => finished,
+                    Err(e) => {
+                        recorder.engine_failed(
+                            E::KIND,
+                            format!("the {} bench executable could not start: {e:#}", E::NAME),
+                            &remaining,
+                        )?;
+                        break;
+                    }
+                }
             };
             if let Some(e) = save_error {
                 return Err(e);
             }
             spent += finished.elapsed;
             absorb(recorder, &mut done, true)?;
+            if done.iter().any(|d| *d) {
+                any_result = true;
+                if let Some((_, _, message)) = suspect.take() {
+                    progress(message);
+                }
+            }
             let missing: Vec<Case> = remaining
                 .iter()
                 .zip(&done)
@@ -958,11 +1161,34 @@ impl Engines<'_> {
                 break;
             };
             let culprit = &missing[0];
-            progress(format!(
+            let message = format!(
                 "{} engine: {} crashed the bench process: {failure}",
                 E::NAME,
                 culprit.key
-            ));
+            );
+            if !any_result {
+                let shape = failure.replace(&culprit.key, "<case>");
+                match suspect.take() {
+                    Some((first, first_shape, _)) if first_shape == shape => {
+                        let mut affected = vec![first];
+                        affected.extend(missing.iter().cloned());
+                        recorder.engine_failed(
+                            E::KIND,
+                            format!(
+                                "the {} bench process fails before any case runs ({failure})",
+                                E::NAME
+                            ),
+                            &affected,
+                        )?;
+                        break;
+                    }
+                    Some((_, _, first_message)) => progress(first_message),
+                    None => {}
+                }
+                suspect = Some((culprit.clone(), shape, message));
+            } else {
+                progress(message);
+            }
             E::store(
                 recorder.path_mut(culprit),
                 EngineResult {
@@ -972,6 +1198,9 @@ impl Engines<'_> {
             );
             recorder.save()?;
             remaining = missing[1..].to_vec();
+        }
+        if let Some((_, _, message)) = suspect {
+            progress(message);
         }
         Ok(spent)
     }
@@ -1023,6 +1252,7 @@ mod tests {
             }],
             processes: vec![],
             notes: vec![],
+            engine_failures: Vec::new(),
             timing: None,
             seal: None,
         }

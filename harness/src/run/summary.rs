@@ -3,6 +3,7 @@
 
 use benchseal_benches::KernelPath;
 
+use super::ENGINE_COULD_NOT_RUN;
 use super::format::{format_count, format_speedup, format_throughput, format_time};
 use super::table::{Align, Table};
 use crate::record::{EngineResult, PathRecord, RunRecord, Status, WorkloadRecord};
@@ -52,7 +53,11 @@ pub fn render(record: &RunRecord) -> String {
                 ("instr", path.instr.as_ref().map(|r| &r.status)),
             ] {
                 if let Some(status) = status.filter(|s| !s.is_ok()) {
-                    reasons.push(format!("{key}: {engine} {status}"));
+                    // An engine that could not run at all is said once, below.
+                    if !matches!(status, Status::Skipped(why) if why.starts_with(ENGINE_COULD_NOT_RUN))
+                    {
+                        reasons.push(format!("{key}: {engine} {status}"));
+                    }
                 }
             }
         }
@@ -68,6 +73,12 @@ pub fn render(record: &RunRecord) -> String {
         for metric in metrics {
             out.push_str(&format!("  {metric}\n"));
         }
+    }
+    for failure in &record.engine_failures {
+        reasons.push(format!(
+            "the {} engine could not run, its cases are skipped: {}",
+            failure.engine, failure.reason
+        ));
     }
     if !reasons.is_empty() {
         out.push('\n');
