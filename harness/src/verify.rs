@@ -465,7 +465,27 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         None
     };
     if let Some(fresh) = fresh {
-        let checks = reproduce(&reference, &fresh, &policy);
+        // A rerun limited to some tiers re-derives those tiers only: the others are one
+        // line, not one "unchecked" line each.
+        let mut reference = reference;
+        let before = reference.workloads.len();
+        if !args.sizes.is_empty() {
+            reference
+                .workloads
+                .retain(|w| args.sizes.contains(&w.id.size));
+        }
+        let mut checks = reproduce(&reference, &fresh, &policy);
+        if reference.workloads.len() < before {
+            checks.push(Check::Unchecked(format!(
+                "{} workloads of other tiers than {} were not re-run (--size)",
+                before - reference.workloads.len(),
+                args.sizes
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         outcome = outcome.worst(print_checks(
             &format!(
                 "numbers of run {} re-derived from run {}",
