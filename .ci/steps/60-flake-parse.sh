@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The flake, checked as far as this machine allows without nixpkgs (see DESIGN.md, "Packaging on
-# this machine"):
+# The flake, checked as far as this machine allows without nixpkgs (see docs/architecture.md,
+# "Packaging on a machine without Nix or a container engine"):
 #   1. flake.nix and packaging/nix/pins.nix parse;
 #   2. pins.nix evaluates: the release version, the toolchain channel, and a gungraun-runner pin
 #      equal to the gungraun library in Cargo.lock (a mismatch fails with the fix);

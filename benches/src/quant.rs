@@ -1,5 +1,5 @@
 //! Workloads of the quant family: ternarisation, and GEMV/GEMM on the I2_S, TL1 and TL2
-//! layouts (DESIGN.md, "quant").
+//! layouts (docs/architecture.md, "Kernels / quant").
 //!
 //! The shapes are the ones bitnet.cpp reports (2048², 4096², 4096×11008) and small-batch
 //! GEMM with 8 and 128 tokens. Weights and activations are drawn from the workload's input

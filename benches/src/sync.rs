@@ -1,4 +1,4 @@
-//! Workloads of the sync family (DESIGN.md, "sync"; kernels in `benchseal_kernels::sync`).
+//! Workloads of the sync family (docs/architecture.md, "Kernels / sync"; kernels in `benchseal_kernels::sync`).
 //!
 //! Tiers, chosen per kernel because a single-file or single-buffer kernel has no natural
 //! "bigger" version of itself:

@@ -1,4 +1,4 @@
-//! Outcomes and exit codes, decided in one place (see DESIGN.md, "Verdicts and exit codes").
+//! Outcomes and exit codes, decided in one place (docs/architecture.md, "Verdicts and exit codes").
 //!
 //! 0: all good; 1: an SLO failed or a regression; 2: bad usage or bad input;
 //! 3: reproducibility broken (digest mismatch, seal mismatch).

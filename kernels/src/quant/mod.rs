@@ -1,4 +1,4 @@
-//! BitNet b1.58 ternary kernels (DESIGN.md, "quant").
+//! BitNet b1.58 ternary kernels (docs/architecture.md, "Kernels / quant").
 //!
 //! The family turns f32 weights into ternary weights {-1, 0, +1} with one per-tensor scale,
 //! stores them in three layouts and multiplies them with int8 activations:

@@ -1,4 +1,4 @@
-//! Repository sync kernels (see DESIGN.md, "sync"): what a synchronisation tool does for
+//! Repository sync kernels (docs/architecture.md, "Kernels / sync"): what a synchronisation tool does for
 //! every file it touches.
 //!
 //! - [`detect`]: is a file text or binary? Extension lists first, then a content sample.
