@@ -13,6 +13,7 @@ mod support;
 
 use std::hint::black_box;
 
+use benchseal_benches::protocol::LABELS_VAR;
 use benchseal_benches::registry::path_label;
 use benchseal_benches::{Instance, KernelPath, Size};
 use gungraun::{LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
@@ -32,9 +33,6 @@ struct Prepared {
     instance: Box<dyn Instance>,
     path: KernelPath,
 }
-
-/// Names the directory for label files (the harness's `instr::LABELS_VAR`).
-const LABELS_VAR: &str = "BENCHSEAL_INSTR_LABELS";
 
 /// Writes the path label this process sees for `case` into the [`LABELS_VAR`] directory.
 /// Computed here, under valgrind, because valgrind hides AVX-512: the `simd` path runs

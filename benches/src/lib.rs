@@ -12,6 +12,7 @@
 
 mod codec;
 pub mod input;
+pub mod protocol;
 mod quant;
 pub mod registry;
 mod sync;

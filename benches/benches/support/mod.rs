@@ -12,10 +12,10 @@
 
 #![allow(dead_code)] // each target uses its own part
 
+use benchseal_benches::protocol::{case_key, parse_case_list, split_case_key};
 use benchseal_benches::{Instance, KernelPath, RunError, Size, Workload, registry};
 
-/// The variable naming the cases to run.
-pub const CASES_VAR: &str = "BENCHSEAL_CASES";
+pub use benchseal_benches::protocol::CASES_VAR;
 
 /// One workload on one path.
 pub struct Case {
@@ -26,7 +26,7 @@ pub struct Case {
 impl Case {
     /// `workload-id@path`, the form used in [`CASES_VAR`].
     pub fn key(&self) -> String {
-        format!("{}@{}", self.workload.id, self.path)
+        case_key(&self.workload.id, self.path)
     }
 
     /// Builds the instance and checks that the path can run here. `Ok(None)`: the path is
@@ -67,11 +67,9 @@ pub fn selected_cases(default_sizes: &[Size]) -> Vec<Case> {
 
 fn parse_cases(list: &str) -> Result<Vec<Case>, String> {
     let all = registry();
-    list.split(',')
-        .filter(|entry| !entry.is_empty())
+    parse_case_list(list)
         .map(|entry| {
-            let (id, path) = entry
-                .rsplit_once('@')
+            let (id, path) = split_case_key(entry)
                 .ok_or_else(|| format!("`{entry}` is not of the form workload-id@path"))?;
             let path: KernelPath = path.parse()?;
             let workload = all

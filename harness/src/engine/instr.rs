@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use benchseal_benches::protocol;
 
 use crate::engine::ingest::{IngestError, JsonFile, files_named};
 use crate::record::InstrMetrics;
@@ -47,9 +48,8 @@ pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
         ));
     }
     let id = doc.str("id")?;
-    let case_index = id
-        .strip_prefix("cases_")
-        .and_then(|n| n.parse().ok())
+    let case_index = protocol::instr_case_index(id)
+        .filter(|i| id == format!("{}{i}", protocol::INSTR_CASE_PREFIX))
         .ok_or_else(|| doc.error("id", format!("is `{id}`, expected `cases_<index>`")))?;
     let profiles = doc
         .require("profiles")?
@@ -85,7 +85,7 @@ pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
 /// counted) it writes `{"case": "<workload>@<path>", "label": "..."}` into a `.json` file
 /// there, the path label as the measured process computes it. The harness's own label can
 /// be wrong for instr results: valgrind hides AVX-512, so `simd` runs the AVX2 code.
-pub const LABELS_VAR: &str = "BENCHSEAL_INSTR_LABELS";
+pub use protocol::LABELS_VAR;
 
 /// The labels under a [`LABELS_VAR`] directory, by case key (`workload@path`). A missing
 /// directory means no case wrote one (none ran): empty.

@@ -28,7 +28,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use benchseal_benches::{Family, KernelPath, Size, Workload, registry, registry::path_label};
+use benchseal_benches::{
+    Family, KernelPath, Size, Workload, protocol, registry, registry::path_label,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -45,8 +47,8 @@ use benches::BenchExecutables;
 use interrupt::Interrupt;
 use select::{Filter, PathChoice, Selected};
 
-/// The variable handing the case list to the bench executables (see `benches/benches/support`).
-pub const CASES_VAR: &str = "BENCHSEAL_CASES";
+/// The variable handing the case list to the bench executables.
+pub use benchseal_benches::protocol::CASES_VAR;
 
 /// The status text of a case skipped because its engine could not run at all; the reason
 /// is said once, in the record's `engine_failures`.
@@ -780,11 +782,7 @@ struct InstrRun<'a> {
 }
 
 fn case_list(cases: &[Case]) -> String {
-    cases
-        .iter()
-        .map(|c| c.key.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    protocol::case_list(cases.iter().map(|c| c.key.as_str()))
 }
 
 impl EngineRun for WallRun<'_> {
@@ -826,7 +824,7 @@ impl EngineRun for WallRun<'_> {
         let units_of = |group: &str| {
             cases
                 .iter()
-                .find(|c| c.key.split_once('@').is_some_and(|(id, _)| id == group))
+                .find(|c| protocol::split_case_key(&c.key).is_some_and(|(id, _)| id == group))
                 .map(|c| c.units)
         };
         let results = match wall::ingest_home(home, units_of) {
@@ -836,7 +834,7 @@ impl EngineRun for WallRun<'_> {
         results
             .into_iter()
             .filter_map(|r| {
-                let key = format!("{}@{}", r.group, r.function);
+                let key = protocol::case_key(&r.group, &r.function);
                 let index = cases.iter().position(|c| c.key == key)?;
                 Some((index, r.stats.map_err(|e| e.to_string())))
             })
@@ -874,12 +872,8 @@ impl EngineRun for InstrRun<'_> {
 
     fn finished(line: &str, _last: &mut String, cases: &[Case]) -> Option<String> {
         // gungraun prints `<module>::kernel cases_<index>:<args>` as each case ends.
-        let (_, rest) = line.split_once("::kernel cases_")?;
-        let index: usize = rest
-            .split(|c: char| !c.is_ascii_digit())
-            .next()?
-            .parse()
-            .ok()?;
+        let (_, rest) = line.split_once("::kernel ")?;
+        let index = protocol::instr_case_index(rest)?;
         Some(
             cases
                 .get(index)
@@ -928,7 +922,7 @@ impl Engines<'_> {
                     cases.push(Case {
                         workload: w,
                         path_index: p,
-                        key: format!("{}@{}", workload.id, path.path),
+                        key: protocol::case_key(&workload.id, path.path),
                         units: workload.units,
                     });
                 }

@@ -1,0 +1,84 @@
+//! The protocol between the harness and the bench executables, defined once and used by
+//! both sides.
+//!
+//! The harness decides which cases run (after its digest pass has proven each one produces
+//! the golden output) and hands them to a bench executable in [`CASES_VAR`]: a
+//! comma-separated list of case keys `workload-id@path`. Workload ids never contain `@`;
+//! the last `@` separates the path. The instr target names each case `cases_<index>`
+//! ([`INSTR_CASE_PREFIX`]), the index into that list, in gungraun's output and summary
+//! files; and writes the path label the measured process saw into a file under
+//! [`LABELS_VAR`].
+
+/// The variable naming the cases to run.
+pub const CASES_VAR: &str = "BENCHSEAL_CASES";
+
+/// The variable naming the directory of the instr target's label files.
+pub const LABELS_VAR: &str = "BENCHSEAL_INSTR_LABELS";
+
+/// The prefix of the instr target's case ids: `cases_<index>`.
+pub const INSTR_CASE_PREFIX: &str = "cases_";
+
+/// The key of one workload on one path: `workload-id@path` (also from the names criterion
+/// reports, group = workload id and function = path).
+pub fn case_key(id: impl std::fmt::Display, path: impl std::fmt::Display) -> String {
+    format!("{id}@{path}")
+}
+
+/// A case key split into its workload id and path name; `None` without an `@`.
+pub fn split_case_key(key: &str) -> Option<(&str, &str)> {
+    key.rsplit_once('@')
+}
+
+/// The [`CASES_VAR`] value for these keys.
+pub fn case_list<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+    keys.into_iter().collect::<Vec<_>>().join(",")
+}
+
+/// The keys of a [`CASES_VAR`] value (empty entries skipped).
+pub fn parse_case_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').filter(|entry| !entry.is_empty())
+}
+
+/// The case index of an instr case id `cases_<index>` (also found at the start of a
+/// longer string, such as gungraun's `cases_3:<args>`).
+pub fn instr_case_index(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix(INSTR_CASE_PREFIX)?;
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KernelPath, WorkloadId};
+
+    #[test]
+    fn keys_round_trip_through_the_case_list() {
+        let id: WorkloadId = "sync/compare/identical-13b/tiny".parse().unwrap();
+        let keys = [
+            case_key(&id, KernelPath::Scalar),
+            case_key(&id, KernelPath::Simd),
+        ];
+        let list = case_list(keys.iter().map(String::as_str));
+        assert_eq!(
+            list,
+            "sync/compare/identical-13b/tiny@scalar,sync/compare/identical-13b/tiny@simd"
+        );
+        let back: Vec<_> = parse_case_list(&list).collect();
+        assert_eq!(back, keys);
+        assert_eq!(
+            split_case_key(&keys[1]),
+            Some(("sync/compare/identical-13b/tiny", "simd"))
+        );
+        assert_eq!(split_case_key("no-path"), None);
+        assert_eq!(parse_case_list(",,").count(), 0);
+    }
+
+    #[test]
+    fn instr_case_ids_give_their_index() {
+        assert_eq!(instr_case_index("cases_12"), Some(12));
+        assert_eq!(instr_case_index("cases_3:(x)"), Some(3));
+        assert_eq!(instr_case_index("cases_"), None);
+        assert_eq!(instr_case_index("other_1"), None);
+    }
+}
