@@ -239,6 +239,24 @@ pub fn ensure_runner(tools_dir: &Path) -> Result<Runner> {
         tools_dir.display()
     );
     let started = std::time::Instant::now();
+    // Two runs starting at once (parallel tests, two terminals) install once: the second
+    // waits for the first and then finds its runner.
+    std::fs::create_dir_all(&tools_dir)
+        .with_context(|| format!("creating {}", tools_dir.display()))?;
+    let lock_path = tools_dir.join(".install.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    let installed = tools_dir.join("bin").join(RUNNER_NAME);
+    if runner_version(&installed).as_deref() == Some(GUNGRAUN_VERSION) {
+        return Ok(Runner {
+            path: installed,
+            version: GUNGRAUN_VERSION.into(),
+            source: RunnerSource::ToolsDir,
+            install: started.elapsed(),
+        });
+    }
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["install", RUNNER_NAME, "--version"])
         .arg(format!("={GUNGRAUN_VERSION}"))
@@ -252,7 +270,6 @@ pub fn ensure_runner(tools_dir: &Path) -> Result<Runner> {
             tools_dir.display()
         );
     }
-    let installed = tools_dir.join("bin").join(RUNNER_NAME);
     match runner_version(&installed) {
         Some(v) if v == GUNGRAUN_VERSION => Ok(Runner {
             path: installed,
