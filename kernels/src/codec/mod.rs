@@ -1,4 +1,4 @@
-//! COBOL copybook record decoding (DESIGN.md, "codec").
+//! COBOL copybook record decoding (docs/architecture.md, "Kernels / codec").
 //!
 //! A [`Layout`] says where each field sits in a record; a [`RecordDecoder`] built from it
 //! resolves, once, each field's decoder and the code path, then decodes records (fixed
