@@ -1,50 +1,36 @@
 //! benchseal: a benchmark harness whose numbers can be trusted.
 //!
-//! The library holds everything; `main.rs` only parses arguments and maps the outcome of
-//! [`run`] to an exit code. Cores are pure (statistics, comparison policy, SLO evaluation,
-//! digests take values and return values); I/O stays at the edges (engines, stores,
-//! report writers), which is what lets the cores be property-tested.
+//! The library is built in layers; a module imports only from layers below its own (a test,
+//! `layers_import_downward_only`, reads the `use crate::…` lines and fails otherwise):
+//!
+//! | layer | holds | imports |
+//! |---|---|---|
+//! | [`model`] | the data: run record, environment snapshot, golden digests, outcomes | nothing of the harness |
+//! | [`analysis`] | pure computations on the model: statistics, comparison, SLOs, sign-off derivation, environment checks | `model` |
+//! | [`sys`] | the machine: clock, files, child processes, environment capture and pinning, git | `model`, `analysis` |
+//! | [`store`] | runs, baselines, golden digests and policies on disk, one loader | the layers above |
+//! | [`pipeline`] | a run: selection, digest pass, the engines (wall, instr, process) | the layers above |
+//! | [`present`] | numbers, tables, summaries and reports as text | the layers above |
+//! | [`app`] | the command line: arguments, commands, exit codes | everything |
+//!
+//! `docs/architecture.md` says which folder holds which concern and how a record flows
+//! from the workload registry to the sign-off report.
 
-pub mod baseline;
-pub mod cli;
-pub mod codec_cmd;
-pub mod compare;
-pub mod digest;
-pub mod digests;
-pub mod engine;
-pub mod env;
-pub mod env_cmd;
-pub mod exit;
-pub mod fsutil;
-pub mod history;
-pub mod measure;
-pub mod record;
-pub mod report;
-pub mod run;
-pub mod signoff;
-pub mod slo;
-pub mod stats;
-pub mod sync_cmd;
-pub mod verify;
+pub mod model;
 
-use anyhow::Result;
+pub mod analysis;
 
-pub use exit::Outcome;
+pub mod sys;
 
-/// Runs one parsed command line.
-pub fn run(cli: cli::Cli) -> Result<Outcome> {
-    use cli::Command;
-    match cli.command {
-        Command::Run(args) => run::execute(args),
-        Command::Env(args) => env_cmd::execute(args),
-        Command::Baseline(args) => baseline::execute(args),
-        Command::Compare(args) => compare::execute(args),
-        Command::History(args) => history::execute(args),
-        Command::Signoff(args) => signoff::execute(args),
-        Command::Verify(args) => verify::execute(args),
-        Command::Measure(args) => measure::execute(args),
-        Command::Codec(args) => codec_cmd::execute(args),
-        Command::Sync(args) => sync_cmd::execute(args),
-        Command::Digests(args) => digests::execute(args),
-    }
-}
+pub mod store;
+
+pub mod pipeline;
+
+pub mod present;
+
+pub mod app;
+
+#[cfg(test)]
+mod layers;
+
+pub use model::outcome::Outcome;

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = benchseal::cli::Cli::parse();
-    match benchseal::run(cli) {
+    let cli = benchseal::app::Cli::parse();
+    match benchseal::app::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
             eprintln!("benchseal: error: {err:#}");
-            ExitCode::from(benchseal::exit::code_for_error(&err))
+            ExitCode::from(benchseal::app::exit::code_for_error(&err))
         }
     }
 }

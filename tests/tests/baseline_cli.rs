@@ -375,7 +375,8 @@ fn history_of_an_empty_store_is_empty() {
 /// What `benchseal run --compare-to V` relies on.
 #[test]
 fn a_finished_run_compares_with_the_baseline_of_its_machine_class() {
-    use benchseal::compare::{Policy, compare_with_stored_baseline};
+    use benchseal::analysis::compare::Policy;
+    use benchseal::app::compare::compare_with_stored_baseline;
     let dir = store_with_baseline("1.0.0");
     let store = dir.path().join("baselines");
     let slower = seal(record_json(
@@ -386,12 +387,15 @@ fn a_finished_run_compares_with_the_baseline_of_its_machine_class() {
     ));
     let comparison =
         compare_with_stored_baseline(&slower, "1.0.0", false, &store, &Policy::default()).unwrap();
-    assert_eq!(comparison.outcome(), benchseal::Outcome::Failed);
+    assert_eq!(
+        comparison.outcome(),
+        benchseal::model::outcome::Outcome::Failed
+    );
     assert_eq!(comparison.summary.regressed, 1);
     assert_eq!(comparison.old.run_id, "run-1");
     for version in ["2.0.0", "../1.0.0"] {
         let err = compare_with_stored_baseline(&slower, version, false, &store, &Policy::default())
             .unwrap_err();
-        assert_eq!(benchseal::exit::code_for_error(&err), 2, "{err:#}");
+        assert_eq!(benchseal::app::exit::code_for_error(&err), 2, "{err:#}");
     }
 }

@@ -176,7 +176,7 @@ fn instruction_soft_limit_is_half_a_percent_by_default() {
     // +0.6%: beyond it.
     compare(&instruction_pair(1006), &[])
         .code(1)
-        .stdout(predicate::str::is_match(r"instructions\s+1000\s+1006\s+\+0\.60%").unwrap());
+        .stdout(predicate::str::is_match(r"instructions\s+1,000\s+1,006\s+\+0\.60%").unwrap());
 }
 
 #[test]
@@ -429,6 +429,7 @@ fn regression_float_samples_keep_their_seal_after_a_round_trip() {
         &[],
     ));
     let path = write(dir.path(), "run.json", &record);
-    let loaded = benchseal::compare::load_record(&path).expect("the seal verifies after reloading");
+    let loaded = benchseal::store::load(&path, benchseal::store::Seal::Required)
+        .expect("the seal verifies after reloading");
     assert_eq!(loaded, record);
 }

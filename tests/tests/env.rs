@@ -5,12 +5,13 @@ mod env_support;
 
 use std::path::Path;
 
-use benchseal::env::pin::{self, PinAction};
+use benchseal::sys::env::pin::{self, PinAction};
 use env_support::{fixture, tree_contents, writable_copy};
 
-use benchseal::env::{
-    self, Captured, CheckState, EnvSnapshot, EnvSources, StubCommands, capture::capture,
-};
+use benchseal::analysis::env::{self, CheckState};
+use benchseal::model::env::{Captured, EnvSnapshot};
+use benchseal::sys::env::capture::capture;
+use benchseal::sys::env::{EnvSources, StubCommands};
 
 /// Commands as a typical development machine answers them.
 fn tools() -> StubCommands {

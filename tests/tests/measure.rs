@@ -1,7 +1,6 @@
 //! `benchseal measure`: the process engine on whole commands (structure, never timing).
 
 use assert_cmd::Command;
-use benchseal::record::RunRecord;
 use predicates::prelude::*;
 
 fn benchseal() -> Command {
@@ -73,7 +72,7 @@ fn out_appends_to_a_run_record_and_reseals_it() {
         .args(["--", "true"])
         .assert()
         .code(0);
-    let run = RunRecord::load(&out).unwrap();
+    let run = benchseal::store::load(&out, benchseal::store::Seal::Unchecked).unwrap();
     run.verify_seal().unwrap();
     let ids: Vec<_> = run.processes.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(

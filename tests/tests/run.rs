@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use benchseal::Outcome;
-use benchseal::cli::{Cli, Command as Sub};
-use benchseal::engine::{instr, wall};
-use benchseal::record::{RunRecord, Status};
+use benchseal::app::{Cli, Command as Sub};
+use benchseal::model::outcome::Outcome;
+use benchseal::model::record::{RunRecord, Status};
+use benchseal::pipeline::engine::{instr, wall};
 use benchseal_benches::{Instance, KernelPath, RunError, Unit, Workload, WorkloadId};
 use clap::Parser;
 use predicates::prelude::*;
@@ -141,7 +141,7 @@ fn echo_workload() -> Workload {
     )
 }
 
-fn run_args(args: &[&str]) -> benchseal::run::RunArgs {
+fn run_args(args: &[&str]) -> benchseal::app::run::RunArgs {
     let cli = Cli::try_parse_from(["benchseal", "run"].iter().chain(args)).unwrap();
     match cli.command {
         Sub::Run(args) => args,
@@ -155,7 +155,7 @@ fn only_record(dir: &Path) -> RunRecord {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(records.len(), 1, "{records:?}");
-    RunRecord::load(&records[0]).unwrap()
+    benchseal::store::load(&records[0], benchseal::store::Seal::Unchecked).unwrap()
 }
 
 /// Runs the echo workload in-process against a golden file holding `input` and `output`
@@ -174,13 +174,13 @@ fn run_echo_against_golden(dir: &Path, input: &str, output: &str) -> Outcome {
         "--out",
         out.to_str().unwrap(),
     ]);
-    benchseal::run::execute_with(args, &[echo_workload()]).unwrap()
+    benchseal::app::run::execute_with(args, &[echo_workload()]).unwrap()
 }
 
 #[test]
 fn a_wrong_golden_digest_makes_the_run_irreproducible_and_reports_no_timing() {
     let dir = tempfile::tempdir().unwrap();
-    let input = benchseal::digest::sha256_hex(b"abcd");
+    let input = benchseal::model::digest::sha256_hex(b"abcd");
     let out = dir.path().join("runs");
     let outcome = run_echo_against_golden(dir.path(), &input, &"0".repeat(64));
     assert_eq!(outcome, Outcome::Irreproducible);

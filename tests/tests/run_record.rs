@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use benchseal::record::{RunRecord, Status};
+use benchseal::model::record::{RunRecord, Status};
 use benchseal_benches::{Size, registry};
 
 fn make_records(dir: &Path) {
@@ -32,7 +32,10 @@ fn load_records(dir: &Path) -> Vec<RunRecord> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
-    paths.iter().map(|p| RunRecord::load(p).unwrap()).collect()
+    paths
+        .iter()
+        .map(|p| benchseal::store::load(p, benchseal::store::Seal::Unchecked).unwrap())
+        .collect()
 }
 
 /// (workload@path) → (output digest, instruction count)
@@ -110,7 +113,7 @@ fn check(record: &RunRecord) -> Fingerprint {
             .tools
             .get("gungraun-runner")
             .map(String::as_str),
-        Some(benchseal::engine::instr::GUNGRAUN_VERSION)
+        Some(benchseal::pipeline::engine::instr::GUNGRAUN_VERSION)
     );
     let executables = &record.artifact.bench_executables;
     if fingerprint.values().next().is_some() {

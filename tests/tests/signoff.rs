@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use benchseal::record::{RunRecord, Status};
-use benchseal::report::fixture;
+use benchseal::analysis::fixture;
+use benchseal::model::record::{RunRecord, Status};
 use predicates::prelude::*;
 
 fn benchseal(dir: &Path) -> Command {
@@ -20,7 +20,7 @@ fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
     let runs = dir.path().join("runs");
     std::fs::create_dir_all(&runs).unwrap();
     let run_path = runs.join("run.json");
-    run.save(&run_path).unwrap();
+    benchseal::store::save(&run, &run_path).unwrap();
     std::fs::write(dir.path().join(".gitignore"), "runs/\nreports/\n").unwrap();
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")

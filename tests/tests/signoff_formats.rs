@@ -1,6 +1,8 @@
 //! Snapshot tests of each report format, rendered from the deterministic example run.
 
-use benchseal::report::{SignoffReport, fixture, formats};
+use benchseal::analysis::fixture;
+use benchseal::analysis::signoff::SignoffReport;
+use benchseal::present::report::formats;
 
 fn report() -> SignoffReport {
     SignoffReport::derive(fixture::inputs()).expect("the example derives")
@@ -82,7 +84,7 @@ fn rendering_is_deterministic() {
 fn html_escapes_text_from_the_run() {
     let mut inputs = fixture::inputs();
     inputs.run.workloads[0].paths[1].status =
-        benchseal::record::Status::Invalid("<script>alert(1)</script> & \"x\"".into());
+        benchseal::model::record::Status::Invalid("<script>alert(1)</script> & \"x\"".into());
     inputs.run.seal().unwrap();
     let report = SignoffReport::derive(inputs).unwrap();
     let html = formats()[2].render(&report).unwrap();

@@ -1,8 +1,8 @@
 //! The SLO file: the repository's objectives parse, errors name line:column and field,
 //! and evaluation never turns a missing number into a pass.
 
-use benchseal::report::fixture;
-use benchseal::slo::{SloError, SloFile, SloVerdict, evaluate};
+use benchseal::analysis::fixture;
+use benchseal::analysis::slo::{SloError, SloFile, SloVerdict, evaluate};
 
 fn parse(text: &str) -> Result<SloFile, SloError> {
     SloFile::parse(text, "t.toml")

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use benchseal::record::RunRecord;
-use benchseal::report::{SignoffReport, fixture};
+use benchseal::analysis::fixture;
+use benchseal::analysis::signoff::SignoffReport;
+use benchseal::model::record::RunRecord;
 use predicates::prelude::*;
 
 fn benchseal() -> Command {
@@ -17,7 +18,7 @@ fn report_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("v0.1.0");
     let report = SignoffReport::derive(fixture::inputs()).unwrap();
-    benchseal::signoff::write_report(&out, &report).unwrap();
+    benchseal::app::signoff::write_report(&out, &report).unwrap();
     (dir, out)
 }
 
@@ -146,7 +147,7 @@ fn edited_html_is_detected_exit_3() {
 
 fn saved(dir: &Path, name: &str, run: &RunRecord) -> PathBuf {
     let path = dir.join(name);
-    run.save(&path).unwrap();
+    benchseal::store::save(&run, &path).unwrap();
     path
 }
 
@@ -249,9 +250,9 @@ fn not_a_report_is_exit_2() {
 
 #[test]
 fn rerun_measures_the_same_workloads_the_same_way() {
-    use benchseal::record::EngineKind;
+    use benchseal::model::record::EngineKind;
     use benchseal_benches::Size;
-    let config = benchseal::verify::rerun_config(&fixture::run(), &[]).unwrap();
+    let config = benchseal::app::verify::rerun_config(&fixture::run(), &[]).unwrap();
     assert_eq!(config.engines, [EngineKind::Wall, EngineKind::Instr]);
     assert_eq!(config.sizes, [Size::Small, Size::Medium, Size::Large]);
     assert_eq!(
@@ -263,10 +264,10 @@ fn rerun_measures_the_same_workloads_the_same_way() {
             "sync/detect/text-8kib/small",
         ]
     );
-    let small = benchseal::verify::rerun_config(&fixture::run(), &[Size::Small]).unwrap();
+    let small = benchseal::app::verify::rerun_config(&fixture::run(), &[Size::Small]).unwrap();
     assert_eq!(small.sizes, [Size::Small]);
     assert_eq!(small.workloads, ["sync/detect/text-8kib/small"]);
-    let err = benchseal::verify::rerun_config(&fixture::run(), &[Size::Tiny])
+    let err = benchseal::app::verify::rerun_config(&fixture::run(), &[Size::Tiny])
         .unwrap_err()
         .to_string();
     assert!(
@@ -323,7 +324,7 @@ fn verify_rerun_of_the_committed_baseline_runs_end_to_end_on_the_tiny_tier() {
     );
     assert!(!stdout.contains("BROKEN"), "{stdout}");
     // Every tiny workload of the baseline was re-measured and its digest compared.
-    let reference = RunRecord::load(&baseline).unwrap();
+    let reference = benchseal::store::load(&baseline, benchseal::store::Seal::Unchecked).unwrap();
     for w in reference
         .workloads
         .iter()

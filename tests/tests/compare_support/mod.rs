@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use benchseal::record::RunRecord;
-use benchseal::stats::SplitMix64;
+use benchseal::analysis::stats::SplitMix64;
+use benchseal::model::record::RunRecord;
 use serde_json::{Value, json};
 
 pub const CLASS: &str = "x86_64-test-machine-rust1.95.0-00000000";
@@ -55,7 +55,7 @@ pub fn samples(center: f64, n: usize, seed: u64) -> Vec<f64> {
 
 /// A stable fake SHA-256 for a name.
 pub fn digest_of(name: &str) -> String {
-    benchseal::digest::sha256_hex(name.as_bytes())
+    benchseal::model::digest::sha256_hex(name.as_bytes())
 }
 
 /// A whole command measured by the process engine.
@@ -68,12 +68,12 @@ pub struct Process {
 
 fn env_value() -> Value {
     static ENV: OnceLock<Value> = OnceLock::new();
-    ENV.get_or_init(|| serde_json::to_value(benchseal::env::snapshot()).unwrap())
+    ENV.get_or_init(|| serde_json::to_value(benchseal::sys::env::snapshot()).unwrap())
         .clone()
 }
 
 fn median(values: &[f64]) -> f64 {
-    benchseal::stats::median(values).unwrap_or(0.0)
+    benchseal::analysis::stats::median(values).unwrap_or(0.0)
 }
 
 fn path_json(bench: &Bench) -> Value {
@@ -166,7 +166,7 @@ pub fn seal(value: Value) -> RunRecord {
 pub fn write(dir: &Path, name: &str, record: &RunRecord) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    record.save(&path).unwrap();
+    benchseal::store::save(&record, &path).unwrap();
     path
 }
 

@@ -1,0 +1,1126 @@
+//! The comparison of two runs, and its policy.
+//!
+//! A comparison answers two questions about an old record A (usually a baseline) and a
+//! new record B: *are the numbers still the same work?* and *did they change for real?*
+//!
+//! - Reproducibility comes first. The same workload must read the same input and produce
+//!   the same output digests on both sides, and the same instruction-count executable
+//!   (same SHA-256) must count the same instructions; otherwise nothing else can be trusted
+//!   and the comparison ends with exit code 3.
+//! - Wall-clock time is noisy, so it gets statistics: the bootstrap confidence interval
+//!   of the ratio of medians, confirmed by a Mann–Whitney U test, against a noise
+//!   threshold (rules in [`crate::analysis::stats::classify_ratio`]).
+//! - Instruction counts are exact for one executable, so they get limits, as gungraun
+//!   defines them: a soft limit in percent of the old count and optional hard limits in
+//!   absolute counts.
+//! - Peak memory gets a plain percentage threshold that fails the comparison (or only
+//!   warns, by policy).
+//!
+//! [`compare_records`] is pure (records in, [`Comparison`] out). Resolving a side from the
+//! command line is `store::resolve`, the command `app::compare`, and the renderers, one
+//! small type per format, `present::compare`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::stats::RankEvidence;
+pub use crate::analysis::stats::{RatioEstimate, Verdict};
+use crate::model::outcome::Outcome;
+use crate::model::outcome::bad_input;
+use crate::model::record::{EngineResult, RunRecord, Status, WallStats};
+
+/// Schema of the JSON form of a comparison (`--format json`).
+pub const COMPARISON_SCHEMA: &str = "benchseal.comparison/1";
+
+/// Seed of the bootstrap resampling: fixed, so a comparison is reproducible bit for bit.
+pub const BOOTSTRAP_SEED: u64 = 0x0BE7_C45E_A15E_ED01;
+
+/// How each metric is judged. Deserialisable from the regression policy of `slo.toml`;
+/// every field has a default, so a partial table is fine:
+///
+/// ```toml
+/// [regression.wall]
+/// threshold_pct = 3.0    # noise threshold: smaller changes are never a regression
+/// confidence = 0.95      # of the bootstrap interval; the rank test uses 1 - confidence
+/// resamples = 10000
+/// [regression.instructions]
+/// soft_limit_pct = 0.5   # more instructions than old + 0.5% is a regression
+/// hard_limit = 5000000   # optional: more than this many instructions is a regression
+/// hard_limits = { "codec/comp3/s9v2/tiny" = 120000 }   # optional, per workload id
+/// [regression.memory]
+/// threshold_pct = 25.0   # peak RSS above old + 25% is a regression
+/// fail = true            # whether a memory regression fails (exit 1) or only warns
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub wall: WallPolicy,
+    pub instructions: InstructionsPolicy,
+    pub memory: MemoryPolicy,
+}
+
+/// Wall-clock policy (also used for the process engine's whole-command times).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WallPolicy {
+    /// Changes of the median smaller than this (percent) count as noise.
+    pub threshold_pct: f64,
+    /// Coverage of the bootstrap interval; the Mann–Whitney test runs at 1 − confidence.
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+}
+
+impl Default for WallPolicy {
+    fn default() -> Self {
+        // 3%: at 2% sample noise and 20 samples a side, the simulations in stats.rs
+        // (`simulated_*` tests) assert that at most 1% of A/A comparisons are flagged and
+        // at least 95% of 5% shifts are detected under exactly this policy.
+        WallPolicy {
+            threshold_pct: 3.0,
+            confidence: 0.95,
+            resamples: 10_000,
+        }
+    }
+}
+
+/// Instruction-count limits, as gungraun defines them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstructionsPolicy {
+    /// Soft limit: a change above this percentage of the old count is a regression (below
+    /// its negative, an improvement). gungraun's soft limits are percentages too.
+    /// (`threshold_pct` is accepted as another name.)
+    #[serde(alias = "threshold_pct")]
+    pub soft_limit_pct: f64,
+    /// Hard limit: a new count above this absolute number is a regression, whatever the
+    /// old count was.
+    pub hard_limit: Option<u64>,
+    /// Hard limits per workload id; they take precedence over `hard_limit`.
+    pub hard_limits: BTreeMap<String, u64>,
+}
+
+impl Default for InstructionsPolicy {
+    fn default() -> Self {
+        InstructionsPolicy {
+            soft_limit_pct: 0.5,
+            hard_limit: None,
+            hard_limits: BTreeMap::new(),
+        }
+    }
+}
+
+/// Peak-memory policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryPolicy {
+    /// Peak RSS growth above this percentage is a regression.
+    pub threshold_pct: f64,
+    /// Whether a memory regression fails the comparison (exit 1) or is only reported.
+    /// (`fails` is accepted as another name.)
+    #[serde(alias = "fails")]
+    pub fail: bool,
+}
+
+impl Default for MemoryPolicy {
+    fn default() -> Self {
+        MemoryPolicy {
+            threshold_pct: 25.0,
+            fail: true,
+        }
+    }
+}
+
+impl Policy {
+    /// Checks that the numbers make sense; the message names the field.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let w = &self.wall;
+        if !(w.threshold_pct.is_finite() && w.threshold_pct >= 0.0) {
+            return Err(format!(
+                "wall.threshold_pct must be ≥ 0, not {}",
+                w.threshold_pct
+            ));
+        }
+        if !(w.confidence > 0.5 && w.confidence < 1.0) {
+            return Err(format!(
+                "wall.confidence must lie in (0.5, 1), not {}",
+                w.confidence
+            ));
+        }
+        if w.resamples < 100 {
+            return Err(format!("wall.resamples must be ≥ 100, not {}", w.resamples));
+        }
+        let soft = self.instructions.soft_limit_pct;
+        if !(soft.is_finite() && soft >= 0.0) {
+            return Err(format!(
+                "instructions.soft_limit_pct must be ≥ 0, not {soft}"
+            ));
+        }
+        let memory = self.memory.threshold_pct;
+        if !(memory.is_finite() && memory >= 0.0) {
+            return Err(format!("memory.threshold_pct must be ≥ 0, not {memory}"));
+        }
+        Ok(())
+    }
+}
+
+/// The metric a line of a comparison is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Median wall-clock time per run of the kernel (criterion), ns.
+    Wall,
+    /// Instructions executed (gungraun / callgrind).
+    Instructions,
+    /// Median wall time of a whole command (process engine), ns.
+    ProcessWall,
+    /// Peak resident set size of a whole command (process engine), bytes.
+    PeakRss,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Wall => "wall",
+            Metric::Instructions => "instructions",
+            Metric::ProcessWall => "process wall",
+            Metric::PeakRss => "peak rss",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Wall | Metric::ProcessWall => "ns",
+            Metric::Instructions => "instructions",
+            Metric::PeakRss => "bytes",
+        }
+    }
+}
+
+/// One metric of one benchmark, old against new.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricComparison {
+    /// `workload-id@path` (e.g. `codec/comp3/s9v2/large@simd`) or `process:<id>`.
+    pub benchmark: String,
+    pub metric: Metric,
+    /// Median time, instruction count or peak bytes.
+    pub old: f64,
+    pub new: f64,
+    /// new / old: above 1 costs more.
+    pub ratio: f64,
+    /// Confidence interval of the ratio, where the metric has one.
+    pub ratio_lower: Option<f64>,
+    pub ratio_upper: Option<f64>,
+    /// Two-sided Mann–Whitney p-value, where samples allow one.
+    pub p_value: Option<f64>,
+    pub verdict: Verdict,
+    /// Whether this line fails the comparison (a regression the policy treats as failing).
+    pub fails: bool,
+    /// Why the verdict is what it is, when the numbers alone don't say.
+    pub note: Option<String>,
+    /// The interval is a conservative approximation from the two recorded median
+    /// intervals (no raw samples), and no rank test ran; renderers say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
+}
+
+impl MetricComparison {
+    /// The relative change in percent.
+    pub fn change_pct(&self) -> f64 {
+        (self.ratio - 1.0) * 100.0
+    }
+}
+
+/// A broken promise of reproducibility: the two records did not do the same work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReproducibilityIssue {
+    pub benchmark: String,
+    pub problem: String,
+}
+
+/// A benchmark present in only one record, or without comparable numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCompared {
+    pub benchmark: String,
+    pub reason: String,
+}
+
+/// Where a side of the comparison came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SideSource {
+    RunFile {
+        path: String,
+    },
+    RunId {
+        path: String,
+    },
+    Baseline {
+        version: String,
+        machine_class: String,
+        path: String,
+    },
+}
+
+impl std::fmt::Display for SideSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SideSource::RunFile { path } => write!(f, "run file {path}"),
+            SideSource::RunId { path } => write!(f, "run id (file {path})"),
+            SideSource::Baseline {
+                version,
+                machine_class,
+                path,
+            } => {
+                write!(f, "baseline {version} for {machine_class} (file {path})")
+            }
+        }
+    }
+}
+
+/// One side of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// The argument as given (or the baseline version).
+    pub label: String,
+    pub source: Option<SideSource>,
+    pub run_id: String,
+    pub started_at: String,
+    pub machine_class: String,
+    pub git_commit: Option<String>,
+}
+
+impl Side {
+    /// A side described by its record alone.
+    pub fn of(record: &RunRecord, label: &str, source: Option<SideSource>) -> Side {
+        Side {
+            label: label.into(),
+            source,
+            run_id: record.run_id.clone(),
+            started_at: record.started_at.clone(),
+            machine_class: record.env.machine_class.clone(),
+            git_commit: record.artifact.git_commit.clone(),
+        }
+    }
+}
+
+/// How the two environments differ.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvComparison {
+    pub machine_class_differs: bool,
+    pub toolchain_differs: bool,
+    /// Each changed setting, `path: old → new`.
+    pub changes: Vec<String>,
+    /// True when the comparison crossed machine classes or toolchains on request.
+    pub mismatch_allowed: bool,
+}
+
+impl EnvComparison {
+    /// Whether numbers from the two environments should not be compared by default.
+    pub fn is_mismatch(&self) -> bool {
+        self.machine_class_differs || self.toolchain_differs
+    }
+}
+
+/// Counts by verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub regressed: usize,
+    pub improved: usize,
+    pub unchanged: usize,
+    pub inconclusive: usize,
+    /// Regressions that fail the comparison (memory regressions may only warn).
+    pub failing: usize,
+    pub reproducibility_issues: usize,
+    pub not_compared: usize,
+}
+
+/// The full comparison of two records; rendered by `present::compare` and by the sign-off report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub schema: String,
+    pub old: Side,
+    pub new: Side,
+    pub policy: Policy,
+    pub env: EnvComparison,
+    pub metrics: Vec<MetricComparison>,
+    pub reproducibility: Vec<ReproducibilityIssue>,
+    pub not_compared: Vec<NotCompared>,
+    pub summary: Summary,
+}
+
+impl Comparison {
+    /// Exit outcome: irreproducible beats a failing regression beats success.
+    /// Inconclusive lines do not fail: they are shown, and the sign-off decides.
+    pub fn outcome(&self) -> Outcome {
+        if !self.reproducibility.is_empty() {
+            Outcome::Irreproducible
+        } else if self.summary.failing > 0 {
+            Outcome::Failed
+        } else {
+            Outcome::Success
+        }
+    }
+
+    /// Lines with the given verdict.
+    pub fn with_verdict(&self, verdict: Verdict) -> impl Iterator<Item = &MetricComparison> {
+        self.metrics.iter().filter(move |m| m.verdict == verdict)
+    }
+
+    /// The one-line summary that heads every format.
+    pub fn headline(&self) -> String {
+        let s = &self.summary;
+        let outcome = match self.outcome() {
+            Outcome::Irreproducible => "REPRODUCIBILITY BROKEN",
+            Outcome::Failed => "REGRESSED",
+            Outcome::Success if s.regressed > 0 => "OK (regressions only warn)",
+            Outcome::Success => "OK",
+        };
+        let mut line = format!(
+            "{outcome}: {} regressed, {} improved, {} unchanged, {} inconclusive",
+            s.regressed, s.improved, s.unchanged, s.inconclusive
+        );
+        if s.reproducibility_issues > 0 {
+            line.push_str(&format!(
+                ", {} reproducibility issue(s)",
+                s.reproducibility_issues
+            ));
+        }
+        if s.not_compared > 0 {
+            line.push_str(&format!(", {} not compared", s.not_compared));
+        }
+        line
+    }
+}
+
+/// Compares environments: machine class, toolchain, and every changed setting.
+pub fn compare_env(old: &RunRecord, new: &RunRecord) -> EnvComparison {
+    EnvComparison {
+        machine_class_differs: old.env.machine_class != new.env.machine_class,
+        // The compiler that built the measured binaries; the rustc on PATH does not
+        // matter when the binaries were prebuilt (a container has none).
+        toolchain_differs: old.env.toolchain.built_with != new.env.toolchain.built_with,
+        changes: crate::analysis::env::changes(&old.env, &new.env),
+        mismatch_allowed: false,
+    }
+}
+
+/// Whether the two records have any workload or process in common.
+pub fn have_common_benchmarks(old: &RunRecord, new: &RunRecord) -> bool {
+    new.workloads.iter().any(|w| old.workload(&w.id).is_some())
+        || new
+            .processes
+            .iter()
+            .any(|p| old.processes.iter().any(|q| q.id == p.id))
+}
+
+/// Compares two records under `policy`. Pure: the sides are described by the caller.
+pub fn compare_records(
+    old: &RunRecord,
+    new: &RunRecord,
+    policy: &Policy,
+    old_side: Side,
+    new_side: Side,
+) -> Comparison {
+    let mut builder = Builder {
+        policy,
+        metrics: Vec::new(),
+        reproducibility: Vec::new(),
+        not_compared: Vec::new(),
+    };
+    builder.workloads(old, new);
+    builder.processes(old, new);
+    let Builder {
+        metrics,
+        reproducibility,
+        not_compared,
+        ..
+    } = builder;
+    let mut summary = Summary {
+        reproducibility_issues: reproducibility.len(),
+        not_compared: not_compared.len(),
+        failing: metrics.iter().filter(|m| m.fails).count(),
+        ..Summary::default()
+    };
+    for m in &metrics {
+        match m.verdict {
+            Verdict::Regressed => summary.regressed += 1,
+            Verdict::Improved => summary.improved += 1,
+            Verdict::Unchanged => summary.unchanged += 1,
+            Verdict::Inconclusive => summary.inconclusive += 1,
+        }
+    }
+    Comparison {
+        schema: COMPARISON_SCHEMA.into(),
+        old: old_side,
+        new: new_side,
+        policy: policy.clone(),
+        env: compare_env(old, new),
+        metrics,
+        reproducibility,
+        not_compared,
+        summary,
+    }
+}
+
+struct Builder<'p> {
+    policy: &'p Policy,
+    metrics: Vec<MetricComparison>,
+    reproducibility: Vec<ReproducibilityIssue>,
+    not_compared: Vec<NotCompared>,
+}
+
+impl Builder<'_> {
+    fn issue(&mut self, benchmark: &str, problem: String) {
+        self.reproducibility.push(ReproducibilityIssue {
+            benchmark: benchmark.into(),
+            problem,
+        });
+    }
+
+    fn skip(&mut self, benchmark: &str, reason: impl Into<String>) {
+        self.not_compared.push(NotCompared {
+            benchmark: benchmark.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn workloads(&mut self, old: &RunRecord, new: &RunRecord) {
+        let identical_instr_executable = match (
+            old.artifact.bench_executables.get("instr"),
+            new.artifact.bench_executables.get("instr"),
+        ) {
+            (Some(a), Some(b)) => (a.sha256 == b.sha256).then(|| a.sha256.clone()),
+            _ => None,
+        };
+        for workload in &new.workloads {
+            let id = workload.id.to_string();
+            let Some(before) = old.workload(&workload.id) else {
+                self.skip(&id, "only in the new record");
+                continue;
+            };
+            if let (Some(a), Some(b)) = (&before.input_sha256, &workload.input_sha256)
+                && a != b
+            {
+                self.issue(&id, format!("input digest differs: {a} → {b}"));
+            }
+            for path in &workload.paths {
+                let name = format!("{id}@{}", path.path);
+                let Some(prior) = before.path(path.path) else {
+                    self.skip(&name, "path only in the new record");
+                    continue;
+                };
+                if let (Some(a), Some(b)) = (&prior.output_sha256, &path.output_sha256)
+                    && a != b
+                {
+                    self.issue(&name, format!("output digest differs: {a} → {b}"));
+                }
+                let mut usable = true;
+                for (side, status) in [("old", &prior.status), ("new", &path.status)] {
+                    match status {
+                        Status::Ok => {}
+                        Status::Invalid(why) => {
+                            self.issue(&name, format!("{side} record marks it invalid: {why}"));
+                            usable = false;
+                        }
+                        Status::Skipped(why) => {
+                            self.skip(&name, format!("skipped in the {side} record: {why}"));
+                            usable = false;
+                        }
+                    }
+                }
+                if !usable {
+                    continue;
+                }
+                if let Some((a, b)) = engine_pair(&name, "wall", &prior.wall, &path.wall, self) {
+                    let line = self.wall_line(&name, Metric::Wall, a, b);
+                    self.metrics.push(line);
+                }
+                if let Some((a, b)) = engine_pair(&name, "instr", &prior.instr, &path.instr, self) {
+                    let (old_count, new_count) = (a.instructions, b.instructions);
+                    if let Some(sha) = &identical_instr_executable
+                        && old_count != new_count
+                    {
+                        self.issue(
+                            &name,
+                            format!(
+                                "instruction count differs for the identical executable \
+                                 {sha}: {old_count} → {new_count}"
+                            ),
+                        );
+                    }
+                    let line = self.instructions_line(&name, &id, old_count, new_count);
+                    self.metrics.push(line);
+                }
+            }
+        }
+        for workload in &old.workloads {
+            if new.workload(&workload.id).is_none() {
+                self.skip(&workload.id.to_string(), "only in the old record");
+            }
+        }
+    }
+
+    fn processes(&mut self, old: &RunRecord, new: &RunRecord) {
+        for process in &new.processes {
+            let name = format!("process:{}", process.id);
+            let Some(prior) = old.processes.iter().find(|p| p.id == process.id) else {
+                self.skip(&name, "only in the new record");
+                continue;
+            };
+            if !prior.status.is_ok() || !process.status.is_ok() {
+                self.skip(
+                    &name,
+                    format!("status {} → {}", prior.status, process.status),
+                );
+                continue;
+            }
+            if !prior.samples_ns.is_empty() && !process.samples_ns.is_empty() {
+                let line = self.samples_line(
+                    &name,
+                    Metric::ProcessWall,
+                    &prior.samples_ns,
+                    &process.samples_ns,
+                );
+                self.metrics.push(line);
+            }
+            if let (Some(a), Some(b)) = (prior.peak_rss_bytes, process.peak_rss_bytes) {
+                let line = self.memory_line(&name, a, b);
+                self.metrics.push(line);
+            }
+        }
+        for process in &old.processes {
+            if !new.processes.iter().any(|p| p.id == process.id) {
+                self.skip(&format!("process:{}", process.id), "only in the old record");
+            }
+        }
+    }
+
+    /// Wall-clock line from raw samples when both sides have them, otherwise from
+    /// criterion's median intervals.
+    ///
+    /// The fallback divides the interval ends crosswise (new lower / old upper, new upper
+    /// / old lower). That interval is at least as wide as the true one only if both
+    /// median intervals hold, so its coverage is not the recorded confidence: the line is
+    /// marked `approximate`, carries no p-value, and the interval alone decides
+    /// ([`RankEvidence::IntervalOnly`]). Non-positive or non-finite medians or interval
+    /// ends give no ratio at all and an inconclusive line.
+    fn wall_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        a: &WallStats,
+        b: &WallStats,
+    ) -> MetricComparison {
+        if !a.samples_ns.is_empty() && !b.samples_ns.is_empty() {
+            return self.samples_line(name, metric, &a.samples_ns, &b.samples_ns);
+        }
+        let usable = [
+            a.median_ns,
+            a.median_ci_lower_ns,
+            a.median_ci_upper_ns,
+            b.median_ns,
+            b.median_ci_lower_ns,
+            b.median_ci_upper_ns,
+        ]
+        .iter()
+        .all(|v| v.is_finite() && *v > 0.0);
+        if !usable {
+            return MetricComparison {
+                note: Some(
+                    "no raw samples, and a recorded median or interval end is not a positive \
+                     finite number"
+                        .into(),
+                ),
+                ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
+            };
+        }
+        let estimate = RatioEstimate {
+            ratio: b.median_ns / a.median_ns,
+            lower: b.median_ci_lower_ns / a.median_ci_upper_ns,
+            upper: b.median_ci_upper_ns / a.median_ci_lower_ns,
+            confidence: a.confidence_level.min(b.confidence_level),
+        };
+        let mut line = self.ratio_line(
+            name,
+            metric,
+            a.median_ns,
+            b.median_ns,
+            estimate,
+            RankEvidence::IntervalOnly,
+        );
+        line.approximate = true;
+        line.note = Some(
+            "conservative approximation: no raw samples, interval from the recorded median \
+             intervals; no rank test"
+                .into(),
+        );
+        line
+    }
+
+    /// An inconclusive line without a ratio interval (the numbers allow none).
+    fn unusable_line(&self, name: &str, metric: Metric, old: f64, new: f64) -> MetricComparison {
+        MetricComparison {
+            benchmark: name.into(),
+            metric,
+            old,
+            new,
+            ratio: new / old,
+            ratio_lower: None,
+            ratio_upper: None,
+            p_value: None,
+            verdict: Verdict::Inconclusive,
+            fails: false,
+            note: None,
+            approximate: false,
+        }
+    }
+
+    fn samples_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        old: &[f64],
+        new: &[f64],
+    ) -> MetricComparison {
+        let wall = &self.policy.wall;
+        let old_median = crate::analysis::stats::median(old).unwrap_or(f64::NAN);
+        let new_median = crate::analysis::stats::median(new).unwrap_or(f64::NAN);
+        let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+        match crate::analysis::stats::bootstrap_median_ratio(
+            old,
+            new,
+            wall.resamples,
+            wall.confidence,
+            seed,
+        ) {
+            Some(estimate) => {
+                let evidence = match crate::analysis::stats::mann_whitney_u(old, new) {
+                    Some(test) => RankEvidence::Tested {
+                        p_value: test.p_value,
+                    },
+                    None => RankEvidence::Missing,
+                };
+                self.ratio_line(name, metric, old_median, new_median, estimate, evidence)
+            }
+            None => MetricComparison {
+                note: Some("samples are not positive finite numbers".into()),
+                ..self.unusable_line(name, metric, old_median, new_median)
+            },
+        }
+    }
+
+    fn ratio_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        old: f64,
+        new: f64,
+        estimate: RatioEstimate,
+        evidence: RankEvidence,
+    ) -> MetricComparison {
+        let wall = &self.policy.wall;
+        let verdict = crate::analysis::stats::classify_ratio(
+            &estimate,
+            evidence,
+            wall.threshold_pct / 100.0,
+            1.0 - wall.confidence,
+        );
+        let p_value = match evidence {
+            RankEvidence::Tested { p_value } => Some(p_value),
+            RankEvidence::Missing | RankEvidence::IntervalOnly => None,
+        };
+        MetricComparison {
+            benchmark: name.into(),
+            metric,
+            old,
+            new,
+            ratio: estimate.ratio,
+            ratio_lower: Some(estimate.lower),
+            ratio_upper: Some(estimate.upper),
+            p_value,
+            verdict,
+            fails: verdict == Verdict::Regressed,
+            note: None,
+            approximate: false,
+        }
+    }
+
+    fn instructions_line(
+        &self,
+        name: &str,
+        workload: &str,
+        old: u64,
+        new: u64,
+    ) -> MetricComparison {
+        let limits = &self.policy.instructions;
+        let verdict = instructions_verdict(old, new, limits.soft_limit_pct);
+        let hard = limits
+            .hard_limits
+            .get(workload)
+            .copied()
+            .or(limits.hard_limit);
+        let (verdict, note) = match hard {
+            Some(limit) if new > limit => (
+                Verdict::Regressed,
+                Some(format!("above the hard limit of {limit} instructions")),
+            ),
+            _ => (verdict, None),
+        };
+        MetricComparison {
+            benchmark: name.into(),
+            metric: Metric::Instructions,
+            old: old as f64,
+            new: new as f64,
+            ratio: ratio_of_counts(old, new),
+            ratio_lower: None,
+            ratio_upper: None,
+            p_value: None,
+            verdict,
+            fails: verdict == Verdict::Regressed,
+            note,
+            approximate: false,
+        }
+    }
+
+    fn memory_line(&self, name: &str, old: u64, new: u64) -> MetricComparison {
+        let memory = &self.policy.memory;
+        let ratio = ratio_of_counts(old, new);
+        let threshold = memory.threshold_pct / 100.0;
+        let verdict = if ratio > 1.0 + threshold {
+            Verdict::Regressed
+        } else if ratio < 1.0 - threshold {
+            Verdict::Improved
+        } else {
+            Verdict::Unchanged
+        };
+        let fails = verdict == Verdict::Regressed && memory.fail;
+        MetricComparison {
+            benchmark: name.into(),
+            metric: Metric::PeakRss,
+            old: old as f64,
+            new: new as f64,
+            ratio,
+            ratio_lower: None,
+            ratio_upper: None,
+            p_value: None,
+            verdict,
+            fails,
+            note: (verdict == Verdict::Regressed && !memory.fail)
+                .then(|| "warning only: memory.fail is false".into()),
+            approximate: false,
+        }
+    }
+}
+
+/// The metrics of an engine on both sides, when both measured; otherwise records why not.
+fn engine_pair<'r, T>(
+    name: &str,
+    engine: &str,
+    old: &'r Option<EngineResult<T>>,
+    new: &'r Option<EngineResult<T>>,
+    builder: &mut Builder<'_>,
+) -> Option<(&'r T, &'r T)> {
+    match (old, new) {
+        (None, None) => None,
+        (Some(a), Some(b)) => match (&a.status, &a.metrics, &b.status, &b.metrics) {
+            (Status::Ok, Some(x), Status::Ok, Some(y)) => Some((x, y)),
+            _ => {
+                builder.skip(
+                    &format!("{name} ({engine})"),
+                    format!("engine status {} → {}", a.status, b.status),
+                );
+                None
+            }
+        },
+        (Some(_), None) => {
+            builder.skip(
+                &format!("{name} ({engine})"),
+                "measured only in the old record",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            builder.skip(
+                &format!("{name} ({engine})"),
+                "measured only in the new record",
+            );
+            None
+        }
+    }
+}
+
+/// Soft-limit verdict for counts: beyond +limit% regressed, beyond −limit% improved.
+pub fn instructions_verdict(old: u64, new: u64, soft_limit_pct: f64) -> Verdict {
+    let change_pct = (ratio_of_counts(old, new) - 1.0) * 100.0;
+    if change_pct > soft_limit_pct {
+        Verdict::Regressed
+    } else if change_pct < -soft_limit_pct {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+/// new / old for counts; a count rising from zero is an infinite ratio.
+fn ratio_of_counts(old: u64, new: u64) -> f64 {
+    match (old, new) {
+        (0, 0) => 1.0,
+        (0, _) => f64::INFINITY,
+        _ => new as f64 / old as f64,
+    }
+}
+
+/// FNV-1a, to give each benchmark its own (fixed) bootstrap stream.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A record loaded for a comparison, with where it came from.
+#[derive(Debug)]
+pub struct Resolved {
+    pub record: RunRecord,
+    pub source: SideSource,
+}
+
+/// Compares two loaded records: refuses crossing machine classes or toolchains unless
+/// allowed, and records with nothing in common (both bad input, exit 2).
+pub fn compare_resolved(
+    old: &Resolved,
+    new: &Resolved,
+    old_label: &str,
+    new_label: &str,
+    policy: &Policy,
+    allow_env_mismatch: bool,
+) -> Result<Comparison> {
+    let env = compare_env(&old.record, &new.record);
+    if env.is_mismatch() && !allow_env_mismatch {
+        let mut message = format!(
+            "refusing to compare across {}: {} is `{}`, {} is `{}` \
+             (pass --allow-env-mismatch to compare anyway)",
+            if env.machine_class_differs {
+                "machine classes"
+            } else {
+                "toolchains"
+            },
+            old_label,
+            old.record.env.machine_class,
+            new_label,
+            new.record.env.machine_class,
+        );
+        for change in &env.changes {
+            message.push_str(&format!("\n  {change}"));
+        }
+        return Err(bad_input(message));
+    }
+    if !have_common_benchmarks(&old.record, &new.record) {
+        return Err(bad_input(format!(
+            "{old_label} ({} workloads, {} processes) and {new_label} ({} workloads, {} \
+             processes) have no workload or process in common: nothing to compare",
+            old.record.workloads.len(),
+            old.record.processes.len(),
+            new.record.workloads.len(),
+            new.record.processes.len(),
+        )));
+    }
+    let old_side = Side::of(&old.record, old_label, Some(old.source.clone()));
+    let new_side = Side::of(&new.record, new_label, Some(new.source.clone()));
+    let mut comparison = compare_records(&old.record, &new.record, policy, old_side, new_side);
+    comparison.env.mismatch_allowed = env.is_mismatch();
+    Ok(comparison)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn instruction_soft_limits() {
+        assert_eq!(instructions_verdict(1000, 1005, 0.5), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(1000, 1006, 0.5), Verdict::Regressed);
+        assert_eq!(instructions_verdict(1000, 994, 0.5), Verdict::Improved);
+        assert_eq!(instructions_verdict(0, 0, 0.5), Verdict::Unchanged);
+        assert_eq!(instructions_verdict(0, 1, 0.5), Verdict::Regressed);
+    }
+
+    #[test]
+    fn policy_parses_from_toml_with_defaults_for_missing_fields() {
+        let policy: Policy = toml::from_str(
+            "[wall]\nthreshold_pct = 4.0\n[instructions]\nhard_limit = 99\n\
+             hard_limits = { \"codec/comp3/s9v2/tiny\" = 7 }\n",
+        )
+        .unwrap();
+        assert_eq!(policy.wall.threshold_pct, 4.0);
+        assert_eq!(policy.wall.confidence, 0.95);
+        assert_eq!(policy.instructions.hard_limit, Some(99));
+        assert_eq!(policy.instructions.hard_limits["codec/comp3/s9v2/tiny"], 7);
+        assert_eq!(policy.memory, MemoryPolicy::default());
+        assert!(toml::from_str::<Policy>("[wall]\nthreshold = 4.0\n").is_err());
+        let aliased: Policy =
+            toml::from_str("[instructions]\nthreshold_pct = 1.0\n[memory]\nfails = false\n")
+                .unwrap();
+        assert_eq!(aliased.instructions.soft_limit_pct, 1.0);
+        assert!(!aliased.memory.fail);
+        let bad = Policy {
+            wall: WallPolicy {
+                confidence: 1.5,
+                ..WallPolicy::default()
+            },
+            ..Policy::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("wall.confidence"));
+    }
+
+    /// A record with one workload on one path, from JSON, as a run would write it.
+    fn record(samples: &[f64], instructions: u64) -> RunRecord {
+        let median = crate::analysis::stats::median(samples).unwrap_or(1.0);
+        let wall = serde_json::json!({
+            "median_ns": median, "median_ci_lower_ns": median, "median_ci_upper_ns": median,
+            "mean_ns": median, "mean_ci_lower_ns": median, "mean_ci_upper_ns": median,
+            "std_dev_ns": 0.0, "confidence_level": 0.95, "samples_ns": samples,
+            "sample_iters": [], "throughput_per_s": 1.0,
+        });
+        let instr = serde_json::json!({
+            "instructions": instructions, "l1_hits": null, "ll_hits": null, "ram_hits": null,
+            "total_read_write": null, "estimated_cycles": null,
+        });
+        let path = serde_json::json!({
+            "path": "scalar", "label": "scalar", "output_sha256": "out", "status": "ok",
+            "wall": {"status": "ok", "metrics": wall},
+            "instr": {"status": "ok", "metrics": instr},
+        });
+        let workload = serde_json::json!({
+            "id": "sync/cache/ttl/tiny", "family": "sync", "unit": "operations", "units": 1,
+            "describe": "", "input_sha256": "in", "golden_output_sha256": null, "paths": [path],
+        });
+        let artifact = serde_json::json!({
+            "version": "0", "git_commit": null, "git_dirty": null, "cargo_lock_sha256": null,
+            "bench_executables": {"instr": {"path": "x", "sha256": "same"}},
+        });
+        let value = serde_json::json!({
+            "schema": crate::model::record::RUN_SCHEMA, "run_id": "r", "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": null, "complete": true, "command": [],
+            "options": {"suites": [], "sizes": [], "engines": [], "paths": [], "quick": false},
+            "artifact": artifact, "env": crate::sys::env::snapshot(), "env_after": null,
+            "tuning": {"tuned": false}, "workloads": [workload], "seal": null,
+        });
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn sides(r: &RunRecord) -> (Side, Side) {
+        (Side::of(r, "a", None), Side::of(r, "b", None))
+    }
+
+    #[test]
+    fn one_instruction_more_from_the_same_executable_breaks_reproducibility() {
+        let a = record(&[100.0, 101.0, 99.0], 5000);
+        let b = record(&[100.0, 101.0, 99.0], 5001);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        assert_eq!(c.outcome(), Outcome::Irreproducible);
+        assert!(
+            c.reproducibility[0]
+                .problem
+                .contains("identical executable")
+        );
+    }
+
+    #[test]
+    fn without_raw_samples_the_recorded_median_intervals_decide() {
+        let mut a = record(&[], 1000);
+        let mut b = record(&[], 1000);
+        let set = |r: &mut RunRecord, median: f64, half_width: f64| {
+            let wall = r.workloads[0].paths[0]
+                .wall
+                .as_mut()
+                .unwrap()
+                .metrics
+                .as_mut()
+                .unwrap();
+            wall.median_ns = median;
+            wall.median_ci_lower_ns = median - half_width;
+            wall.median_ci_upper_ns = median + half_width;
+        };
+        set(&mut a, 100.0, 1.0);
+        set(&mut b, 110.0, 1.0);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x.clone(), y.clone());
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Regressed);
+        assert!(
+            wall.approximate,
+            "the fallback is labelled as an approximation"
+        );
+        assert_eq!(wall.p_value, None);
+        let note = wall.note.as_deref().unwrap();
+        assert!(note.contains("conservative approximation"), "{note}");
+        assert!(note.contains("no rank test"), "{note}");
+        let table = crate::present::compare::render(&c, crate::present::compare::Format::Table, &b);
+        assert!(table.contains("no rank test"), "{table}");
+        set(&mut b, 104.0, 6.0);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn median_interval_fallback_with_non_positive_numbers_is_inconclusive() {
+        let a = record(&[], 1000);
+        let (x, y) = sides(&a);
+        type Edit = fn(&mut WallStats);
+        let edits: [Edit; 4] = [
+            |w| w.median_ns = 0.0,
+            |w| w.median_ci_lower_ns = 0.0,
+            |w| w.median_ci_lower_ns = -5.0,
+            |w| w.median_ci_upper_ns = f64::INFINITY,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut old = record(&[], 1000);
+            edit(
+                old.workloads[0].paths[0]
+                    .wall
+                    .as_mut()
+                    .unwrap()
+                    .metrics
+                    .as_mut()
+                    .unwrap(),
+            );
+            let c = compare_records(&old, &a, &Policy::default(), x.clone(), y.clone());
+            let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+            assert_eq!(wall.verdict, Verdict::Inconclusive, "edit {i}");
+            assert_eq!(
+                (wall.ratio_lower, wall.ratio_upper),
+                (None, None),
+                "edit {i}"
+            );
+            assert!(!wall.fails, "edit {i}");
+            let table =
+                crate::present::compare::render(&c, crate::present::compare::Format::Table, &a);
+            assert!(!table.contains("new cost"), "edit {i}: {table}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Comparing a record with itself never reports a regression or an improvement.
+        #[test]
+        fn a_record_compared_with_itself_never_changes(
+            samples in prop::collection::vec(1.0f64..1e7, 1..40),
+            instructions in 0u64..u64::MAX / 2,
+        ) {
+            let r = record(&samples, instructions);
+            let (a, b) = sides(&r);
+            let policy = Policy { wall: WallPolicy { resamples: 200, ..WallPolicy::default() }, ..Policy::default() };
+            let c = compare_records(&r, &r, &policy, a, b);
+            prop_assert_eq!(c.outcome(), Outcome::Success);
+            prop_assert_eq!(c.summary.regressed + c.summary.improved, 0);
+            prop_assert!(c.reproducibility.is_empty());
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! Parsing an SLO file, every value with its span: raw shapes as written, then checked.
+
+use std::ops::Range;
+
+use benchseal_benches::{KernelPath, Unit};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::*;
+use super::file::*;
+use super::unit::*;
+
+// Raw shapes, as written, with spans.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    schema: Spanned<String>,
+    #[serde(default)]
+    objective: Vec<Spanned<RawObjective>>,
+    #[serde(default)]
+    process: Vec<Spanned<RawProcess>>,
+    regression: Option<Spanned<crate::analysis::compare::Policy>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObjective {
+    id: Spanned<String>,
+    description: Option<String>,
+    workload: Option<Spanned<String>>,
+    metric: Spanned<String>,
+    target: Spanned<String>,
+    priority: Spanned<String>,
+    path: Option<Spanned<String>>,
+    paths: Option<Spanned<Vec<String>>>,
+    relative_to: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcess {
+    id: Spanned<String>,
+    description: Option<String>,
+    command: Spanned<Vec<String>>,
+    setup: Option<Vec<String>>,
+    runs: Option<Spanned<u32>>,
+    warmup: Option<u32>,
+    unit: Option<Spanned<String>>,
+    units: Option<u64>,
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// The key assigned on the line of `offset`, if the span points at a value (`key = …`).
+fn key_before(text: &str, offset: usize) -> Option<&str> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let (key, _) = text[line_start..offset].split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-'))
+    .then_some(key)
+}
+
+struct Parser<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Parser<'_> {
+    fn field(
+        &self,
+        span: Range<usize>,
+        objective: Option<&str>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> SloError {
+        let (line, column) = line_col(self.text, span.start);
+        SloError::Field {
+            file: self.file.to_string(),
+            line,
+            column,
+            context: objective
+                .map(|o| format!("objective `{o}`: "))
+                .unwrap_or_default(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn syntax(&self, err: toml::de::Error) -> SloError {
+        let span = err.span().unwrap_or(0..0);
+        let (line, column) = line_col(self.text, span.start);
+        let mut message = err.message().trim().to_string();
+        if !message.contains('`')
+            && let Some(key) = key_before(self.text, span.start)
+        {
+            message = format!("field `{key}`: {message}");
+        }
+        SloError::Syntax {
+            file: self.file.to_string(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+impl SloFile {
+    /// Parses SLO text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<SloFile, SloError> {
+        let p = Parser { file, text };
+        let raw: RawFile = toml::from_str(text).map_err(|e| p.syntax(e))?;
+        if raw.schema.get_ref() != SLO_SCHEMA {
+            return Err(p.field(
+                raw.schema.span(),
+                None,
+                "schema",
+                format!(
+                    "`{}` is not supported (expected `{SLO_SCHEMA}`)",
+                    raw.schema.get_ref()
+                ),
+            ));
+        }
+        let mut processes = Vec::new();
+        for raw_process in &raw.process {
+            let process = p.process(raw_process.get_ref())?;
+            if processes.iter().any(|q: &ProcessSpec| q.id == process.id) {
+                return Err(p.field(
+                    raw_process.get_ref().id.span(),
+                    None,
+                    "id",
+                    format!("process `{}` is defined twice", process.id),
+                ));
+            }
+            processes.push(process);
+        }
+        let mut objectives: Vec<Objective> = Vec::new();
+        for raw_objective in &raw.objective {
+            let objective = p.objective(raw_objective.get_ref(), &processes)?;
+            if objectives.iter().any(|o| o.id == objective.id) {
+                return Err(p.field(
+                    raw_objective.get_ref().id.span(),
+                    None,
+                    "id",
+                    format!("objective `{}` is defined twice", objective.id),
+                ));
+            }
+            objectives.push(objective);
+        }
+        let regression = match raw.regression {
+            None => crate::analysis::compare::Policy::default(),
+            Some(policy) => {
+                policy
+                    .get_ref()
+                    .validate()
+                    .map_err(|m| p.field(policy.span(), None, "regression", m))?;
+                policy.into_inner()
+            }
+        };
+        Ok(SloFile {
+            schema: SLO_SCHEMA.into(),
+            objectives,
+            processes,
+            regression,
+        })
+    }
+
+    pub fn process(&self, id: &str) -> Option<&ProcessSpec> {
+        self.processes.iter().find(|p| p.id == id)
+    }
+}
+
+impl Parser<'_> {
+    fn objective(
+        &self,
+        raw: &RawObjective,
+        processes: &[ProcessSpec],
+    ) -> Result<Objective, SloError> {
+        let id = raw.id.get_ref().clone();
+        let ctx = Some(id.as_str());
+        if id.trim().is_empty() {
+            return Err(self.field(raw.id.span(), None, "id", "must not be empty"));
+        }
+        let metric = Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == raw.metric.get_ref())
+            .ok_or_else(|| {
+                let names: Vec<_> = Metric::ALL.iter().map(|m| m.name()).collect();
+                self.field(
+                    raw.metric.span(),
+                    ctx,
+                    "metric",
+                    format!(
+                        "unknown metric `{}` (valid: {})",
+                        raw.metric.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        let target = Target::parse(raw.target.get_ref())
+            .map_err(|m| self.field(raw.target.span(), ctx, "target", m))?;
+        if !metric.fits(target.unit.dimension) {
+            return Err(self.field(
+                raw.target.span(),
+                ctx,
+                "target",
+                format!(
+                    "unit `{}` is {}, which does not fit metric `{metric}` (expected {})",
+                    target.unit.text,
+                    target.unit.dimension.describe(),
+                    metric.expects()
+                ),
+            ));
+        }
+        let priority = match raw.priority.get_ref().as_str() {
+            "critical" => Priority::Critical,
+            "high" => Priority::High,
+            "medium" => Priority::Medium,
+            other => {
+                return Err(self.field(
+                    raw.priority.span(),
+                    ctx,
+                    "priority",
+                    format!("unknown priority `{other}` (valid: critical, high, medium)"),
+                ));
+            }
+        };
+        let subject = match &raw.workload {
+            None if metric == Metric::DigestReproducibility => Subject::Workloads(String::new()),
+            None => {
+                return Err(self.field(
+                    raw.id.span(),
+                    ctx,
+                    "workload",
+                    "is missing (a workload id or a process id)",
+                ));
+            }
+            Some(w) => {
+                let text = w.get_ref();
+                if processes.iter().any(|p| &p.id == text) {
+                    Subject::Process(text.clone())
+                } else if metric == Metric::DigestReproducibility {
+                    Subject::Workloads(text.trim_end_matches('*').to_string())
+                } else {
+                    Subject::Workload(text.parse().map_err(|e: String| {
+                        self.field(
+                            w.span(),
+                            ctx,
+                            "workload",
+                            format!("{e}, nor a `[[process]]` id of this file"),
+                        )
+                    })?)
+                }
+            }
+        };
+        let path = match &raw.path {
+            None => None,
+            Some(p) => Some(
+                p.get_ref()
+                    .parse::<KernelPath>()
+                    .map_err(|m| self.field(p.span(), ctx, "path", m))?,
+            ),
+        };
+        if let (Some(p), Subject::Process(_)) = (&raw.path, &subject) {
+            return Err(self.field(
+                p.span(),
+                ctx,
+                "path",
+                "a process objective has no kernel path",
+            ));
+        }
+        let process_metric = matches!(metric, Metric::PeakRss);
+        if process_metric && !matches!(subject, Subject::Process(_)) {
+            return Err(self.field(
+                raw.metric.span(),
+                ctx,
+                "metric",
+                "peak_rss is measured by the process engine: `workload` must name a `[[process]]`",
+            ));
+        }
+        if matches!(subject, Subject::Process(_))
+            && matches!(
+                metric,
+                Metric::Instructions | Metric::Speedup | Metric::DigestReproducibility
+            )
+        {
+            return Err(self.field(
+                raw.metric.span(),
+                ctx,
+                "metric",
+                format!("`{metric}` does not apply to a process"),
+            ));
+        }
+        let speedup = match (metric, &raw.paths, &raw.relative_to) {
+            (Metric::Speedup, Some(paths), None) => {
+                let [base, fast] = paths.get_ref().as_slice() else {
+                    return Err(self.field(
+                        paths.span(),
+                        ctx,
+                        "paths",
+                        "must name two paths: [baseline path, fast path]",
+                    ));
+                };
+                let parse = |s: &String| {
+                    s.parse::<KernelPath>()
+                        .map_err(|m| self.field(paths.span(), ctx, "paths", m))
+                };
+                Some(SpeedupBase::Path {
+                    base: parse(base)?,
+                    fast: parse(fast)?,
+                })
+            }
+            (Metric::Speedup, None, Some(reference)) => Some(SpeedupBase::Workload {
+                reference: reference
+                    .get_ref()
+                    .parse()
+                    .map_err(|m| self.field(reference.span(), ctx, "relative_to", m))?,
+            }),
+            (Metric::Speedup, Some(paths), Some(_)) => {
+                return Err(self.field(
+                    paths.span(),
+                    ctx,
+                    "paths",
+                    "give either `paths` or `relative_to`, not both",
+                ));
+            }
+            (Metric::Speedup, None, None) => {
+                return Err(self.field(
+                    raw.metric.span(),
+                    ctx,
+                    "paths",
+                    "a speedup needs `paths = [base, fast]` or `relative_to = workload`",
+                ));
+            }
+            (_, Some(paths), _) => {
+                return Err(self.field(
+                    paths.span(),
+                    ctx,
+                    "paths",
+                    "only a speedup compares paths",
+                ));
+            }
+            (_, _, Some(r)) => {
+                return Err(self.field(
+                    r.span(),
+                    ctx,
+                    "relative_to",
+                    "only a speedup has a reference workload",
+                ));
+            }
+            _ => None,
+        };
+        Ok(Objective {
+            id,
+            description: raw.description.clone(),
+            subject,
+            metric,
+            target,
+            priority,
+            path,
+            speedup,
+        })
+    }
+
+    fn process(&self, raw: &RawProcess) -> Result<ProcessSpec, SloError> {
+        let id = raw.id.get_ref().clone();
+        if id.trim().is_empty() {
+            return Err(self.field(raw.id.span(), None, "id", "must not be empty"));
+        }
+        if raw.command.get_ref().is_empty() {
+            return Err(self.field(
+                raw.command.span(),
+                None,
+                "command",
+                format!("process `{id}`: must name a program"),
+            ));
+        }
+        let runs = raw.runs.as_ref().map_or(Ok(10), |r| {
+            if *r.get_ref() == 0 {
+                Err(self.field(
+                    r.span(),
+                    None,
+                    "runs",
+                    format!("process `{id}`: must be at least 1"),
+                ))
+            } else {
+                Ok(*r.get_ref())
+            }
+        })?;
+        let unit = match &raw.unit {
+            None => None,
+            Some(u) => Some(match u.get_ref().as_str() {
+                "bytes" => Unit::Bytes,
+                "weights" => Unit::Weights,
+                "files" => Unit::Files,
+                "operations" => Unit::Operations,
+                other => {
+                    return Err(self.field(u.span(), None, "unit", format!("process `{id}`: unknown unit `{other}` (valid: bytes, weights, files, operations)")));
+                }
+            }),
+        };
+        Ok(ProcessSpec {
+            id,
+            description: raw.description.clone(),
+            command: raw.command.get_ref().clone(),
+            setup: raw.setup.clone(),
+            runs,
+            warmup: raw.warmup.unwrap_or(1),
+            unit,
+            units: raw.units,
+        })
+    }
+}

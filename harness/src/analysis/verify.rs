@@ -1,0 +1,274 @@
+//! The checks `benchseal verify` makes: of a sign-off report, of a run record or baseline,
+//! and of one run's numbers re-derived from another.
+//!
+//! A report is checked in three ways, any failure of which is exit 3 and names the first
+//! field that differs:
+//! 1. the run record and baseline embedded in `signoff.json` still match their own seals;
+//! 2. the report derived again from its embedded inputs equals the report as stored, field
+//!    by field (so an edited measured value, status or digest is named by its path, e.g.
+//!    `objectives[1].status`), and the per-field seals and the overall seal match;
+//! 3. `signoff.md` and `signoff.html` beside it equal a fresh rendering of the stored model
+//!    (an edit there is named by line).
+//!
+//! A baseline is checked against its seal and against the golden digests stored beside it.
+//! With `--run RUN` (or `--rerun`, a fresh run of the same suite), every number is compared:
+//! output digests must be equal (else exit 3); instruction counts equal when the bench
+//! executable has the same SHA-256, within the policy's tolerance otherwise; wall-clock
+//! medians within the comparison policy (else exit 1).
+
+use crate::analysis::compare::Policy;
+use crate::analysis::format::significant;
+use crate::analysis::signoff::{ReportInputs, SignoffReport, first_difference};
+use crate::model::golden::GoldenDigests;
+use crate::model::outcome::Outcome;
+use crate::model::record::RunRecord;
+
+/// The fresh rendering of a report file by its name; `None` for a name that is not one.
+pub type Renderer = dyn Fn(&SignoffReport, &str) -> Option<Result<String, String>>;
+
+/// The verdict on one checked item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    Ok(String),
+    /// Not comparable (missing on one side); listed, never counted as a pass or failure.
+    Unchecked(String),
+    /// Outside the policy: exit 1.
+    Outside(String),
+    /// Seal, digest or content mismatch: exit 3.
+    Broken(String),
+}
+
+impl Check {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Check::Ok(_) | Check::Unchecked(_) => Outcome::Success,
+            Check::Outside(_) => Outcome::Failed,
+            Check::Broken(_) => Outcome::Irreproducible,
+        }
+    }
+
+    pub fn line(&self) -> String {
+        match self {
+            Check::Ok(s) => format!("ok         {s}"),
+            Check::Unchecked(s) => format!("unchecked  {s}"),
+            Check::Outside(s) => format!("OUTSIDE    {s}"),
+            Check::Broken(s) => format!("BROKEN     {s}"),
+        }
+    }
+}
+
+/// The checks of a sign-off report: embedded seals, re-derivation, field seals, seal,
+/// and the Markdown/HTML renderings given (`(file name, content)`).
+///
+/// `render` gives the fresh rendering of a file name (`None` for a name that is not a
+/// rendering of the report).
+pub fn check_report(
+    json_text: &str,
+    renderings: &[(String, String)],
+    render: &Renderer,
+) -> Result<(SignoffReport, Vec<Check>), String> {
+    let stored: serde_json::Value = serde_json::from_str(json_text)
+        .map_err(|e| format!("signoff.json is not valid JSON: {e}"))?;
+    let report = SignoffReport::from_json(json_text)?;
+    let mut checks = Vec::new();
+    let inputs: &ReportInputs = &report.inputs;
+    for (name, record) in [
+        ("inputs.run", Some(&inputs.run)),
+        ("inputs.baseline", inputs.baseline.as_ref()),
+    ] {
+        if let Some(record) = record {
+            checks.push(match record.verify_seal() {
+                Ok(()) => Check::Ok(format!("{name}: seal of run {} matches", record.run_id)),
+                Err(why) => Check::Broken(format!("{name}: {why}")),
+            });
+        }
+    }
+    match SignoffReport::derive(inputs.clone()) {
+        Err(e) => checks.push(Check::Broken(format!(
+            "the report cannot be derived from its inputs: {e}"
+        ))),
+        Ok(derived) => {
+            let derived = serde_json::to_value(&derived).map_err(|e| e.to_string())?;
+            checks.push(match first_difference(&derived, &stored) {
+                None => {
+                    Check::Ok("every field equals the report derived again from its inputs".into())
+                }
+                Some((path, expected, actual)) => Check::Broken(format!(
+                    "field `{path}` differs: the report says {actual}, its inputs give {expected}"
+                )),
+            });
+        }
+    }
+    let field_seals = report.compute_field_seals().map_err(|e| e.to_string())?;
+    let broken_field = field_seals
+        .iter()
+        .find(|(k, v)| report.field_seals.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone());
+    checks.push(match broken_field {
+        None => Check::Ok("field seals match".into()),
+        Some(field) => Check::Broken(format!(
+            "field seal of `{field}` does not match its content"
+        )),
+    });
+    let seal = crate::model::digest::seal_of(&stored).map_err(|e| e.to_string())?;
+    checks.push(match &report.seal {
+        Some(s) if *s == seal => Check::Ok(format!("seal {seal} matches")),
+        Some(s) => Check::Broken(format!(
+            "seal mismatch: stored {s}, content hashes to {seal}"
+        )),
+        None => Check::Broken("the report has no seal".into()),
+    });
+    for (name, content) in renderings {
+        let Some(expected) = render(&report, name) else {
+            continue;
+        };
+        let expected = expected?;
+        checks.push(match first_line_difference(&expected, content) {
+            None => Check::Ok(format!("{name} equals the rendering of signoff.json")),
+            Some((line, want, got)) => Check::Broken(format!("{name} line {line} differs from the rendering of signoff.json: expected `{want}`, found `{got}`")),
+        });
+    }
+    Ok((report, checks))
+}
+
+fn first_line_difference(expected: &str, actual: &str) -> Option<(usize, String, String)> {
+    let clip = |s: &str| s.chars().take(160).collect::<String>();
+    let mut e = expected.lines();
+    let mut a = actual.lines();
+    for n in 1.. {
+        match (e.next(), a.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                return Some((
+                    n,
+                    clip(x.unwrap_or("(end of file)")),
+                    clip(y.unwrap_or("(end of file)")),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Checks a baseline or run record: its seal, and its digests against the golden digest
+/// file stored beside it, if any.
+pub fn check_record(record: &RunRecord, golden: Option<&GoldenDigests>) -> Vec<Check> {
+    let mut checks = vec![match record.verify_seal() {
+        Ok(()) => Check::Ok(format!("seal of run {} matches", record.run_id)),
+        Err(why) => Check::Broken(why),
+    }];
+    let Some(golden) = golden else {
+        checks.push(Check::Unchecked(
+            "no digests.json beside the record: output digests were not checked".into(),
+        ));
+        return checks;
+    };
+    for w in &record.workloads {
+        let Some(g) = golden.workloads.get(&w.id.to_string()) else {
+            continue;
+        };
+        for p in &w.paths {
+            if let Some(d) = &p.output_sha256 {
+                checks.push(if *d == g.output_sha256 {
+                    Check::Ok(format!(
+                        "{} {} output digest equals digests.json",
+                        w.id, p.path
+                    ))
+                } else {
+                    Check::Broken(format!(
+                        "{} {} output digest {} differs from digests.json {}",
+                        w.id,
+                        p.path,
+                        crate::analysis::slo::short(d),
+                        crate::analysis::slo::short(&g.output_sha256)
+                    ))
+                });
+            }
+        }
+    }
+    checks
+}
+
+/// Re-derives every number of `reference` from `fresh` through the comparison policy:
+/// equal output digests are listed one by one; a broken digest, input or same-executable
+/// instruction count is `Broken`; a wall-clock or instruction change the policy calls real
+/// (either way), or a failing memory growth, is `Outside`.
+pub fn reproduce(reference: &RunRecord, fresh: &RunRecord, policy: &Policy) -> Vec<Check> {
+    use crate::analysis::compare::{Metric, Side, Verdict, compare_records};
+    let comparison = compare_records(
+        reference,
+        fresh,
+        policy,
+        Side::of(reference, "reference", None),
+        Side::of(fresh, "fresh", None),
+    );
+    let mut checks = Vec::new();
+    for w in &reference.workloads {
+        let Some(fw) = fresh.workload(&w.id) else {
+            continue;
+        };
+        for p in &w.paths {
+            let fresh_digest = fw.path(p.path).and_then(|fp| fp.output_sha256.as_ref());
+            if let (Some(a), Some(b)) = (&p.output_sha256, fresh_digest)
+                && a == b
+            {
+                checks.push(Check::Ok(format!(
+                    "{}@{} output digest {} equal",
+                    w.id,
+                    p.path,
+                    crate::analysis::slo::short(a)
+                )));
+            }
+        }
+    }
+    for issue in &comparison.reproducibility {
+        checks.push(Check::Broken(format!(
+            "{}: {}",
+            issue.benchmark, issue.problem
+        )));
+    }
+    for m in &comparison.metrics {
+        let mut line = format!("{} {}: ", m.benchmark, m.metric.name());
+        if m.metric == Metric::Instructions && m.old == m.new {
+            checks.push(Check::Ok(format!("{line}{} equal", m.new as u64)));
+            continue;
+        }
+        line += &format!(
+            "{} -> {} ({:+.2} %",
+            significant(m.old, 6),
+            significant(m.new, 6),
+            m.change_pct()
+        );
+        if let (Some(lo), Some(hi)) = (m.ratio_lower, m.ratio_upper) {
+            line += &format!(
+                ", ratio CI [{}, {}]",
+                significant(lo, 4),
+                significant(hi, 4)
+            );
+        }
+        if let Some(p) = m.p_value {
+            line += &format!(", p = {}", significant(p, 2));
+        }
+        line += &format!(") {}", m.verdict);
+        if let Some(note) = &m.note {
+            line += &format!("; {note}");
+        }
+        let within = match m.metric {
+            Metric::PeakRss => !m.fails,
+            Metric::Instructions => m.verdict == Verdict::Unchanged,
+            Metric::Wall | Metric::ProcessWall => {
+                matches!(m.verdict, Verdict::Unchanged | Verdict::Inconclusive)
+            }
+        };
+        checks.push(if within {
+            Check::Ok(line)
+        } else {
+            Check::Outside(line)
+        });
+    }
+    for n in &comparison.not_compared {
+        checks.push(Check::Unchecked(format!("{}: {}", n.benchmark, n.reason)));
+    }
+    checks
+}

@@ -1,0 +1,427 @@
+//! `benchseal codec decode` and `benchseal codec generate`: the codec kernels on real
+//! files, for a person checking a data set and for the process engine's whole-command runs.
+//!
+//! `decode` maps the file and streams it through the decoder in batches (resident memory
+//! stays bounded however large the file), optionally writing JSON Lines, and prints a
+//! summary: records, bytes, errors by kind, path, wall time and throughput. With
+//! `--errors strict` (the default) the first bad record ends the command with exit code 2
+//! and a message naming file, record, field and byte offset; with `skip` bad records are
+//! counted by kind and left out. `generate` streams valid seeded records to a file, so a
+//! multi-GB input can be produced with bounded memory.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use benchseal_benches::input::InputStream;
+use benchseal_kernels::codec::encode::RecordGenerator;
+use benchseal_kernels::codec::file::MappedInput;
+use benchseal_kernels::codec::{
+    CodePage, CodecError, CodecPath, ErrorKind, Layout, RecordDecoder, RecordFormat, Unmappable,
+};
+
+use crate::model::outcome::Outcome;
+use crate::model::outcome::bad_input;
+
+/// Arguments of `benchseal codec`.
+#[derive(Debug, clap::Args)]
+pub struct CodecArgs {
+    #[command(subcommand)]
+    pub command: CodecCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CodecCommand {
+    /// Decode a file of COBOL records and print a summary.
+    Decode(DecodeArgs),
+    /// Write a file of valid, seeded records of a layout.
+    Generate(GenerateArgs),
+}
+
+/// What a bad record does to `decode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ErrorMode {
+    /// Stop at the first bad record (exit code 2).
+    Strict,
+    /// Leave bad records out and count them by kind.
+    Skip,
+}
+
+/// Which decoder code runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PathChoice {
+    Scalar,
+    Simd,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// Record layout (JSON, schema `benchseal.codec.layout/1`).
+    #[arg(long)]
+    pub layout: PathBuf,
+    /// Code page of DISPLAY and zoned fields (overrides the layout's default).
+    #[arg(long)]
+    pub codepage: Option<CodePage>,
+    /// The data file.
+    pub data: PathBuf,
+    /// Records are RDW-framed (variable length) instead of fixed length.
+    #[arg(long)]
+    pub rdw: bool,
+    /// Also write every decoded record as one JSON object per line to this file.
+    #[arg(long)]
+    pub jsonl: Option<PathBuf>,
+    /// What a bad record does.
+    #[arg(long, value_enum, default_value_t = ErrorMode::Strict)]
+    pub errors: ErrorMode,
+    /// DISPLAY bytes without a printable mapping: error, replace (U+FFFD) or keep.
+    #[arg(long, default_value = "error")]
+    pub unmappable: Unmappable,
+    /// Decoder code path.
+    #[arg(long, value_enum, default_value_t = PathChoice::Simd)]
+    pub path: PathChoice,
+    /// Records decoded per batch (bounds resident memory).
+    #[arg(long, default_value_t = 16_384)]
+    pub batch_records: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Record layout (JSON, schema `benchseal.codec.layout/1`).
+    #[arg(long)]
+    pub layout: PathBuf,
+    /// Code page of DISPLAY and zoned fields (overrides the layout's default).
+    #[arg(long)]
+    pub codepage: Option<CodePage>,
+    /// Number of records to write.
+    #[arg(long, required_unless_present = "bytes", conflicts_with = "bytes")]
+    pub records: Option<u64>,
+    /// Approximate size to write instead, e.g. `4GiB`, `512MiB`, `100000` (whole records,
+    /// not above the size).
+    #[arg(long, value_parser = parse_size)]
+    pub bytes: Option<u64>,
+    /// Write RDW-framed variable-length records.
+    #[arg(long)]
+    pub rdw: bool,
+    /// Name of the seeded input stream; the same name gives the same bytes.
+    #[arg(long, default_value = "benchseal/codec/generate")]
+    pub seed: String,
+    /// Output file.
+    pub out: PathBuf,
+}
+
+pub fn execute(args: CodecArgs) -> Result<Outcome> {
+    match args.command {
+        CodecCommand::Decode(args) => decode(args),
+        CodecCommand::Generate(args) => generate(args),
+    }
+}
+
+fn load_layout(path: &Path) -> Result<Layout> {
+    let text = crate::sys::fs::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
+    Layout::from_json(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
+}
+
+fn format_of(rdw: bool) -> RecordFormat {
+    if rdw {
+        RecordFormat::Rdw
+    } else {
+        RecordFormat::Fixed
+    }
+}
+
+/// What `decode` counted.
+#[derive(Debug, Default)]
+struct DecodeSummary {
+    decoded: u64,
+    errors: BTreeMap<ErrorKind, u64>,
+    first_errors: Vec<String>,
+}
+
+/// How many skipped records are described one by one on stderr.
+const ERRORS_SHOWN: usize = 5;
+
+fn decode(args: DecodeArgs) -> Result<Outcome> {
+    let layout = load_layout(&args.layout)?;
+    let input = MappedInput::open(&args.data)
+        .map_err(|e| bad_input(format!("{}: cannot open: {e}", args.data.display())))?;
+    let path = match args.path {
+        PathChoice::Scalar => CodecPath::Scalar,
+        PathChoice::Simd => CodecPath::Simd,
+    };
+    let decoder = RecordDecoder::new(&layout, args.codepage, args.unmappable, path);
+    let format = format_of(args.rdw);
+    let mut jsonl = match &args.jsonl {
+        Some(out) => Some(JsonlOutput::create(out)?),
+        None => None,
+    };
+
+    let mut summary = DecodeSummary::default();
+    let started = Instant::now();
+    let result = {
+        // Skipped records are counted as they come (kind and the first few messages), so
+        // memory stays bounded however many records are bad.
+        let (mut errors, mut first_errors) = (BTreeMap::new(), Vec::new());
+        let mut on_error = |error: CodecError| match args.errors {
+            ErrorMode::Strict => Err(error),
+            ErrorMode::Skip => {
+                *errors.entry(error.kind()).or_default() += 1;
+                if first_errors.len() < ERRORS_SHOWN {
+                    first_errors.push(error.to_string());
+                }
+                Ok(())
+            }
+        };
+        let result = input.decode_batches::<anyhow::Error>(
+            &layout,
+            &decoder,
+            format,
+            args.batch_records,
+            &mut on_error,
+            &mut |columns| {
+                summary.decoded += columns.records() as u64;
+                if let Some(out) = jsonl.as_mut() {
+                    out.write(columns)?;
+                }
+                Ok(())
+            },
+        );
+        summary.errors = errors;
+        summary.first_errors = first_errors;
+        result
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Err(error) = result {
+        return match error.downcast::<CodecError>() {
+            Ok(codec) => Err(bad_input(format!("{}: {codec}", args.data.display()))),
+            Err(other) => Err(other),
+        };
+    }
+    if let Some(out) = jsonl {
+        out.finish()?;
+    }
+
+    let bytes = input.bytes().len() as u64;
+    let skipped: u64 = summary.errors.values().sum();
+    let mut report = String::new();
+    let line = |report: &mut String, key: &str, value: String| {
+        report.push_str(&format!("{key:<12}{value}\n"));
+    };
+    line(&mut report, "file", args.data.display().to_string());
+    line(
+        &mut report,
+        "layout",
+        format!(
+            "{} ({} fields, record length {}, {})",
+            args.layout.display(),
+            layout.fields.len(),
+            layout.record_length,
+            if args.rdw { "rdw" } else { "fixed" }
+        ),
+    );
+    line(&mut report, "path", path_label(decoder.fast_path(), path));
+    line(
+        &mut report,
+        "records",
+        format!("{} decoded, {skipped} skipped", summary.decoded),
+    );
+    line(&mut report, "bytes", bytes.to_string());
+    let errors = if summary.errors.is_empty() {
+        "none".to_string()
+    } else {
+        summary
+            .errors
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    line(&mut report, "errors", errors);
+    line(&mut report, "time", format!("{elapsed:.3} s"));
+    line(&mut report, "throughput", throughput(bytes, elapsed));
+    print!("{report}");
+    if !summary.first_errors.is_empty() {
+        eprintln!("first skipped records:");
+        for message in &summary.first_errors {
+            eprintln!("  {}: {message}", args.data.display());
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn path_label(fast: benchseal_kernels::codec::FastPath, asked: CodecPath) -> String {
+    match asked {
+        CodecPath::Scalar => "scalar".into(),
+        CodecPath::Simd | CodecPath::AtMost(_) => fast.label(),
+    }
+}
+
+/// Bytes per second in MiB/s, or GiB/s from 1 GiB/s up.
+fn throughput(bytes: u64, seconds: f64) -> String {
+    if seconds <= 0.0 {
+        return "n/a (too fast to time)".into();
+    }
+    let per_second = bytes as f64 / seconds;
+    let gib = (1u64 << 30) as f64;
+    if per_second >= gib {
+        format!("{:.2} GiB/s", per_second / gib)
+    } else {
+        format!("{:.1} MiB/s", per_second / (1u64 << 20) as f64)
+    }
+}
+
+/// A JSON Lines file written to a temporary name and renamed into place when complete,
+/// so a failed decode never leaves a partial file behind.
+struct JsonlOutput {
+    path: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl JsonlOutput {
+    fn create(path: &Path) -> Result<JsonlOutput> {
+        let file = temporary_beside(path)?;
+        Ok(JsonlOutput {
+            path: path.to_path_buf(),
+            writer: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    fn write(&mut self, columns: &benchseal_kernels::codec::Columns) -> Result<()> {
+        columns
+            .write_jsonl(&mut self.writer)
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+
+    fn finish(self) -> Result<()> {
+        let path = self.path;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.persist(&path)
+            .with_context(|| format!("renaming into {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// A temporary file in `path`'s directory (renamed onto `path` when complete), readable
+/// by others as an ordinary output file is.
+fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file = tempfile::Builder::new()
+        .prefix(".benchseal-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("setting permissions of {}", file.path().display()))?;
+    }
+    Ok(file)
+}
+
+fn generate(args: GenerateArgs) -> Result<Outcome> {
+    let layout = load_layout(&args.layout)?;
+    let format = format_of(args.rdw);
+    if args.rdw && layout.record_length + 4 + 15 > usize::from(u16::MAX) {
+        return Err(bad_input(format!(
+            "{}: records of {} bytes do not fit a 16-bit RDW length",
+            args.layout.display(),
+            layout.record_length
+        )));
+    }
+    let generator = RecordGenerator::new(&layout, args.codepage);
+    let mut stream = InputStream::new(&args.seed);
+    let mut random = || stream.next_u64();
+    let file = temporary_beside(&args.out)?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    let mut buf = vec![0u8; layout.record_length + 4 + 15];
+    let (mut records, mut written) = (0u64, 0u64);
+    loop {
+        match (args.records, args.bytes) {
+            (Some(limit), _) if records >= limit => break,
+            (None, Some(limit)) if written + max_record_bytes(&layout, format) > limit => {
+                break;
+            }
+            _ => {}
+        }
+        let record = generator.next_record(&mut random, format, &mut buf);
+        writer
+            .write_all(record)
+            .with_context(|| format!("writing {}", args.out.display()))?;
+        records += 1;
+        written += record.len() as u64;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    file.persist(&args.out)
+        .with_context(|| format!("renaming into {}", args.out.display()))?;
+    println!(
+        "wrote {records} records ({written} bytes, {}) to {}",
+        if args.rdw { "rdw" } else { "fixed" },
+        args.out.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// The largest record `generate` may write, so a `--bytes` limit is never exceeded.
+fn max_record_bytes(layout: &Layout, format: RecordFormat) -> u64 {
+    match format {
+        RecordFormat::Fixed => layout.record_length as u64,
+        RecordFormat::Rdw => (layout.record_length + 4 + 15) as u64,
+    }
+}
+
+/// A byte count: digits with an optional binary suffix K/M/G/T (`KiB`, `MB` and the like
+/// are read as powers of 1024 too).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, suffix) = trimmed.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 4GiB or 1000000"))?;
+    let shift = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => return Err(format!("unknown size suffix `{other}` in `{text}`")),
+    };
+    number
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("4XB").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn throughput_units() {
+        assert_eq!(throughput(1 << 30, 0.5), "2.00 GiB/s");
+        assert_eq!(throughput(1 << 20, 1.0), "1.0 MiB/s");
+    }
+}

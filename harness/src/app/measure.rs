@@ -1,0 +1,82 @@
+//! `benchseal measure [--runs N] [--id ID] [--out RUN_FILE] -- CMD ARGS...`: the process
+//! engine on one command line.
+//!
+//! With `--out`, the measurement is added to a run record (replacing a measurement with
+//! the same id) and the record is resealed; a record whose seal is already broken is
+//! refused, so `measure` never launders an edited record into a freshly sealed one.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use benchseal_benches::Unit;
+
+use crate::model::outcome::{Outcome, bad_input};
+use crate::pipeline::engine::process::{self, ProcessPlan};
+
+/// Arguments of `benchseal measure`.
+#[derive(Debug, clap::Args)]
+pub struct MeasureArgs {
+    /// Measured runs.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Unmeasured runs first.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Id of the measurement (default: the program's file name).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Unit of work one run of the command performs (bytes, weights, files, operations).
+    #[arg(long, requires = "units", value_parser = parse_unit)]
+    pub unit: Option<Unit>,
+    /// Units of work per run of the command.
+    #[arg(long, requires = "unit")]
+    pub units: Option<u64>,
+    /// A run record to add the measurement to (resealed); created if missing.
+    #[arg(long, value_name = "RUN_FILE")]
+    pub out: Option<PathBuf>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+fn parse_unit(text: &str) -> Result<Unit, String> {
+    match text {
+        "bytes" => Ok(Unit::Bytes),
+        "weights" => Ok(Unit::Weights),
+        "files" => Ok(Unit::Files),
+        "operations" => Ok(Unit::Operations),
+        other => Err(format!(
+            "unknown unit `{other}` (valid: bytes, weights, files, operations)"
+        )),
+    }
+}
+
+pub fn execute(args: MeasureArgs) -> Result<Outcome> {
+    let id = args.id.clone().unwrap_or_else(|| {
+        std::path::Path::new(&args.command[0])
+            .file_name()
+            .map_or_else(
+                || args.command[0].clone(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+    });
+    let plan = ProcessPlan {
+        id,
+        command: args.command.clone(),
+        runs: args.runs,
+        warmup: args.warmup,
+        unit: args.unit,
+        units: args.units,
+    };
+    let record = process::measure(&plan).map_err(|e| bad_input(e.to_string()))?;
+    print!("{}", crate::present::summary::process(&record));
+    if let Some(out) = &args.out {
+        process::append_to_run(out, record.clone())?;
+        println!("added to {} (resealed)", out.display());
+    }
+    Ok(if record.status.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
+}

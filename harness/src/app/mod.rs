@@ -1,0 +1,86 @@
+//! The command line: clap's types and the commands, the only place `clap` appears. Each
+//! command module parses its arguments into the typed values of the layers below, calls
+//! them, and prints through `present`; [`exit`] maps what ended a command to its exit
+//! code.
+
+pub mod args;
+pub mod baseline;
+pub mod codec;
+pub mod compare;
+pub mod digests;
+pub mod env;
+pub mod exit;
+pub mod history;
+pub mod measure;
+pub mod run;
+pub mod signoff;
+pub mod sync;
+pub mod verify;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::model::outcome::Outcome;
+
+/// benchseal: benchmark numbers that are real, reproducible and good enough to ship.
+#[derive(Debug, Parser)]
+#[command(name = "benchseal", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the suite: digest pass, wall-clock and instruction-count engines, sealed record.
+    Run(run::RunArgs),
+    /// Print, check, pin or reset the environment that can change a number.
+    Env(env::EnvArgs),
+    /// Save, list and show versioned baselines.
+    Baseline(baseline::BaselineArgs),
+    /// Compare two stored runs or baselines.
+    Compare(compare::CompareArgs),
+    /// The trend of a workload over stored runs, with change points.
+    History(history::HistoryArgs),
+    /// Evaluate the SLOs and write the sign-off report of a release.
+    #[command(disable_version_flag = true)]
+    Signoff(signoff::SignoffArgs),
+    /// Re-check a report or baseline: seal, digests, instruction counts, wall-clock.
+    Verify(verify::VerifyArgs),
+    /// Measure a whole command N times: p50/p95/p99 wall time and peak RSS.
+    Measure(measure::MeasureArgs),
+    /// Decode COBOL copybook records.
+    Codec(codec::CodecArgs),
+    /// Repository sync: plan a directory sync.
+    Sync(sync::SyncArgs),
+    /// Show, check or rewrite the committed golden output digests.
+    Digests(digests::DigestsArgs),
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Env(args) => env::execute(args),
+        Command::Baseline(args) => baseline::execute(args),
+        Command::Compare(args) => compare::execute(args),
+        Command::History(args) => history::execute(args),
+        Command::Signoff(args) => signoff::execute(args),
+        Command::Verify(args) => verify::execute(args),
+        Command::Measure(args) => measure::execute(args),
+        Command::Codec(args) => codec::execute(args),
+        Command::Sync(args) => sync::execute(args),
+        Command::Digests(args) => digests::execute(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,149 @@
+//! `benchseal run`: the run pipeline from the command line, its summary, and the
+//! comparison with a stored baseline after it (`--compare-to`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use benchseal_benches::{Family, Size, Workload, registry};
+
+use crate::model::golden::GOLDEN_PATH;
+use crate::model::outcome::Outcome;
+use crate::model::record::EngineKind;
+use crate::pipeline::select::PathChoice;
+use crate::pipeline::{Progress, RunConfig, RunOutput};
+use crate::store::RUNS_DIR;
+
+crate::app::args::value_enum!(PathChoice);
+
+/// Arguments of `benchseal run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Kernel families to run, comma-separated: codec, quant, sync [default: all]
+    #[arg(long = "suite", value_name = "FAMILY", value_delimiter = ',')]
+    pub suites: Vec<Family>,
+    /// Size tiers, comma-separated or repeated: tiny, small, medium, large
+    /// [default: small with --quick, else all]
+    #[arg(long = "size", value_name = "TIER", value_delimiter = ',')]
+    pub sizes: Vec<Size>,
+    /// Tiers the instr engine runs, comma-separated [default: tiny and small among the
+    /// selected tiers]; valgrind runs code about 50x slower, so larger tiers only on request
+    #[arg(long = "instr-size", value_name = "TIER", value_delimiter = ',')]
+    pub instr_sizes: Vec<Size>,
+    /// The quick suite: small tier (unless --size says otherwise) and short criterion
+    /// sampling (10 samples, 0.2 s warm-up, 0.5 s measurement per benchmark)
+    #[arg(long)]
+    pub quick: bool,
+    /// Measuring engines, comma-separated
+    #[arg(
+        long,
+        value_name = "ENGINE",
+        value_delimiter = ',',
+        default_value = "wall,instr"
+    )]
+    pub engines: Vec<EngineKind>,
+    /// Kernel paths: auto (every path a workload registers), scalar, simd or gpu
+    #[arg(
+        long = "path",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "auto"
+    )]
+    pub paths: Vec<PathChoice>,
+    /// Only these workload ids (family/kernel/variant/size), comma-separated or repeated
+    #[arg(long = "workload", value_name = "ID", value_delimiter = ',')]
+    pub workloads: Vec<String>,
+    /// Directory of run records
+    #[arg(long, value_name = "DIR", default_value = RUNS_DIR)]
+    pub out: PathBuf,
+    /// Print the run record as JSON on stdout (the summary table goes to stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Pin the machine for the run (see `benchseal env`); reset when the run ends,
+    /// also when it is interrupted
+    #[arg(long)]
+    pub pin: bool,
+    /// After the run, compare it with the stored baseline of this version
+    #[arg(long, value_name = "VERSION")]
+    pub compare_to: Option<String>,
+    /// With --compare-to: compare even if the environment differs from the baseline's
+    #[arg(long, requires = "compare_to")]
+    pub allow_env_mismatch: bool,
+    /// Golden output digests to hold every path to
+    #[arg(long, value_name = "FILE", default_value = GOLDEN_PATH)]
+    pub golden: PathBuf,
+}
+
+impl RunArgs {
+    /// The typed configuration these arguments ask for (`--compare-to` is the command's
+    /// own step after the run, not part of it).
+    pub fn config(&self) -> RunConfig {
+        RunConfig {
+            suites: self.suites.clone(),
+            sizes: self.sizes.clone(),
+            instr_sizes: self.instr_sizes.clone(),
+            quick: self.quick,
+            engines: self.engines.clone(),
+            paths: self.paths.clone(),
+            workloads: self.workloads.clone(),
+            out: self.out.clone(),
+            pin: self.pin,
+            golden: self.golden.clone(),
+        }
+    }
+}
+
+/// Progress lines on stderr, whatever goes to stdout.
+pub struct Stderr;
+
+impl Progress for Stderr {
+    fn line(&self, text: &str) {
+        eprintln!("benchseal: {text}");
+    }
+}
+
+pub fn execute(args: RunArgs) -> Result<Outcome> {
+    execute_with(args, &registry())
+}
+
+/// `benchseal run` over the given workloads instead of the registry's (tests use this to
+/// run workloads of their own).
+pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
+    let run = run_and_report(&args.config(), registry, args.json)?;
+    let mut outcome = run.outcome;
+    if let Some(version) = &args.compare_to {
+        outcome = outcome.worst(super::compare::compare_to_baseline(
+            &run.record,
+            version,
+            args.allow_env_mismatch,
+        )?);
+    }
+    Ok(outcome)
+}
+
+/// Runs the pipeline with progress on stderr, then prints the summary (on stdout, or on
+/// stderr with the record as JSON on stdout when `json`) and where the time went. An
+/// interrupted run is an error naming its partial record.
+pub fn run_and_report(config: &RunConfig, registry: &[Workload], json: bool) -> Result<RunOutput> {
+    let run = crate::pipeline::run_with(config, registry, &Stderr)?;
+    let text = crate::present::summary::render(&run.record);
+    if json {
+        eprint!("{text}");
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&run.record).context("printing the run record")?
+        );
+    } else {
+        print!("{text}");
+    }
+    for line in crate::present::summary::timing_lines(&run.record) {
+        Stderr.line(&line);
+    }
+    Stderr.line(&format!("sealed run record {}", run.path.display()));
+    if run.interrupted {
+        return Err(anyhow::anyhow!(
+            "interrupted; the partial record is {}",
+            run.path.display()
+        ));
+    }
+    Ok(run)
+}

@@ -1,0 +1,223 @@
+//! `benchseal signoff --version V`: evaluate the SLOs, decide GO / NO-GO, write the report.
+//!
+//! Everything with side effects happens here (reading the run, the baseline and the SLO
+//! file, asking git about the tree, measuring the process objectives, writing files); the
+//! decision itself is [`SignoffReport::derive`], a pure function of what was gathered.
+//! All three formats are rendered in memory before anything is written, and each file is
+//! written atomically, so a failure never leaves a half-written report; `benchseal verify`
+//! re-renders the Markdown and HTML from `signoff.json`, so a mix of old and new files
+//! (a crash between two renames) is detected too.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::analysis::signoff::{HistoryPoint, ReportInputs, SignoffReport, SourceState};
+use crate::analysis::slo::SloFile;
+use crate::model::outcome::Outcome;
+use crate::model::outcome::bad_input;
+use crate::model::record::RunRecord;
+use crate::pipeline::engine::process;
+use crate::present::report::render_all;
+
+/// Arguments of `benchseal signoff --version V`.
+/// (`--version` names the release here, so `app/mod.rs` gives the subcommand no version flag.)
+#[derive(Debug, clap::Args)]
+pub struct SignoffArgs {
+    /// The release being signed off, e.g. 0.1.0; the report goes to OUT_DIR/vVERSION/.
+    #[arg(long, value_parser = parse_version)]
+    pub version: String,
+    /// The service-level objectives.
+    #[arg(long, default_value = "slo.toml")]
+    pub slo: PathBuf,
+    /// Compare with this baseline version (`baselines/V0/<machine-class>.json`).
+    #[arg(long, value_name = "V0", value_parser = parse_version)]
+    pub baseline: Option<String>,
+    /// A stored run record to sign off; without it the sign-off suite (`benchseal run`: every
+    /// tier on the wall engine, tiny and small on the instr engine) is run first.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<PathBuf>,
+    /// Sign off from a working tree with uncommitted changes (the report says so).
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Where reports go.
+    #[arg(long, default_value = "reports")]
+    pub out_dir: PathBuf,
+    /// Where baselines are stored (for --baseline and the history trend).
+    #[arg(long, default_value = "baselines")]
+    pub baselines_dir: PathBuf,
+    /// Do not measure the `[[process]]` commands of the SLO file; their objectives are
+    /// skipped unless the run already holds them.
+    #[arg(long)]
+    pub no_processes: bool,
+}
+
+fn parse_version(text: &str) -> Result<String, String> {
+    let text = text.strip_prefix('v').unwrap_or(text);
+    let ok = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+        && text.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!("`{text}` is not a version such as 0.1.0"))
+    }
+}
+
+/// Runs the suite (the run pipeline with `config`, its record under `reports/runs/`) and
+/// returns the new record. The suite's own outcome (a broken digest, say) is not an error
+/// here: the record says it, and the report judges it.
+pub fn run_suite(config: crate::pipeline::RunConfig) -> Result<RunRecord> {
+    let config = crate::pipeline::RunConfig {
+        out: PathBuf::from(crate::store::RUNS_DIR),
+        ..config
+    };
+    let run = super::run::run_and_report(&config, &benchseal_benches::registry(), false)
+        .context("running the suite")?;
+    Ok(run.record)
+}
+
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
+}
+
+/// Each stored baseline of this machine class older than `version`, as a history point.
+fn history(
+    slo: &SloFile,
+    baselines_dir: &Path,
+    machine_class: &str,
+    version: &str,
+) -> Result<Vec<HistoryPoint>> {
+    let mut versions: Vec<String> = crate::store::baselines::versions(baselines_dir)?
+        .into_iter()
+        // Directories that are not version names (e.g. hidden ones) are not baselines.
+        .filter(|v| crate::store::baselines::validate_name(v, "version").is_ok())
+        .filter(|v| version_key(v) < version_key(version))
+        .collect();
+    versions.sort_by_key(|v| version_key(v));
+    let mut points = Vec::new();
+    for v in versions {
+        let path = crate::store::baselines::baseline_path(baselines_dir, &v, machine_class)?;
+        if !path.exists() {
+            continue;
+        }
+        let record = crate::store::load(&path, crate::store::Seal::Required)
+            .with_context(|| format!("reading baseline {v} for the history trend"))?;
+        let values = slo
+            .objectives
+            .iter()
+            .map(|o| {
+                (
+                    o.id.clone(),
+                    crate::analysis::slo::evaluate(o, &record, None)
+                        .ok()
+                        .and_then(|e| e.measured_base),
+                )
+            })
+            .collect();
+        points.push(HistoryPoint {
+            label: format!("v{v}"),
+            run_id: record.run_id,
+            values,
+        });
+    }
+    Ok(points)
+}
+
+pub fn execute(args: SignoffArgs) -> Result<Outcome> {
+    let slo = crate::store::load_slo(&args.slo)?;
+    let (git_commit, git_dirty, changed) = crate::sys::git::state(Path::new("."));
+    if git_dirty == Some(true) && !args.allow_dirty {
+        return Err(bad_input(format!(
+            "the working tree has {} uncommitted change(s) (first: `{}`); commit them or pass --allow-dirty, which the report will state",
+            changed.len(),
+            changed.first().map(String::as_str).unwrap_or("")
+        )));
+    }
+    let mut run = match &args.run {
+        Some(path) => crate::store::load(path, crate::store::Seal::Required)?,
+        None => run_suite(crate::pipeline::RunConfig::default())?,
+    };
+    if run.artifact.git_dirty == Some(true) && !args.allow_dirty {
+        return Err(bad_input(format!(
+            "run {} was made from a tree with uncommitted changes; pass --allow-dirty to sign it off anyway",
+            run.run_id
+        )));
+    }
+    if !args.no_processes {
+        let mut measured_any = false;
+        for spec in &slo.processes {
+            if run.processes.iter().any(|p| p.id == spec.id) {
+                continue;
+            }
+            eprintln!("measuring process {} ({} runs)", spec.id, spec.runs);
+            let record = process::measure_spec(spec).map_err(|e| bad_input(format!("{e:#}")))?;
+            run.processes.push(record);
+            measured_any = true;
+        }
+        if measured_any {
+            run.seal()?;
+        }
+    }
+    let baseline = match &args.baseline {
+        None => None,
+        Some(v) => {
+            let path = crate::store::baselines::baseline_path(
+                &args.baselines_dir,
+                v,
+                &run.env.machine_class,
+            )?;
+            if !path.exists() {
+                return Err(bad_input(format!(
+                    "baseline {v} has no record for machine class `{}` ({} is missing)",
+                    run.env.machine_class,
+                    path.display()
+                )));
+            }
+            Some(crate::store::load(&path, crate::store::Seal::Required)?)
+        }
+    };
+    let history = history(
+        &slo,
+        &args.baselines_dir,
+        &run.env.machine_class,
+        &args.version,
+    )?;
+    let inputs = ReportInputs {
+        version: args.version.clone(),
+        generated_at: crate::sys::clock::document_time_rfc3339(),
+        source: SourceState {
+            git_commit,
+            git_dirty,
+            allow_dirty: args.allow_dirty,
+        },
+        slo,
+        run,
+        baseline_version: args.baseline.clone(),
+        baseline,
+        history,
+    };
+    let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
+    let dir = args.out_dir.join(format!("v{}", args.version));
+    write_report(&dir, &report)?;
+    print!("{}", crate::present::report::summary(&report, &dir));
+    Ok(match report.decision.exit_code {
+        0 => Outcome::Success,
+        3 => Outcome::Irreproducible,
+        _ => Outcome::Failed,
+    })
+}
+
+/// Renders every format, then writes each file atomically into `dir`.
+pub fn write_report(dir: &Path, report: &SignoffReport) -> Result<()> {
+    let rendered = render_all(report).context("rendering the report")?;
+    for (name, text) in rendered {
+        crate::sys::fs::write_atomic(&dir.join(name), text.as_bytes())?;
+    }
+    Ok(())
+}

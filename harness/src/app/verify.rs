@@ -1,0 +1,267 @@
+//! `benchseal verify REPORT_OR_BASELINE [--rerun | --run RUN]`: re-check a sign-off report
+//! or a baseline, then re-derive its numbers from another run.
+//!
+//! A report is checked in three ways, any failure of which is exit 3 and names the first
+//! field that differs:
+//! 1. the run record and baseline embedded in `signoff.json` still match their own seals;
+//! 2. the report derived again from its embedded inputs equals the report as stored, field
+//!    by field (so an edited measured value, status or digest is named by its path, e.g.
+//!    `objectives[1].status`), and the per-field seals and the overall seal match;
+//! 3. `signoff.md` and `signoff.html` beside it equal a fresh rendering of the stored model
+//!    (an edit there is named by line).
+//!
+//! A baseline is checked against its seal and against the golden digests stored beside it.
+//! With `--run RUN` (or `--rerun`, a fresh run of the same suite), every number is compared:
+//! output digests must be equal (else exit 3); instruction counts equal when the bench
+//! executable has the same SHA-256, within the policy's tolerance otherwise; wall-clock
+//! medians within the comparison policy (else exit 1).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use benchseal_benches::Size;
+
+use crate::analysis::compare::Policy;
+use crate::analysis::signoff::{REPORT_SCHEMA, SignoffReport};
+use crate::analysis::verify::{Check, check_record, check_report, reproduce};
+use crate::model::outcome::{Outcome, bad_input};
+use crate::model::record::{EngineKind, RUN_SCHEMA, RunRecord};
+use crate::pipeline::RunConfig;
+use crate::present::report::formats;
+use crate::store::Seal;
+
+/// Arguments of `benchseal verify REPORT_OR_BASELINE`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A report directory, one of its files (signoff.json/.md/.html), a baseline or a run
+    /// record.
+    pub target: PathBuf,
+    /// Run the same workloads again (`benchseal run`, same engines, sizes and `--quick`)
+    /// and re-derive every number from the fresh run.
+    #[arg(long, conflicts_with = "run")]
+    pub rerun: bool,
+    /// With --rerun: only these tiers of the reference, comma-separated (e.g. `tiny` for a
+    /// quick check) [default: every tier the reference has]
+    #[arg(
+        long = "size",
+        value_name = "TIER",
+        value_delimiter = ',',
+        requires = "rerun"
+    )]
+    pub sizes: Vec<Size>,
+    /// Re-derive every number from this run record.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<PathBuf>,
+    /// Regression policy for a baseline or run record (a report carries its own).
+    #[arg(long)]
+    pub slo: Option<PathBuf>,
+}
+
+fn print_checks(title: &str, checks: &[Check]) -> Outcome {
+    println!("{title}");
+    let mut outcome = Outcome::Success;
+    for c in checks {
+        println!("  {}", c.line());
+        outcome = outcome.worst(c.outcome());
+    }
+    outcome
+}
+
+/// The run that measures the same workloads the same way as `reference` (engines, tiers,
+/// `--quick`, and the tiers it counted instructions on), limited to `tiers` when any are
+/// given. A tier the reference does not have is bad input.
+pub fn rerun_config(reference: &RunRecord, tiers: &[Size]) -> Result<RunConfig> {
+    let present: BTreeSet<Size> = reference.workloads.iter().map(|w| w.id.size).collect();
+    if let Some(absent) = tiers.iter().find(|t| !present.contains(t)) {
+        return Err(bad_input(format!(
+            "--size {absent}: run {} has no workload of that tier (it has: {})",
+            reference.run_id,
+            present
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let chosen = |size: Size| tiers.is_empty() || tiers.contains(&size);
+    let workloads: Vec<String> = reference
+        .workloads
+        .iter()
+        .filter(|w| chosen(w.id.size))
+        .map(|w| w.id.to_string())
+        .collect();
+    let sizes: Vec<Size> = present.iter().copied().filter(|s| chosen(*s)).collect();
+    let counted = |w: &&crate::model::record::WorkloadRecord| {
+        w.paths
+            .iter()
+            .any(|p| p.instr.as_ref().is_some_and(|r| r.status.is_ok()))
+    };
+    let instr_sizes: BTreeSet<Size> = reference
+        .workloads
+        .iter()
+        .filter(counted)
+        .map(|w| w.id.size)
+        .filter(|s| chosen(*s))
+        .collect();
+    let o = &reference.options;
+    Ok(RunConfig {
+        suites: o.suites.clone(),
+        sizes,
+        instr_sizes: instr_sizes.into_iter().collect(),
+        quick: o.quick,
+        engines: if o.engines.is_empty() {
+            EngineKind::ALL.to_vec()
+        } else {
+            o.engines.clone()
+        },
+        workloads,
+        ..RunConfig::default()
+    })
+}
+
+/// Finds `signoff.json` for a report directory or any file of it.
+fn report_json(target: &Path) -> Option<PathBuf> {
+    if target.is_dir() {
+        return Some(target.join("signoff.json"));
+    }
+    let name = target.file_name()?.to_str()?;
+    matches!(name, "signoff.json" | "signoff.md" | "signoff.html")
+        .then(|| target.with_file_name("signoff.json"))
+}
+
+pub fn execute(args: VerifyArgs) -> Result<Outcome> {
+    let json_path = report_json(&args.target).unwrap_or_else(|| args.target.clone());
+    let text =
+        crate::sys::fs::read_to_string(&json_path).map_err(|e| bad_input(format!("{e:#}")))?;
+    let schema = serde_json::from_str::<serde_json::Value>(&text)
+        .map_err(|e| bad_input(format!("{}: not valid JSON: {e}", json_path.display())))?
+        .get("schema")
+        .and_then(|s| s.as_str().map(str::to_string));
+    let (reference, policy, mut outcome) = match schema.as_deref() {
+        Some(REPORT_SCHEMA) => {
+            let dir = json_path.parent().unwrap_or(Path::new("."));
+            let mut renderings = Vec::new();
+            let mut missing = Vec::new();
+            for name in ["signoff.md", "signoff.html"] {
+                let path = dir.join(name);
+                if path.exists() {
+                    renderings.push((name.to_string(), crate::sys::fs::read_to_string(&path)?));
+                } else {
+                    missing.push(Check::Unchecked(format!(
+                        "{name} is not beside the report: its rendering was not checked"
+                    )));
+                }
+            }
+            let render = |report: &SignoffReport, name: &str| {
+                formats()
+                    .into_iter()
+                    .find(|f| f.file_name() == name)
+                    .map(|f| f.render(report).map_err(|e| e.to_string()))
+            };
+            let (report, mut checks) = check_report(&text, &renderings, &render)
+                .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+            checks.extend(missing);
+            let outcome = print_checks(
+                &format!(
+                    "report {} (v{}, {})",
+                    json_path.display(),
+                    report.version,
+                    report.decision.verdict
+                ),
+                &checks,
+            );
+            if let Some(first) = checks.iter().find(|c| matches!(c, Check::Broken(_))) {
+                eprintln!(
+                    "benchseal: {}: {}",
+                    json_path.display(),
+                    first.line().trim_start_matches("BROKEN").trim()
+                );
+            }
+            (
+                report.inputs.run.clone(),
+                report.inputs.slo.regression.clone(),
+                outcome,
+            )
+        }
+        Some(RUN_SCHEMA) => {
+            let record = RunRecord::from_json(&text)
+                .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+            let golden_path = json_path.with_file_name("digests.json");
+            let golden = if golden_path.exists() {
+                Some(crate::store::golden::load(&golden_path)?)
+            } else {
+                None
+            };
+            let checks = check_record(&record, golden.as_ref());
+            let outcome = print_checks(
+                &format!("record {} (run {})", json_path.display(), record.run_id),
+                &checks,
+            );
+            let policy = match &args.slo {
+                Some(path) => crate::store::load_slo(path)?.regression,
+                None => Policy::default(),
+            };
+            (record, policy, outcome)
+        }
+        other => {
+            return Err(bad_input(format!(
+                "{}: schema {other:?} is neither a sign-off report (`{REPORT_SCHEMA}`) nor a run record or baseline (`{RUN_SCHEMA}`)",
+                json_path.display()
+            )));
+        }
+    };
+    if outcome == Outcome::Irreproducible {
+        println!("overall: BROKEN (the document was edited or its inputs no longer match)");
+        return Ok(outcome);
+    }
+    let fresh = if args.rerun {
+        Some(crate::app::signoff::run_suite(rerun_config(
+            &reference,
+            &args.sizes,
+        )?)?)
+    } else if let Some(path) = &args.run {
+        Some(crate::store::load(path, Seal::Required)?)
+    } else {
+        None
+    };
+    if let Some(fresh) = fresh {
+        // A rerun limited to some tiers re-derives those tiers only: the others are one
+        // line, not one "unchecked" line each.
+        let mut reference = reference;
+        let before = reference.workloads.len();
+        if !args.sizes.is_empty() {
+            reference
+                .workloads
+                .retain(|w| args.sizes.contains(&w.id.size));
+        }
+        let mut checks = reproduce(&reference, &fresh, &policy);
+        if reference.workloads.len() < before {
+            checks.push(Check::Unchecked(format!(
+                "{} workloads of other tiers than {} were not re-run (--size)",
+                before - reference.workloads.len(),
+                args.sizes
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        outcome = outcome.worst(print_checks(
+            &format!(
+                "numbers of run {} re-derived from run {}",
+                reference.run_id, fresh.run_id
+            ),
+            &checks,
+        ));
+    }
+    println!(
+        "overall: {}",
+        match outcome {
+            Outcome::Success => "OK",
+            Outcome::Failed => "OUTSIDE POLICY",
+            Outcome::Irreproducible => "BROKEN",
+        }
+    );
+    Ok(outcome)
+}

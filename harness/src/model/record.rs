@@ -1,0 +1,379 @@
+//! The run record, `benchseal.run/1`: everything one run measured, sealed.
+//!
+//! A record is written as soon as a run starts (`complete: false`) and rewritten atomically
+//! after every result, so an interrupted run keeps what it measured. Its `seal` is the
+//! SHA-256 of its canonical JSON without the seal ([`crate::model::digest::seal_of`]); any edit to
+//! a sealed record is detected by [`RunRecord::verify_seal`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::{Context, Result};
+use benchseal_benches::{Family, KernelPath, Size, Unit, WorkloadId};
+use serde::{Deserialize, Serialize};
+
+use crate::model::digest;
+use crate::model::env::EnvSnapshot;
+
+/// Schema name and version of run records (and of baselines, which are sealed run records).
+pub const RUN_SCHEMA: &str = "benchseal.run/1";
+
+/// The status text of a case skipped because its engine could not run at all; the reason
+/// is said once, in the record's `engine_failures`.
+pub const ENGINE_COULD_NOT_RUN: &str = "engine could not run";
+
+/// One run of the suite.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    pub schema: String,
+    pub run_id: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// False while the run is in progress, or if it was interrupted.
+    pub complete: bool,
+    /// The command line that produced the run.
+    pub command: Vec<String>,
+    pub options: RunOptions,
+    pub artifact: Artifact,
+    /// The environment when the run started.
+    pub env: EnvSnapshot,
+    /// The environment when the run finished; differences are listed in `env_changes`.
+    pub env_after: Option<EnvSnapshot>,
+    /// Settings that changed during the run (each a human-readable line).
+    #[serde(default)]
+    pub env_changes: Vec<String>,
+    pub tuning: Tuning,
+    pub workloads: Vec<WorkloadRecord>,
+    /// Whole-command measurements of the process engine.
+    #[serde(default)]
+    pub processes: Vec<ProcessRecord>,
+    /// Facts about the run a reader should know that are not results, e.g. a workload with
+    /// no committed golden digest, or an interruption.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Engines that could not run at all (a tool missing or unusable, a bench executable
+    /// that would not start), each said once; their cases are `skipped` with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engine_failures: Vec<EngineFailure>,
+    /// Where the run's time went; `None` until the run ends.
+    #[serde(default)]
+    pub timing: Option<RunTiming>,
+    /// SHA-256 of the canonical JSON of everything else; `None` until sealed.
+    pub seal: Option<String>,
+}
+
+/// What was asked for.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunOptions {
+    pub suites: Vec<Family>,
+    pub sizes: Vec<Size>,
+    pub engines: Vec<EngineKind>,
+    pub paths: Vec<KernelPath>,
+    pub quick: bool,
+}
+
+/// The measuring engines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// Wall-clock time through criterion.
+    Wall,
+    /// Instruction counts through gungraun (callgrind).
+    Instr,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Wall, EngineKind::Instr];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Wall => "wall",
+            EngineKind::Instr => "instr",
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        EngineKind::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| format!("unknown engine `{s}` (valid: wall, instr)"))
+    }
+}
+
+/// An engine that could not run at all, and the fix where one is known.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EngineFailure {
+    pub engine: EngineKind,
+    /// One line: what failed and how to fix it.
+    pub reason: String,
+}
+
+/// Wall-clock seconds of a run, split so the harness's own overhead is visible.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunTiming {
+    /// From start to the final record.
+    pub total_s: f64,
+    /// Building the bench executables (zero when prebuilt or already up to date is cheap).
+    pub build_s: f64,
+    /// Inside the bench processes (criterion, gungraun with valgrind).
+    pub bench_processes_s: f64,
+    /// Everything else: digest pass, ingestion, record writes, summaries.
+    pub harness_s: f64,
+    /// CPU seconds of benchseal itself (all threads), insensitive to a busy machine.
+    #[serde(default)]
+    pub harness_cpu_s: Option<f64>,
+    /// CPU seconds of child processes other than the build: the bench processes, plus a
+    /// few short tool queries (git, version probes).
+    #[serde(default)]
+    pub bench_processes_cpu_s: Option<f64>,
+    /// Installing tools the engines need (the pinned `gungraun-runner` on a machine that
+    /// had none): neither build nor harness overhead. Absent when nothing was installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools_s: Option<f64>,
+}
+
+/// What was measured: the build and its inputs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Artifact {
+    /// benchseal's version.
+    pub version: String,
+    pub git_commit: Option<String>,
+    pub git_dirty: Option<bool>,
+    pub cargo_lock_sha256: Option<String>,
+    /// Bench executables by engine name (`wall`, `instr`).
+    #[serde(default)]
+    pub bench_executables: BTreeMap<String, Executable>,
+    /// Versions of the measuring tools by name (`criterion`, `gungraun`,
+    /// `gungraun-runner`, `valgrind`).
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
+    /// Absolute paths of the external tools the run used (`gungraun-runner`, `valgrind`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_paths: BTreeMap<String, String>,
+}
+
+/// A bench executable that produced numbers; instruction counts are exact only for the
+/// same SHA-256.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Executable {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Whether the machine was tuned for the run, and why not.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tuning {
+    pub tuned: bool,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+/// `ok | skipped (reason) | invalid (reason)`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Skipped(String),
+    Invalid(String),
+}
+
+impl Status {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Status::Ok)
+    }
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, Status::Invalid(_))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Ok => f.write_str("ok"),
+            Status::Skipped(why) => write!(f, "skipped ({why})"),
+            Status::Invalid(why) => write!(f, "invalid ({why})"),
+        }
+    }
+}
+
+/// One workload of the run, across the paths it ran on.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WorkloadRecord {
+    pub id: WorkloadId,
+    pub family: Family,
+    pub unit: Unit,
+    /// Units of work per run of the kernel.
+    pub units: u64,
+    pub describe: String,
+    pub input_sha256: Option<String>,
+    /// The committed golden output digest this run was checked against, if any.
+    pub golden_output_sha256: Option<String>,
+    pub paths: Vec<PathRecord>,
+    /// Metrics of their own reported after the scalar run, path-independent since every
+    /// valid path reproduces the scalar output (e.g. ternarisation quality), by name.
+    #[serde(default)]
+    pub extra: BTreeMap<String, ExtraMetric>,
+}
+
+impl WorkloadRecord {
+    pub fn path(&self, path: KernelPath) -> Option<&PathRecord> {
+        self.paths.iter().find(|p| p.path == path)
+    }
+}
+
+/// A named value with its unit, reported beside the timings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExtraMetric {
+    pub value: f64,
+    pub unit: String,
+}
+
+/// One workload on one kernel path.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PathRecord {
+    pub path: KernelPath,
+    /// The concrete implementation, e.g. `simd (avx512)`.
+    pub label: String,
+    pub output_sha256: Option<String>,
+    /// Digest-pass verdict; an `invalid` path's timings are never reported as results.
+    #[serde(flatten)]
+    pub status: Status,
+    pub wall: Option<EngineResult<WallStats>>,
+    pub instr: Option<EngineResult<InstrMetrics>>,
+    /// Metrics only this path's run reports (e.g. GPU kernel and transfer times), by name.
+    /// Path-independent ones (reported by the scalar run) are on the workload's `extra`.
+    /// Left out of the JSON when empty, so records written before the field existed keep
+    /// their seal.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, ExtraMetric>,
+}
+
+/// An engine's result for one workload and path.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EngineResult<T> {
+    #[serde(flatten)]
+    pub status: Status,
+    pub metrics: Option<T>,
+}
+
+impl<T> EngineResult<T> {
+    /// A result that carries a status and no numbers (skipped, or invalid).
+    pub fn without_metrics(status: Status) -> Self {
+        EngineResult {
+            status,
+            metrics: None,
+        }
+    }
+}
+
+/// Wall-clock statistics of one benchmark (criterion), times per run of the kernel in ns.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WallStats {
+    pub median_ns: f64,
+    pub median_ci_lower_ns: f64,
+    pub median_ci_upper_ns: f64,
+    pub mean_ns: f64,
+    pub mean_ci_lower_ns: f64,
+    pub mean_ci_upper_ns: f64,
+    pub std_dev_ns: f64,
+    pub confidence_level: f64,
+    /// Per-run time of each sample (sample total / iterations), in sample order.
+    pub samples_ns: Vec<f64>,
+    /// Iterations in each sample.
+    pub sample_iters: Vec<f64>,
+    /// Units of work per second at the median time.
+    pub throughput_per_s: f64,
+}
+
+/// Instruction-count metrics of one benchmark (gungraun, callgrind).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InstrMetrics {
+    pub instructions: u64,
+    pub l1_hits: Option<u64>,
+    pub ll_hits: Option<u64>,
+    pub ram_hits: Option<u64>,
+    pub total_read_write: Option<u64>,
+    pub estimated_cycles: Option<u64>,
+    /// The kernel path label the measured process saw (under valgrind, which hides
+    /// AVX-512, `simd` may run another implementation than the wall engine measured).
+    /// Absent in records written before it existed; never part of a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// A whole command measured by the process engine.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProcessRecord {
+    pub id: String,
+    pub command: Vec<String>,
+    #[serde(flatten)]
+    pub status: Status,
+    pub runs: u32,
+    pub wall_p50_ns: Option<f64>,
+    pub wall_p95_ns: Option<f64>,
+    pub wall_p99_ns: Option<f64>,
+    pub peak_rss_bytes: Option<u64>,
+    #[serde(default)]
+    pub samples_ns: Vec<f64>,
+    /// Units of work per run of the command (e.g. input bytes), if it has one.
+    pub unit: Option<Unit>,
+    pub units: Option<u64>,
+}
+
+impl RunRecord {
+    /// Computes and stores the seal.
+    pub fn seal(&mut self) -> Result<()> {
+        self.seal = None;
+        self.seal = Some(digest::seal_of(self).context("sealing the run record")?);
+        Ok(())
+    }
+
+    /// Whether the stored seal matches the content. `Err` names the problem.
+    pub fn verify_seal(&self) -> std::result::Result<(), String> {
+        let Some(stored) = &self.seal else {
+            return Err("the record is not sealed".into());
+        };
+        let actual = digest::seal_of(self).map_err(|e| e.to_string())?;
+        if &actual == stored {
+            Ok(())
+        } else {
+            Err(format!(
+                "seal mismatch: stored {stored}, content hashes to {actual}"
+            ))
+        }
+    }
+
+    /// Parses a record from JSON text; the error names the schema or the field at fault.
+    pub fn from_json(text: &str) -> std::result::Result<RunRecord, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(RUN_SCHEMA) => {}
+            Some(other) => {
+                return Err(format!(
+                    "schema `{other}` is not supported (expected `{RUN_SCHEMA}`)"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "field `schema` is missing (expected `{RUN_SCHEMA}`)"
+                ));
+            }
+        }
+        serde_json::from_str(text).map_err(|e| format!("invalid run record: {e}"))
+    }
+
+    pub fn workload(&self, id: &WorkloadId) -> Option<&WorkloadRecord> {
+        self.workloads.iter().find(|w| &w.id == id)
+    }
+}

@@ -1,0 +1,10 @@
+//! Everything benchseal prints or renders as text: one number and unit formatter
+//! ([`format`]), one table ([`table`]), the run summary, the comparison formats, the
+//! environment views, the history and the sign-off report (Markdown, HTML, JSON).
+
+pub mod compare;
+pub mod env;
+pub mod history;
+pub mod report;
+pub mod summary;
+pub mod table;

@@ -1,0 +1,59 @@
+//! The sign-off report's three renderings, each a type implementing [`ReportFormat`], one
+//! file each: Markdown and HTML through tera templates compiled into the binary (HTML with
+//! autoescaping, so every piece of text from a run or an SLO file is escaped), JSON through
+//! serde. Renderings are pure functions of the model (`analysis::signoff`), so a rendered
+//! file can be checked by rendering again.
+
+pub mod html;
+pub mod json;
+pub mod md;
+pub mod template;
+
+use crate::analysis::signoff::{ReportError, SignoffReport};
+pub use template::ReportFormat;
+
+/// All formats, in the order they are written.
+pub fn formats() -> [&'static dyn ReportFormat; 3] {
+    [&json::Json, &md::Markdown, &html::Html]
+}
+
+/// Renders every format; nothing is written until all rendered.
+pub fn render_all(report: &SignoffReport) -> Result<Vec<(&'static str, String)>, ReportError> {
+    formats()
+        .iter()
+        .map(|f| Ok((f.file_name(), f.render(report)?)))
+        .collect()
+}
+
+/// The terminal summary: decision, matrix, where the files are.
+pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
+    let mut out = format!(
+        "benchseal v{} sign-off: {}\n",
+        report.version, report.decision.verdict
+    );
+    for reason in &report.decision.reasons {
+        out += &format!("  - {reason}\n");
+    }
+    let width = report
+        .objectives
+        .iter()
+        .map(|o| o.id.len())
+        .max()
+        .unwrap_or(0);
+    for o in &report.objectives {
+        out += &format!(
+            "  {:<width$}  {:<8}  {:>18}  {:>18}  {:>9}  {}\n",
+            o.id, o.priority, o.target, o.measured, o.margin, o.status
+        );
+    }
+    out += &format!(
+        "  reproducibility: {}/{} output digests reproduced\n",
+        report.reproducibility.reproduced, report.reproducibility.checked
+    );
+    out += &format!(
+        "  report: {}/signoff.{{md,html,json}}  seal {}\n",
+        dir.display(),
+        report.seal.as_deref().unwrap_or("-")
+    );
+    out
+}

@@ -1,0 +1,278 @@
+//! The terminal summary of a run record: one row per workload and path, figures in the
+//! workload's unit, then every reason a result is missing. Pure: record in, text out.
+
+use benchseal_benches::KernelPath;
+
+use crate::analysis::format::{format_count, format_speedup, format_throughput, format_time};
+use crate::model::record::ENGINE_COULD_NOT_RUN;
+use crate::model::record::{
+    EngineResult, PathRecord, ProcessRecord, RunRecord, Status, WorkloadRecord,
+};
+use crate::present::table::{Align, Table};
+
+/// The summary table and the reasons below it.
+pub fn render(record: &RunRecord) -> String {
+    let mut table = Table::new(&[
+        ("workload", Align::Left),
+        ("path", Align::Left),
+        ("status", Align::Left),
+        ("median", Align::Right),
+        ("±CI", Align::Right),
+        ("throughput", Align::Right),
+        ("vs scalar", Align::Right),
+        ("instructions", Align::Right),
+        ("est. cycles", Align::Right),
+    ]);
+    let mut reasons = Vec::new();
+    let mut metrics = Vec::new();
+    for workload in &record.workloads {
+        for (name, m) in &workload.extra {
+            metrics.push(format!("{}: {name} = {} {}", workload.id, m.value, m.unit));
+        }
+        for path in &workload.paths {
+            let instr_label = path.instr.as_ref().and_then(|r| r.metrics.as_ref());
+            if let Some(label) = instr_label.and_then(|m| m.label.as_ref())
+                && *label != path.label
+            {
+                metrics.push(format!(
+                    "{}@{}: instr measured {label} (under valgrind), wall {}",
+                    workload.id, path.path, path.label
+                ));
+            }
+            for (name, m) in &path.extra {
+                metrics.push(format!(
+                    "{}@{}: {name} = {} {}",
+                    workload.id, path.path, m.value, m.unit
+                ));
+            }
+            table.row(row(workload, path));
+            let key = format!("{}@{}", workload.id, path.path);
+            if !path.status.is_ok() {
+                reasons.push(format!("{key}: {}", path.status));
+            }
+            for (engine, status) in [
+                ("wall", path.wall.as_ref().map(|r| &r.status)),
+                ("instr", path.instr.as_ref().map(|r| &r.status)),
+            ] {
+                if let Some(status) = status.filter(|s| !s.is_ok()) {
+                    // An engine that could not run at all is said once, below.
+                    if !matches!(status, Status::Skipped(why) if why.starts_with(ENGINE_COULD_NOT_RUN))
+                    {
+                        reasons.push(format!("{key}: {engine} {status}"));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    if table.is_empty() {
+        out.push_str("no workloads ran\n");
+    } else {
+        out.push_str(&table.render());
+    }
+    if !metrics.is_empty() {
+        out.push('\n');
+        for metric in metrics {
+            out.push_str(&format!("  {metric}\n"));
+        }
+    }
+    for failure in &record.engine_failures {
+        reasons.push(format!(
+            "the {} engine could not run, its cases are skipped: {}",
+            failure.engine, failure.reason
+        ));
+    }
+    if !reasons.is_empty() {
+        out.push('\n');
+        for reason in reasons {
+            out.push_str(&format!("  {reason}\n"));
+        }
+    }
+    if !record.notes.is_empty() {
+        out.push('\n');
+        for note in &record.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    out
+}
+
+fn ok_metrics<T>(result: &Option<EngineResult<T>>) -> Option<&T> {
+    result
+        .as_ref()
+        .filter(|r| r.status.is_ok())
+        .and_then(|r| r.metrics.as_ref())
+}
+
+fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
+    // The worst of the digest verdict and the engines' statuses; reasons follow the table.
+    let engine_invalid = [
+        path.wall.as_ref().map(|r| &r.status),
+        path.instr.as_ref().map(|r| &r.status),
+    ]
+    .into_iter()
+    .flatten()
+    .any(Status::is_invalid);
+    let status = match &path.status {
+        Status::Invalid(_) => "invalid",
+        _ if engine_invalid => "invalid",
+        Status::Skipped(_) => "skipped",
+        Status::Ok => "ok",
+    };
+    // An invalid path's timings are not results: show none.
+    let trusted = path.status.is_ok();
+    let wall = ok_metrics(&path.wall).filter(|_| trusted);
+    let instr = ok_metrics(&path.instr).filter(|_| trusted);
+    let scalar_median = workload
+        .path(KernelPath::Scalar)
+        .filter(|p| p.status.is_ok() && path.path != KernelPath::Scalar)
+        .and_then(|p| ok_metrics(&p.wall))
+        .map(|w| w.median_ns);
+    vec![
+        workload.id.to_string(),
+        path.label.clone(),
+        status.to_string(),
+        wall.map(|w| format_time(w.median_ns)).unwrap_or_default(),
+        wall.map(|w| {
+            let half_width = (w.median_ci_upper_ns - w.median_ci_lower_ns) / 2.0;
+            format!("±{:.1}%", half_width / w.median_ns * 100.0)
+        })
+        .unwrap_or_default(),
+        wall.map(|w| format_throughput(workload.unit, workload.units, w.median_ns))
+            .unwrap_or_default(),
+        match (scalar_median, wall) {
+            (Some(scalar), Some(w)) => format_speedup(scalar, w.median_ns),
+            _ => String::new(),
+        },
+        instr
+            .map(|m| format_count(m.instructions))
+            .unwrap_or_default(),
+        instr
+            .and_then(|m| m.estimated_cycles)
+            .map(format_count)
+            .unwrap_or_default(),
+    ]
+}
+
+/// Where a run's time went (build, tool installs, bench processes, harness), as lines.
+pub fn timing_lines(record: &RunRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(timing) = &record.timing {
+        let tools_s = timing.tools_s.unwrap_or(0.0);
+        let measured = timing.total_s - timing.build_s - tools_s;
+        if let (Some(own), Some(benches)) = (timing.harness_cpu_s, timing.bench_processes_cpu_s) {
+            lines.push(format!(
+                "CPU time after the build: bench processes {benches:.1} s, harness {own:.1} s ({:.1}%)",
+                own / (own + benches).max(f64::MIN_POSITIVE) * 100.0
+            ));
+        }
+        let installing = if tools_s > 0.0 {
+            format!(", installing tools {tools_s:.1} s")
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "{:.1} s in total: build {:.1} s{installing}, bench processes {:.1} s, harness {:.1} s ({:.1}% of the run after the build and installs)",
+            timing.total_s,
+            timing.build_s,
+            timing.bench_processes_s,
+            timing.harness_s,
+            if measured > 0.0 {
+                timing.harness_s / measured * 100.0
+            } else {
+                0.0
+            }
+        ));
+    }
+    lines
+}
+
+/// The human-readable lines for one process measurement.
+pub fn process(r: &ProcessRecord) -> String {
+    let ms = |ns: Option<f64>| {
+        ns.map_or("-".to_string(), |v| {
+            format!("{} ms", crate::analysis::format::significant(v / 1e6, 4))
+        })
+    };
+    let mut out = format!("{}: {}\n", r.id, r.command.join(" "));
+    match &r.status {
+        Status::Ok => {
+            out += &format!(
+                "  runs {}  p50 {}  p95 {}  p99 {}  peak RSS {}\n",
+                r.runs,
+                ms(r.wall_p50_ns),
+                ms(r.wall_p95_ns),
+                ms(r.wall_p99_ns),
+                r.peak_rss_bytes.map_or("-".into(), |b| format!(
+                    "{} MiB",
+                    crate::analysis::format::significant(b as f64 / (1u64 << 20) as f64, 4)
+                ))
+            );
+            if let (Some(unit), Some(units), Some(p50)) = (r.unit, r.units, r.wall_p50_ns) {
+                out += &format!(
+                    "  throughput at p50: {} {}/s\n",
+                    crate::analysis::format::significant(units as f64 * 1e9 / p50, 4),
+                    unit.name()
+                );
+            }
+        }
+        other => out += &format!("  {other}\n"),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixture::record_with;
+    use crate::model::record::{ExtraMetric, InstrMetrics};
+
+    #[test]
+    fn summary_shows_path_extra_metrics_and_an_instr_label_that_differs_from_wall() {
+        let mut record = record_with(&[Status::Ok]);
+        let workload = &mut record.workloads[0];
+        workload.extra.insert(
+            "cosine_similarity".into(),
+            ExtraMetric {
+                value: 0.5,
+                unit: "ratio".into(),
+            },
+        );
+        let path = &mut workload.paths[0];
+        path.label = "simd (avx512)".into();
+        path.extra.insert(
+            "gpu_kernel_ms".into(),
+            ExtraMetric {
+                value: 2.0,
+                unit: "ms".into(),
+            },
+        );
+        path.instr = Some(EngineResult {
+            status: Status::Ok,
+            metrics: Some(InstrMetrics {
+                instructions: 10,
+                l1_hits: None,
+                ll_hits: None,
+                ram_hits: None,
+                total_read_write: None,
+                estimated_cycles: None,
+                label: Some("simd (avx2)".into()),
+            }),
+        });
+        let text = render(&record);
+        assert!(
+            text.contains("  sync/x/y/tiny: cosine_similarity = 0.5 ratio\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  sync/x/y/tiny@scalar: gpu_kernel_ms = 2 ms\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  sync/x/y/tiny@scalar: instr measured simd (avx2) (under valgrind), wall simd (avx512)\n"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The machine: the clock, files written atomically, child processes and interrupts, the
+//! environment's capture and pinning, git.
+
+pub mod clock;
+pub mod env;
+pub mod fs;
+pub mod git;
+pub mod process;
