@@ -3,14 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use benchseal::record::RunRecord;
 use benchseal::report::{SignoffReport, fixture};
 use predicates::prelude::*;
 
-fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
-}
+use crate::support::benchseal;
 
 /// Writes the example report (md, html, json) into a fresh directory.
 fn report_dir() -> (tempfile::TempDir, PathBuf) {
