@@ -30,9 +30,9 @@ pub enum Command {
     /// Measure a whole command N times: p50/p95/p99 wall time and peak RSS.
     Measure(crate::measure::MeasureArgs),
     /// Decode COBOL copybook records.
-    Codec(crate::codec_cmd::CodecArgs),
+    Codec(benchseal_kernel_cli::codec::CodecArgs),
     /// Repository sync: plan a directory sync.
-    Sync(crate::sync_cmd::SyncArgs),
+    Sync(benchseal_kernel_cli::sync::SyncArgs),
     /// Show, check or rewrite the committed golden output digests.
     Digests(crate::digests::DigestsArgs),
 }

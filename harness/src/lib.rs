@@ -7,7 +7,6 @@
 
 pub mod baseline;
 pub mod cli;
-pub mod codec_cmd;
 pub mod compare;
 pub mod digest;
 pub mod digests;
@@ -24,7 +23,6 @@ pub mod run;
 pub mod signoff;
 pub mod slo;
 pub mod stats;
-pub mod sync_cmd;
 pub mod verify;
 
 use anyhow::Result;
@@ -43,8 +41,21 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Signoff(args) => signoff::execute(args),
         Command::Verify(args) => verify::execute(args),
         Command::Measure(args) => measure::execute(args),
-        Command::Codec(args) => codec_cmd::execute(args),
-        Command::Sync(args) => sync_cmd::execute(args),
+        Command::Codec(args) => kernel_tool(benchseal_kernel_cli::codec::execute(args)),
+        Command::Sync(args) => kernel_tool(benchseal_kernel_cli::sync::execute(args)),
         Command::Digests(args) => digests::execute(args),
+    }
+}
+
+/// The outcome of one of the kernels' own tools (`codec`, `sync`): success and failure as
+/// they are, and bad input as the harness's [`exit::BadInput`] (exit code 2) with the same
+/// message.
+fn kernel_tool(result: Result<benchseal_kernel_cli::ToolExit>) -> Result<Outcome> {
+    use benchseal_kernel_cli::{ToolExit, is_bad_input};
+    match result {
+        Ok(ToolExit::Success) => Ok(Outcome::Success),
+        Ok(ToolExit::Failed) => Ok(Outcome::Failed),
+        Err(err) if is_bad_input(&err) => Err(exit::bad_input(format!("{err:#}"))),
+        Err(err) => Err(err),
     }
 }
