@@ -48,6 +48,7 @@
           ./rust-toolchain.toml
           ./harness
           ./kernels
+          ./kernel-cli
           ./benches
           ./tests
           ./packaging/install-bench-executables.sh

@@ -58,7 +58,7 @@ PY
 # A minimal copy of the flake: `path:.` would copy target/ and the vendored crates into the store.
 flake_copy=$(mktemp -d)
 trap 'rm -rf "$flake_copy"' EXIT
-git ls-files -z -- flake.nix flake.lock Cargo.toml Cargo.lock rust-toolchain.toml harness kernels benches tests packaging \
+git ls-files -z -- flake.nix flake.lock Cargo.toml Cargo.lock rust-toolchain.toml harness kernels kernel-cli benches tests packaging \
   | xargs -0 -I{} cp --parents {} "$flake_copy"
 cp flake.nix flake.lock "$flake_copy"/   # the working copy, committed or not
 echo "-- nix flake metadata --offline (lock matches the declared inputs)"

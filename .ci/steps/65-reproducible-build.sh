@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$SECONDS
-cargo test --locked -p benchseal-tests --test packaging -- --ignored --nocapture
+cargo test --locked -p benchseal-tests --test e2e -- --ignored --nocapture packaging::
 echo "reproducible-build check: $((SECONDS - start))s"

@@ -6,7 +6,11 @@ use crate::model::outcome::{BadInput, Irreproducible};
 /// reproducibility, 1 otherwise (an unexpected failure such as an I/O error mid-run).
 pub fn code_for_error(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.downcast_ref::<BadInput>().is_some() {
+        if cause.downcast_ref::<BadInput>().is_some()
+            || cause
+                .downcast_ref::<benchseal_kernel_cli::BadInput>()
+                .is_some()
+        {
             return 2;
         }
         if cause.downcast_ref::<Irreproducible>().is_some() {

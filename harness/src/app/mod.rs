@@ -5,7 +5,6 @@
 
 pub mod args;
 pub mod baseline;
-pub mod codec;
 pub mod compare;
 pub mod digests;
 pub mod env;
@@ -14,7 +13,6 @@ pub mod history;
 pub mod measure;
 pub mod run;
 pub mod signoff;
-pub mod sync;
 pub mod verify;
 
 use anyhow::Result;
@@ -50,9 +48,9 @@ pub enum Command {
     /// Measure a whole command N times: p50/p95/p99 wall time and peak RSS.
     Measure(measure::MeasureArgs),
     /// Decode COBOL copybook records.
-    Codec(codec::CodecArgs),
+    Codec(benchseal_kernel_cli::codec::CodecArgs),
     /// Repository sync: plan a directory sync.
-    Sync(sync::SyncArgs),
+    Sync(benchseal_kernel_cli::sync::SyncArgs),
     /// Show, check or rewrite the committed golden output digests.
     Digests(digests::DigestsArgs),
 }
@@ -68,10 +66,20 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Signoff(args) => signoff::execute(args),
         Command::Verify(args) => verify::execute(args),
         Command::Measure(args) => measure::execute(args),
-        Command::Codec(args) => codec::execute(args),
-        Command::Sync(args) => sync::execute(args),
+        Command::Codec(args) => kernel_tool(benchseal_kernel_cli::codec::execute(args)),
+        Command::Sync(args) => kernel_tool(benchseal_kernel_cli::sync::execute(args)),
         Command::Digests(args) => digests::execute(args),
     }
+}
+
+/// The outcome of one of the kernels' own tools (`codec`, `sync`); their bad-input errors
+/// keep their exit code 2 through [`exit::code_for_error`].
+fn kernel_tool(result: Result<benchseal_kernel_cli::ToolExit>) -> Result<Outcome> {
+    use benchseal_kernel_cli::ToolExit;
+    result.map(|exit| match exit {
+        ToolExit::Success => Outcome::Success,
+        ToolExit::Failed => Outcome::Failed,
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,8 @@
 //! `benchseal measure`: the process engine on whole commands (structure, never timing).
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
-}
+use crate::support::benchseal;
 
 #[test]
 fn true_is_measured_and_percentiles_are_printed() {

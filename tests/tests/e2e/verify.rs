@@ -3,15 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use benchseal::analysis::fixture;
 use benchseal::analysis::signoff::SignoffReport;
 use benchseal::model::record::RunRecord;
 use predicates::prelude::*;
 
-fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
-}
+use crate::support::benchseal;
 
 /// Writes the example report (md, html, json) into a fresh directory.
 fn report_dir() -> (tempfile::TempDir, PathBuf) {

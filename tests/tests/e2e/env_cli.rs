@@ -1,25 +1,10 @@
 //! `benchseal env` as a user meets it, reading fixture system trees through
 //! `BENCHSEAL_SYSROOT`.
 
-mod env_support;
-
-use std::path::Path;
-
-use assert_cmd::Command;
-use env_support::{fixture, tree_contents, writable_copy};
 use predicates::prelude::*;
 
-/// `benchseal` reading system files from `root`. PATH points at an empty directory so no
-/// real tool (nvidia-smi above all) is run or changed by a test.
-fn benchseal_env(root: &Path, no_tools: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("benchseal").expect("the benchseal binary is built");
-    cmd.arg("env")
-        .env("BENCHSEAL_SYSROOT", root)
-        .env("PATH", no_tools)
-        .env_remove("BENCHSEAL_PIN_STATE")
-        .current_dir(no_tools);
-    cmd
-}
+use crate::support::benchseal_env;
+use crate::support::env_trees::{fixture, tree_contents, writable_copy};
 
 #[test]
 fn check_on_a_vm_says_cpufreq_is_unavailable_and_goes_on() {

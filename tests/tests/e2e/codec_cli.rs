@@ -2,12 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
-}
+use crate::support::benchseal;
 
 fn layout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codec/customer.json")

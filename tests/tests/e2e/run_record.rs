@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use benchseal::model::record::{RunRecord, Status};
 use benchseal_benches::{Size, registry};
 
+use crate::support::benchseal;
+
 fn make_records(dir: &Path) {
     for _ in 0..2 {
-        Command::cargo_bin("benchseal")
-            .unwrap()
+        benchseal()
             .args(["run", "--quick", "--size", "tiny", "--out"])
             .arg(dir)
             .timeout(std::time::Duration::from_secs(1800))

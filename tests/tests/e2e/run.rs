@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use benchseal::app::{Cli, Command as Sub};
 use benchseal::model::outcome::Outcome;
 use benchseal::model::record::{RunRecord, Status};
@@ -12,12 +11,10 @@ use benchseal_benches::{Instance, KernelPath, RunError, Unit, Workload, Workload
 use clap::Parser;
 use predicates::prelude::*;
 
+use crate::support::benchseal;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
 }
 
 /// The fixtures are real output of the registered workload `sync/compare/identical-13b/tiny`

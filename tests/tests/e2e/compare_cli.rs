@@ -1,10 +1,10 @@
 //! `benchseal compare`: verdicts, exit codes, formats, environment refusal, bad input.
 
-mod compare_support;
-
-use compare_support::*;
 use predicates::prelude::*;
 use serde_json::{Value, json};
+
+use crate::support::benchseal_in;
+use crate::support::records::*;
 
 /// Writes old and new records built from `old`/`new` benches and returns the directory.
 fn pair(old: &[Bench], new: &[Bench]) -> tempfile::TempDir {
@@ -23,7 +23,7 @@ fn pair(old: &[Bench], new: &[Bench]) -> tempfile::TempDir {
 }
 
 fn compare(dir: &tempfile::TempDir, extra: &[&str]) -> assert_cmd::assert::Assert {
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["compare", "old.json", "new.json"])
         .args(extra)
         .assert()
@@ -312,7 +312,7 @@ fn broken_files_are_bad_input_naming_the_file() {
         ),
     ] {
         let path = fixture(name);
-        benchseal(dir.path())
+        benchseal_in(dir.path())
             .args(["compare", path.to_str().unwrap(), "new.json"])
             .assert()
             .code(2)
@@ -389,11 +389,11 @@ fn arguments_resolve_as_file_then_run_id_then_baseline_version() {
         "reports/runs/run-2.json",
         &seal(record_json("run-2", "2026-01-02T00:00:00Z", &benches, &[])),
     );
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "save", "--version", "1.0.0", "--from", "run-1"])
         .assert()
         .code(0);
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["compare", "1.0.0", "run-2"])
         .assert()
         .code(0)
@@ -403,14 +403,14 @@ fn arguments_resolve_as_file_then_run_id_then_baseline_version() {
         .stderr(predicate::str::contains(
             "B (new): run id (file reports/runs/run-2.json)",
         ));
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["compare", "2.0.0", "run-2"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "`2.0.0` is neither a file, nor a run id",
         ));
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["compare", "../../etc/passwd", "run-2"])
         .assert()
         .code(2);

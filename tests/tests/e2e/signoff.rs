@@ -7,11 +7,7 @@ use benchseal::analysis::fixture;
 use benchseal::model::record::{RunRecord, Status};
 use predicates::prelude::*;
 
-fn benchseal(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("benchseal").expect("the benchseal binary is built");
-    cmd.current_dir(dir).env("SOURCE_DATE_EPOCH", "1767229200");
-    cmd
-}
+use crate::support::benchseal_dated;
 
 /// A clean git repository holding the example SLO file and run record.
 fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
@@ -40,7 +36,7 @@ fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn signoff(dir: &Path, run: &Path) -> Command {
-    let mut cmd = benchseal(dir);
+    let mut cmd = benchseal_dated(dir);
     cmd.args(["signoff", "--version", "0.1.0", "--no-processes", "--run"])
         .arg(run);
     cmd
@@ -163,7 +159,7 @@ fn process_objectives_are_measured_by_the_process_engine() {
         .replace("<= 20 ms", "<= 1 min")
         .replace("< 64 MiB", "< 1 GiB");
     let (dir, path) = workspace(&run, &slo);
-    let mut cmd = benchseal(dir.path());
+    let mut cmd = benchseal_dated(dir.path());
     cmd.args(["signoff", "--version", "0.1.0", "--run"])
         .arg(&path)
         .assert()

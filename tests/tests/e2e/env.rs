@@ -1,17 +1,16 @@
 //! Environment snapshots, checks and pinning against fixture system trees: an Intel server
 //! with intel_pstate, an AMD desktop with cpufreq boost, and a VM without cpufreq.
 
-mod env_support;
-
 use std::path::Path;
 
 use benchseal::sys::env::pin::{self, PinAction};
-use env_support::{fixture, tree_contents, writable_copy};
 
 use benchseal::analysis::env::{self, CheckState};
 use benchseal::model::env::{Captured, EnvSnapshot};
 use benchseal::sys::env::capture::capture;
 use benchseal::sys::env::{EnvSources, StubCommands};
+
+use crate::support::env_trees::{fixture, tree_contents, writable_copy};
 
 /// Commands as a typical development machine answers them.
 fn tools() -> StubCommands {

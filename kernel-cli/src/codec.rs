@@ -22,8 +22,7 @@ use benchseal_kernels::codec::{
     CodePage, CodecError, CodecPath, ErrorKind, Layout, RecordDecoder, RecordFormat, Unmappable,
 };
 
-use crate::model::outcome::Outcome;
-use crate::model::outcome::bad_input;
+use crate::{ToolExit, bad_input};
 
 /// Arguments of `benchseal codec`.
 #[derive(Debug, clap::Args)]
@@ -111,7 +110,7 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
-pub fn execute(args: CodecArgs) -> Result<Outcome> {
+pub fn execute(args: CodecArgs) -> Result<ToolExit> {
     match args.command {
         CodecCommand::Decode(args) => decode(args),
         CodecCommand::Generate(args) => generate(args),
@@ -119,7 +118,8 @@ pub fn execute(args: CodecArgs) -> Result<Outcome> {
 }
 
 fn load_layout(path: &Path) -> Result<Layout> {
-    let text = crate::sys::fs::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("reading {}: {e}", path.display())))?;
     Layout::from_json(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
 }
 
@@ -142,7 +142,7 @@ struct DecodeSummary {
 /// How many skipped records are described one by one on stderr.
 const ERRORS_SHOWN: usize = 5;
 
-fn decode(args: DecodeArgs) -> Result<Outcome> {
+fn decode(args: DecodeArgs) -> Result<ToolExit> {
     let layout = load_layout(&args.layout)?;
     let input = MappedInput::open(&args.data)
         .map_err(|e| bad_input(format!("{}: cannot open: {e}", args.data.display())))?;
@@ -247,7 +247,7 @@ fn decode(args: DecodeArgs) -> Result<Outcome> {
             eprintln!("  {}: {message}", args.data.display());
         }
     }
-    Ok(Outcome::Success)
+    Ok(ToolExit::Success)
 }
 
 fn path_label(fast: benchseal_kernels::codec::FastPath, asked: CodecPath) -> String {
@@ -328,7 +328,7 @@ fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     Ok(file)
 }
 
-fn generate(args: GenerateArgs) -> Result<Outcome> {
+fn generate(args: GenerateArgs) -> Result<ToolExit> {
     let layout = load_layout(&args.layout)?;
     let format = format_of(args.rdw);
     if args.rdw && layout.record_length + 4 + 15 > usize::from(u16::MAX) {
@@ -371,7 +371,7 @@ fn generate(args: GenerateArgs) -> Result<Outcome> {
         if args.rdw { "rdw" } else { "fixed" },
         args.out.display()
     );
-    Ok(Outcome::Success)
+    Ok(ToolExit::Success)
 }
 
 /// The largest record `generate` may write, so a `--bytes` limit is never exceeded.

@@ -9,18 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use benchseal::analysis::stats::SplitMix64;
 use benchseal::model::record::RunRecord;
 use serde_json::{Value, json};
 
 pub const CLASS: &str = "x86_64-test-machine-rust1.95.0-00000000";
-
-pub fn benchseal(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("benchseal").expect("the benchseal binary is built");
-    cmd.current_dir(dir);
-    cmd
-}
 
 /// One workload on one path.
 #[derive(Clone, Debug)]

@@ -1,12 +1,12 @@
 //! `benchseal baseline save|list|show` and `benchseal history`.
 
-mod compare_support;
-
 use std::path::Path;
 
-use compare_support::*;
 use predicates::prelude::*;
 use serde_json::{Value, json};
+
+use crate::support::benchseal_in;
+use crate::support::records::*;
 
 fn run_file(dir: &Path, id: &str, started: &str, benches: &[Bench]) -> std::path::PathBuf {
     write(
@@ -30,7 +30,7 @@ fn store_with_baseline(version: &str) -> tempfile::TempDir {
 }
 
 fn save(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    benchseal(dir)
+    benchseal_in(dir)
         .args(["baseline", "save"])
         .args(args)
         .assert()
@@ -106,7 +106,7 @@ fn save_promotes_the_newest_complete_run_with_its_digests() {
 #[test]
 fn list_and_show_describe_stored_baselines() {
     let dir = store_with_baseline("1.4.0");
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "list"])
         .assert()
         .code(0)
@@ -117,7 +117,7 @@ fn list_and_show_describe_stored_baselines() {
             .unwrap(),
         );
     let listed: Value = serde_json::from_slice(
-        &benchseal(dir.path())
+        &benchseal_in(dir.path())
             .args(["baseline", "list", "--format", "json"])
             .assert()
             .code(0)
@@ -126,7 +126,7 @@ fn list_and_show_describe_stored_baselines() {
     )
     .unwrap();
     assert_eq!(listed[0]["workloads"], 2);
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "show", "1.4.0"])
         .assert()
         .code(0)
@@ -135,7 +135,7 @@ fn list_and_show_describe_stored_baselines() {
         )))
         .stdout(predicate::str::contains("digests:    2 workloads"))
         .stdout(predicate::str::contains("codec/comp3/s9v2/tiny"));
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "show", "1.4.0", "--machine-class", "other"])
         .assert()
         .code(2)
@@ -169,7 +169,7 @@ fn versions_that_could_escape_the_store_are_rejected() {
     }
     assert!(!dir.path().join("baselines").exists());
     assert!(!dir.path().join("outside").exists());
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "show", "../reports"])
         .assert()
         .code(2);
@@ -285,14 +285,14 @@ fn a_corrupt_baseline_is_bad_input_naming_it() {
         dir.path().join("baselines/1.0.0/some-class.json"),
     )
     .unwrap();
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "show", "1.0.0"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "some-class.json: field `workloads[0].paths[0].wall.metrics.median_ns`: not valid JSON",
         ));
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["baseline", "list"])
         .assert()
         .code(2)
@@ -315,7 +315,7 @@ fn history_finds_the_run_where_a_workload_slowed_down() {
         );
     }
     save(dir.path(), &["--version", "1.0.0", "--from", "run-1"]).code(0);
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["history", "--workload", "codec/comp3"])
         .assert()
         .code(0)
@@ -327,7 +327,7 @@ fn history_finds_the_run_where_a_workload_slowed_down() {
             "| `run-1` | run, baseline 1.0.0 |",
         ));
     let out: Value = serde_json::from_slice(
-        &benchseal(dir.path())
+        &benchseal_in(dir.path())
             .args([
                 "history",
                 "--workload",
@@ -365,7 +365,7 @@ fn history_finds_the_run_where_a_workload_slowed_down() {
 #[test]
 fn history_of_an_empty_store_is_empty() {
     let dir = tempfile::tempdir().unwrap();
-    benchseal(dir.path())
+    benchseal_in(dir.path())
         .args(["history", "--format", "json"])
         .assert()
         .code(0)

@@ -15,8 +15,7 @@ use benchseal_kernels::sync::plan::{EntryKind, Excludes, Plan, PlanEntry, plan};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::model::outcome::Outcome;
-use crate::model::outcome::bad_input;
+use crate::{ToolExit, bad_input};
 
 /// Schema name of the `--json` output.
 pub const PLAN_SCHEMA: &str = "benchseal.sync-plan/1";
@@ -55,13 +54,13 @@ pub struct PlanArgs {
     pub all: bool,
 }
 
-pub fn execute(args: SyncArgs) -> Result<Outcome> {
+pub fn execute(args: SyncArgs) -> Result<ToolExit> {
     match args.command {
         SyncCommand::Plan(args) => execute_plan(args),
     }
 }
 
-fn execute_plan(args: PlanArgs) -> Result<Outcome> {
+fn execute_plan(args: PlanArgs) -> Result<ToolExit> {
     let excludes = Excludes::new(&args.excludes).map_err(|e| bad_input(e.to_string()))?;
     let plan = plan(&args.src, &args.dst, &excludes).map_err(|e| bad_input(e.to_string()))?;
     let text = if args.json {
@@ -74,9 +73,9 @@ fn execute_plan(args: PlanArgs) -> Result<Outcome> {
     };
     print!("{text}");
     Ok(if plan.problems.is_empty() {
-        Outcome::Success
+        ToolExit::Success
     } else {
-        Outcome::Failed
+        ToolExit::Failed
     })
 }
 

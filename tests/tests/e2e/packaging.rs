@@ -8,7 +8,7 @@
 //!
 //! Two cold release builds take minutes, so the test is `#[ignore]`d in the everyday
 //! `cargo test` and run by `.ci/steps/65-reproducible-build.sh`
-//! (`cargo test -p benchseal-tests --test packaging -- --ignored`).
+//! (`cargo test -p benchseal-tests --test e2e -- --ignored packaging::`).
 
 use std::fs;
 use std::path::{Path, PathBuf};

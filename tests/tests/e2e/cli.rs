@@ -1,11 +1,8 @@
 //! The CLI as a user meets it.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
-}
+use crate::support::benchseal;
 
 #[test]
 fn version_prints_the_crate_version() {
