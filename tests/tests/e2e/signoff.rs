@@ -16,7 +16,7 @@ fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
     let runs = dir.path().join("runs");
     std::fs::create_dir_all(&runs).unwrap();
     let run_path = runs.join("run.json");
-    benchseal::store::save(&run, &run_path).unwrap();
+    benchseal::store::save(run, &run_path).unwrap();
     std::fs::write(dir.path().join(".gitignore"), "runs/\nreports/\n").unwrap();
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")

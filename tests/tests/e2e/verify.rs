@@ -144,7 +144,7 @@ fn edited_html_is_detected_exit_3() {
 
 fn saved(dir: &Path, name: &str, run: &RunRecord) -> PathBuf {
     let path = dir.join(name);
-    benchseal::store::save(&run, &path).unwrap();
+    benchseal::store::save(run, &path).unwrap();
     path
 }
 

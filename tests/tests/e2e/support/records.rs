@@ -159,7 +159,7 @@ pub fn seal(value: Value) -> RunRecord {
 pub fn write(dir: &Path, name: &str, record: &RunRecord) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    benchseal::store::save(&record, &path).unwrap();
+    benchseal::store::save(record, &path).unwrap();
     path
 }
 
