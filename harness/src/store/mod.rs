@@ -57,18 +57,24 @@ pub enum Seal {
 pub fn load(path: &Path, seal: Seal) -> Result<RunRecord> {
     let text = crate::sys::fs::read_to_string(path).map_err(|e| bad_input(format!("{e:#}")))?;
     let record = parse_record(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
-    if seal == Seal::Required
-        && let Err(problem) = record.verify_seal()
-    {
-        if record.seal.is_none() {
-            return Err(bad_input(format!(
-                "{}: field `seal` is null: the run was not finished and sealed",
-                path.display()
-            )));
-        }
-        return Err(Irreproducible(format!("{}: {problem}", path.display())).into());
+    if seal == Seal::Required {
+        check_seal(&record, path)?;
     }
     Ok(record)
+}
+
+/// A record without a seal is bad input (it was never finished); a seal that does not
+/// match the content is broken reproducibility.
+fn check_seal(record: &RunRecord, path: &Path) -> Result<()> {
+    if record.seal.is_none() {
+        return Err(bad_input(format!(
+            "{}: field `seal` is null: the run was not finished and sealed",
+            path.display()
+        )));
+    }
+    record
+        .verify_seal()
+        .map_err(|problem| Irreproducible(format!("{}: {problem}", path.display())).into())
 }
 
 /// Writes a record atomically as pretty JSON.
@@ -281,9 +287,7 @@ pub fn history_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<Stri
             ));
             return Ok(());
         }
-        if let Err(problem) = record.verify_seal() {
-            return Err(Irreproducible(format!("{}: {problem}", path.display())).into());
-        }
+        check_seal(&record, path)?;
         by_run
             .entry(record.run_id.clone())
             .or_insert_with(|| LabelledRecord {

@@ -372,6 +372,26 @@ fn history_of_an_empty_store_is_empty() {
         .stdout(predicate::str::contains("\"series\": []"));
 }
 
+/// The same unsealed record is bad input (exit 2) in `history` as in `compare`.
+#[test]
+fn history_refuses_a_complete_run_that_was_never_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("reports/runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let unsealed = record_json(
+        "run-1",
+        "2026-01-01T00:00:00Z",
+        &two_benches(1000.0, 5000.0, 1),
+        &[],
+    );
+    std::fs::write(runs.join("run-1.json"), unsealed.to_string()).unwrap();
+    benchseal_in(dir.path())
+        .args(["history"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("run-1.json: field `seal` is null"));
+}
+
 /// What `benchseal run --compare-to V` relies on.
 #[test]
 fn a_finished_run_compares_with_the_baseline_of_its_machine_class() {
