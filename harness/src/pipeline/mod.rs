@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use benchseal_benches::{Family, KernelPath, Size, Workload, registry};
+use benchseal_benches::{Family, KernelPath, Size, Workload};
 
 use crate::model::golden::GOLDEN_PATH;
 use crate::model::outcome::{Outcome, bad_input};
@@ -153,11 +153,6 @@ impl Plan {
 fn dedup<T: Ord + Copy>(items: &[T]) -> Vec<T> {
     let mut seen = BTreeSet::new();
     items.iter().copied().filter(|i| seen.insert(*i)).collect()
-}
-
-/// The run pipeline over the registry: digest pass, engines, sealed record.
-pub fn run(config: &RunConfig, progress: &dyn Progress) -> Result<RunOutput> {
-    run_with(config, &registry(), progress)
 }
 
 /// The run pipeline over the given workloads.
