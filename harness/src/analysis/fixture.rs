@@ -112,6 +112,7 @@ fn wall(median_ns: f64, units: u64) -> EngineResult<WallStats> {
             samples_ns: samples,
             sample_iters: vec![100.0; 10],
             throughput_per_s: units as f64 * 1e9 / median_ns,
+            executions: Vec::new(),
         }),
     }
 }
@@ -353,6 +354,7 @@ pub fn run() -> RunRecord {
         notes: Vec::new(),
         engine_failures: Vec::new(),
         timing: None,
+        session: None,
         seal: None,
     };
     record.seal().expect("the fixture serialises");
@@ -415,7 +417,9 @@ pub fn inputs() -> ReportInputs {
         run,
         baseline_version: Some("0.0.9".into()),
         baseline: Some(baseline),
+        session_baseline: None,
         history,
+        rules: crate::analysis::signoff::RULES,
     }
 }
 
@@ -461,6 +465,7 @@ pub fn record_with(statuses: &[Status]) -> RunRecord {
         notes: vec![],
         engine_failures: Vec::new(),
         timing: None,
+        session: None,
         seal: None,
     }
 }

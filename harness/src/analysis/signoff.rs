@@ -77,6 +77,11 @@ pub struct ComparisonRow {
     pub statistics: String,
     /// `improved | regressed | unchanged | inconclusive`.
     pub verdict: String,
+    /// How the verdict was obtained and the noise floor measured for it (paired same
+    /// session, cross-session informational, instruction counts); absent in reports of
+    /// derivation rules 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
     /// Whether this row blocks the release under the regression policy.
     pub blocks: bool,
 }
@@ -91,7 +96,32 @@ pub struct ReportInputs {
     pub run: RunRecord,
     pub baseline_version: Option<String>,
     pub baseline: Option<RunRecord>,
+    /// The baseline's own build measured in the run's session (the A side of a paired
+    /// session): wall and instruction verdicts come from it when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_baseline: Option<RunRecord>,
     pub history: Vec<HistoryPoint>,
+    /// The derivation rules the report was made under (see [`RULES`]); absent in reports
+    /// made under rules 1, which are re-derived under those rules.
+    #[serde(default = "first_rules", skip_serializing_if = "is_first_rules")]
+    pub rules: u32,
+}
+
+/// Derivation rules of new reports. 1: every wall verdict gates. 2: wall verdicts gate
+/// only from a paired same-session comparison; cross-session ones are informational, and
+/// across machine classes wall and instruction counts are not compared.
+pub const RULES: u32 = 2;
+
+/// How a run's note begins when its sign-off could not pair wall clock with the baseline's
+/// own build; the reason follows.
+pub const WALL_NOT_PAIRED: &str = "wall clock not paired with baseline";
+
+fn first_rules() -> u32 {
+    1
+}
+
+fn is_first_rules(rules: &u32) -> bool {
+    *rules == 1
 }
 
 /// GO or NO-GO, with the reasons.
@@ -286,6 +316,10 @@ fn comparison_row(m: &crate::analysis::compare::MetricComparison) -> ComparisonR
         change_pct: finite(Some(m.change_pct())),
         statistics,
         verdict: m.verdict.name().into(),
+        how: m.basis.as_ref().map(|basis| match m.noise_floor_pct {
+            Some(floor) => format!("{basis}; noise floor {floor:.2} %"),
+            None => basis.to_string(),
+        }),
         blocks: m.fails,
     }
 }
@@ -513,7 +547,7 @@ impl SignoffReport {
                 ));
             }
         }
-        let comparison = baseline.map(|b| {
+        let comparison = inputs.session_baseline.as_ref().or(baseline).map(|b| {
             let old = crate::analysis::compare::Side::of(
                 b,
                 inputs.baseline_version.as_deref().unwrap_or("baseline"),
@@ -521,7 +555,13 @@ impl SignoffReport {
             );
             let new =
                 crate::analysis::compare::Side::of(run, &format!("v{}", inputs.version), None);
-            crate::analysis::compare::compare_records(b, run, &inputs.slo.regression, old, new)
+            let comparison =
+                crate::analysis::compare::compare_records(b, run, &inputs.slo.regression, old, new);
+            if inputs.rules < 2 {
+                comparison.under_first_rules()
+            } else {
+                comparison
+            }
         });
         let comparisons: Vec<ComparisonRow> = comparison
             .iter()
@@ -597,7 +637,21 @@ impl SignoffReport {
             skipped: skipped_items(run, &rows),
             evidence: evidence_lines(run, &rows),
             objectives: rows,
-            comparison_headline: comparison.as_ref().map(|c| c.headline()),
+            comparison_headline: comparison.as_ref().map(|c| {
+                // How far the comparison can judge wall clock, said with its headline: why
+                // it is not paired, when the baseline's code could not be measured.
+                let mut headline = c.headline();
+                let why_not_paired = run
+                    .notes
+                    .iter()
+                    .filter(|n| n.starts_with(WALL_NOT_PAIRED))
+                    .map(String::as_str);
+                for note in c.caveat.as_deref().into_iter().chain(why_not_paired) {
+                    headline.push_str(" — ");
+                    headline.push_str(note);
+                }
+                headline
+            }),
             comparisons,
             reproducibility,
             inputs,

@@ -206,7 +206,7 @@ impl ResampledMedian {
 
 /// The `q` quantile of non-empty `values` by linear interpolation between order
 /// statistics, found by selection (O(n)); reorders `values`.
-fn quantile_select(values: &mut [f64], q: f64) -> f64 {
+pub(crate) fn quantile_select(values: &mut [f64], q: f64) -> f64 {
     let position = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
     let below = position.floor() as usize;
     let weight = position - below as f64;
@@ -497,6 +497,29 @@ fn split_segment(
         cuts.push(split);
         split_segment(series, start, split, min_segment, accepts, cuts);
         split_segment(series, split, end, min_segment, accepts, cuts);
+    }
+}
+
+/// FNV-1a of `bytes`: a fixed, well-spread seed per benchmark for resampling and ordering.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The 0.975 quantile of Student's t distribution with `df` degrees of freedom (two-sided
+/// 95% intervals); `df = 0` gives infinity. Table values for 1–10; beyond, the value at the
+/// smallest df of each band (11, 21, 31), so the interval errs on the wide side.
+pub fn t_quantile_975(df: usize) -> f64 {
+    const TABLE: [f64; 10] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=10 => TABLE[df - 1],
+        11..=20 => 2.201,
+        21..=30 => 2.080,
+        _ => 2.040,
     }
 }
 

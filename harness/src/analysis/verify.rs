@@ -32,6 +32,8 @@ pub enum Check {
     Ok(String),
     /// Not comparable (missing on one side); listed, never counted as a pass or failure.
     Unchecked(String),
+    /// Reported to be read, never counted: a wall change across sessions.
+    Info(String),
     /// Outside the policy: exit 1.
     Outside(String),
     /// Seal, digest or content mismatch: exit 3.
@@ -41,7 +43,7 @@ pub enum Check {
 impl Check {
     pub fn outcome(&self) -> Outcome {
         match self {
-            Check::Ok(_) | Check::Unchecked(_) => Outcome::Success,
+            Check::Ok(_) | Check::Unchecked(_) | Check::Info(_) => Outcome::Success,
             Check::Outside(_) => Outcome::Failed,
             Check::Broken(_) => Outcome::Irreproducible,
         }
@@ -51,6 +53,7 @@ impl Check {
         match self {
             Check::Ok(s) => format!("ok         {s}"),
             Check::Unchecked(s) => format!("unchecked  {s}"),
+            Check::Info(s) => format!("info       {s}"),
             Check::Outside(s) => format!("OUTSIDE    {s}"),
             Check::Broken(s) => format!("BROKEN     {s}"),
         }
@@ -250,7 +253,7 @@ pub fn reproduce(reference: &RunRecord, fresh: &RunRecord, policy: &Policy) -> V
         if let Some(p) = m.p_value {
             line += &format!(", p = {}", significant(p, 2));
         }
-        line += &format!(") {}", m.verdict);
+        line += &format!(") {}", m.verdict_with_basis());
         if let Some(note) = &m.note {
             line += &format!("; {note}");
         }
@@ -261,7 +264,9 @@ pub fn reproduce(reference: &RunRecord, fresh: &RunRecord, policy: &Policy) -> V
                 matches!(m.verdict, Verdict::Unchanged | Verdict::Inconclusive)
             }
         };
-        checks.push(if within {
+        checks.push(if !m.gates() {
+            Check::Info(line)
+        } else if within {
             Check::Ok(line)
         } else {
             Check::Outside(line)
@@ -269,6 +274,10 @@ pub fn reproduce(reference: &RunRecord, fresh: &RunRecord, policy: &Policy) -> V
     }
     for n in &comparison.not_compared {
         checks.push(Check::Unchecked(format!("{}: {}", n.benchmark, n.reason)));
+    }
+    if let Some(caveat) = &comparison.caveat {
+        // Said first: how far the numbers below can be judged at all.
+        checks.insert(0, Check::Info(caveat.clone()));
     }
     checks
 }

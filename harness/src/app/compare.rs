@@ -17,9 +17,54 @@ crate::app::args::value_enum!(Format);
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// The old side: a run file, a run id, or a baseline version (tried in that order).
-    pub old: String,
+    #[arg(required_unless_present = "ab")]
+    pub old: Option<String>,
     /// The new side: a run file, a run id, or a baseline version (tried in that order).
-    pub new: String,
+    #[arg(required_unless_present = "ab")]
+    pub new: Option<String>,
+    /// A paired comparison in one session: build the bench executables of REV_A (and of
+    /// REV_B, else use this checkout's), run them alternately (A B B A …) and judge wall
+    /// clock on the per-pair ratios. Builds are cached under .benchseal/builds/.
+    #[arg(long, num_args = 1..=2, value_names = ["REV_A", "REV_B"], conflicts_with_all = ["old", "new"])]
+    pub ab: Vec<String>,
+    /// With --ab: the quick suite (small tier, 3 executions, short sampling)
+    #[arg(long, requires = "ab")]
+    pub quick: bool,
+    /// With --ab: kernel families, comma-separated [default: all]
+    #[arg(
+        long = "suite",
+        value_name = "FAMILY",
+        value_delimiter = ',',
+        requires = "ab"
+    )]
+    pub suites: Vec<benchseal_benches::Family>,
+    /// With --ab: size tiers, comma-separated [default: small with --quick, else all]
+    #[arg(
+        long = "size",
+        value_name = "TIER",
+        value_delimiter = ',',
+        requires = "ab"
+    )]
+    pub sizes: Vec<benchseal_benches::Size>,
+    /// With --ab: only these workload ids, comma-separated
+    #[arg(
+        long = "workload",
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "ab"
+    )]
+    pub workloads: Vec<String>,
+    /// With --ab: measuring engines, comma-separated
+    #[arg(
+        long,
+        value_name = "ENGINE",
+        value_delimiter = ',',
+        default_value = "wall,instr"
+    )]
+    pub engines: Vec<crate::model::record::EngineKind>,
+    /// With --ab: executions per side and case [default: 3 with --quick, else 5]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=100), requires = "ab")]
+    pub executions: Option<u32>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Compare across machine classes or toolchains; the environment diff is shown.
@@ -40,16 +85,30 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
         Some(path) => load_policy(path)?,
         None => Policy::default(),
     };
+    if !args.ab.is_empty() {
+        return paired(&args, &policy);
+    }
+    let (Some(old_arg), Some(new_arg)) = (args.old.clone(), args.new.clone()) else {
+        return Err(bad_input(
+            "compare needs two sides (OLD NEW) or --ab REV_A [REV_B]",
+        ));
+    };
+    let args = CompareArgs {
+        old: Some(old_arg.clone()),
+        new: Some(new_arg.clone()),
+        ..args
+    };
+    let (old_arg, new_arg) = (old_arg.as_str(), new_arg.as_str());
     let class = args.machine_class.as_deref();
     let (runs, baselines) = (&args.stores.runs_dir, &args.stores.baselines_dir);
     // A baseline side takes its machine class from the other side when that is a run, so
     // resolve whichever side is not a baseline version first.
     let old_is_plain =
-        Path::new(&args.old).is_file() || runs.join(format!("{}.json", args.old)).is_file();
+        Path::new(old_arg).is_file() || runs.join(format!("{old_arg}.json")).is_file();
     let (old, new) = if old_is_plain {
-        let old = resolve(&args.old, runs, baselines, class, None)?;
+        let old = resolve(old_arg, runs, baselines, class, None)?;
         let new = resolve(
-            &args.new,
+            new_arg,
             runs,
             baselines,
             class,
@@ -57,9 +116,9 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
         )?;
         (old, new)
     } else {
-        let new = resolve(&args.new, runs, baselines, class, None)?;
+        let new = resolve(new_arg, runs, baselines, class, None)?;
         let old = resolve(
-            &args.old,
+            old_arg,
             runs,
             baselines,
             class,
@@ -72,8 +131,8 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
     let comparison = compare_resolved(
         &old,
         &new,
-        &args.old,
-        &args.new,
+        old_arg,
+        new_arg,
         &policy,
         args.allow_env_mismatch,
     )?;
@@ -82,6 +141,72 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
         crate::present::compare::render(&comparison, args.format, &new.record)
     );
     Ok(comparison.outcome())
+}
+
+/// `compare --ab REV_A [REV_B]`: one paired session, then the comparison of its two sides.
+fn paired(args: &CompareArgs, policy: &Policy) -> Result<Outcome> {
+    use crate::pipeline::commit_build::build_commit;
+    let root = crate::pipeline::benches::workspace_root().ok_or_else(|| {
+        bad_input("compare --ab builds revisions of this repository: run it inside the checkout")
+    })?;
+    let progress = super::session::Stderr;
+    let build = |rev: &str| {
+        build_commit(&root, rev, &progress)
+            .map_err(|e| bad_input(format!("revision `{rev}` cannot be measured: {e:#}")))
+    };
+    let a = build(&args.ab[0])?;
+    let b = args.ab.get(1).map(|rev| build(rev)).transpose()?;
+    let config = crate::pipeline::RunConfig {
+        suites: args.suites.clone(),
+        sizes: args.sizes.clone(),
+        quick: args.quick,
+        engines: args.engines.clone(),
+        workloads: args.workloads.clone(),
+        out: args.stores.runs_dir.clone(),
+        executions: args.executions.map(|k| k as usize),
+        paired: Some(crate::pipeline::Paired {
+            a,
+            a_reference: None,
+            b,
+        }),
+        ..crate::pipeline::RunConfig::default()
+    };
+    let to = if args.format == Format::Table {
+        super::session::SummaryTo::Stdout
+    } else {
+        super::session::SummaryTo::Stderr
+    };
+    let run = super::session::run_and_report(&config, &benchseal_benches::registry(), to)?;
+    let Some((a_record, a_path)) = &run.partner else {
+        return Err(bad_input(
+            "the paired session measured nothing on the baseline side (no engine selected?)",
+        ));
+    };
+    let label_b = args
+        .ab
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "working tree".into());
+    let old = Resolved {
+        record: a_record.clone(),
+        source: SideSource::RunFile {
+            path: a_path.display().to_string(),
+        },
+    };
+    let new = Resolved {
+        record: run.record.clone(),
+        source: SideSource::RunFile {
+            path: run.path.display().to_string(),
+        },
+    };
+    eprintln!("A (old): {} = {}", args.ab[0], old.source);
+    eprintln!("B (new): {label_b} = {}", new.source);
+    let comparison = compare_resolved(&old, &new, &args.ab[0], &label_b, policy, false)?;
+    print!(
+        "{}",
+        crate::present::compare::render(&comparison, args.format, &run.record)
+    );
+    Ok(comparison.outcome().worst(run.outcome))
 }
 
 /// Compares a finished run with the stored baseline `version` of its machine class, prints

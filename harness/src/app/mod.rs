@@ -12,6 +12,7 @@ pub mod exit;
 pub mod history;
 pub mod measure;
 pub mod run;
+pub mod session;
 pub mod signoff;
 pub mod verify;
 

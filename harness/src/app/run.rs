@@ -3,14 +3,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use benchseal_benches::{Family, Size, Workload, registry};
 
+pub use super::session::{Stderr, SummaryTo, run_and_report};
 use crate::model::golden::GOLDEN_PATH;
 use crate::model::outcome::Outcome;
 use crate::model::record::EngineKind;
+use crate::pipeline::RunConfig;
 use crate::pipeline::select::PathChoice;
-use crate::pipeline::{Progress, RunConfig, RunOutput};
 use crate::store::RUNS_DIR;
 
 crate::app::args::value_enum!(PathChoice);
@@ -29,10 +30,14 @@ pub struct RunArgs {
     /// selected tiers]; valgrind runs code about 50x slower, so larger tiers only on request
     #[arg(long = "instr-size", value_name = "TIER", value_delimiter = ',')]
     pub instr_sizes: Vec<Size>,
-    /// The quick suite: small tier (unless --size says otherwise) and short criterion
-    /// sampling (10 samples, 0.2 s warm-up, 0.5 s measurement per benchmark)
+    /// The quick suite: small tier (unless --size says otherwise), 3 executions and short
+    /// criterion sampling (10 samples, 0.1 s warm-up, 0.3 s measurement per execution)
     #[arg(long)]
     pub quick: bool,
+    /// Process executions of the wall bench executable per case, each in a fresh randomized
+    /// case order [default: 3 with --quick, else 5]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub executions: Option<u32>,
     /// Measuring engines, comma-separated
     #[arg(
         long,
@@ -88,16 +93,9 @@ impl RunArgs {
             out: self.out.clone(),
             pin: self.pin,
             golden: self.golden.clone(),
+            executions: self.executions.map(|k| k as usize),
+            paired: None,
         }
-    }
-}
-
-/// Progress lines on stderr, whatever goes to stdout.
-pub struct Stderr;
-
-impl Progress for Stderr {
-    fn line(&self, text: &str) {
-        eprintln!("benchseal: {text}");
     }
 }
 
@@ -108,7 +106,12 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
 /// `benchseal run` over the given workloads instead of the registry's (tests use this to
 /// run workloads of their own).
 pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
-    let run = run_and_report(&args.config(), registry, args.json)?;
+    let to = if args.json {
+        SummaryTo::StderrWithRecordJson
+    } else {
+        SummaryTo::Stdout
+    };
+    let run = run_and_report(&args.config(), registry, to)?;
     let mut outcome = run.outcome;
     if let Some(version) = &args.compare_to {
         outcome = outcome.worst(super::compare::compare_to_baseline(
@@ -118,32 +121,4 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
         )?);
     }
     Ok(outcome)
-}
-
-/// Runs the pipeline with progress on stderr, then prints the summary (on stdout, or on
-/// stderr with the record as JSON on stdout when `json`) and where the time went. An
-/// interrupted run is an error naming its partial record.
-pub fn run_and_report(config: &RunConfig, registry: &[Workload], json: bool) -> Result<RunOutput> {
-    let run = crate::pipeline::run_with(config, registry, &Stderr)?;
-    let text = crate::present::summary::render(&run.record);
-    if json {
-        eprint!("{text}");
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&run.record).context("printing the run record")?
-        );
-    } else {
-        print!("{text}");
-    }
-    for line in crate::present::summary::timing_lines(&run.record) {
-        Stderr.line(&line);
-    }
-    Stderr.line(&format!("sealed run record {}", run.path.display()));
-    if run.interrupted {
-        return Err(anyhow::anyhow!(
-            "interrupted; the partial record is {}",
-            run.path.display()
-        ));
-    }
-    Ok(run)
 }

@@ -74,9 +74,53 @@ pub fn run_suite(config: crate::pipeline::RunConfig) -> Result<RunRecord> {
         out: PathBuf::from(crate::store::RUNS_DIR),
         ..config
     };
-    let run = super::run::run_and_report(&config, &benchseal_benches::registry(), false)
-        .context("running the suite")?;
+    let run = super::run::run_and_report(
+        &config,
+        &benchseal_benches::registry(),
+        super::run::SummaryTo::Stdout,
+    )
+    .context("running the suite")?;
     Ok(run.record)
+}
+
+/// The baseline's own code, built for a paired session with the sign-off run. Every reason
+/// it cannot be is said exactly: no baseline for this machine class, a record from a dirty
+/// checkout or without a commit, a commit not in this repository, a build that fails.
+fn paired_with_baseline(
+    baselines_dir: &Path,
+    version: &str,
+) -> std::result::Result<crate::pipeline::Paired, String> {
+    let class = crate::sys::env::snapshot().machine_class;
+    let path = crate::store::baselines::baseline_path(baselines_dir, version, &class)
+        .map_err(|e| format!("{e:#}"))?;
+    if !path.exists() {
+        return Err(format!(
+            "baseline {version} has no record for this machine class ({} is missing)",
+            path.display()
+        ));
+    }
+    let record =
+        crate::store::load(&path, crate::store::Seal::Required).map_err(|e| format!("{e:#}"))?;
+    let Some(commit) = record.artifact.git_commit.clone() else {
+        return Err(format!(
+            "baseline {version} names no commit, so its code cannot be rebuilt"
+        ));
+    };
+    if record.artifact.git_dirty == Some(true) {
+        return Err(format!(
+            "baseline {version} was recorded from a checkout of {commit} with uncommitted \
+             changes, so its code cannot be rebuilt"
+        ));
+    }
+    let root = crate::pipeline::benches::workspace_root()
+        .ok_or_else(|| "not inside the benchseal workspace".to_string())?;
+    let a = crate::pipeline::commit_build::build_commit(&root, &commit, &super::run::Stderr)
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(crate::pipeline::Paired {
+        a,
+        a_reference: Some(record),
+        b: None,
+    })
 }
 
 fn version_key(version: &str) -> Vec<u64> {
@@ -139,10 +183,43 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             changed.first().map(String::as_str).unwrap_or("")
         )));
     }
+    let mut session_baseline = None;
+    let mut wall_note = None;
     let mut run = match &args.run {
         Some(path) => crate::store::load(path, crate::store::Seal::Required)?,
-        None => run_suite(crate::pipeline::RunConfig::default())?,
+        None => {
+            let mut config = crate::pipeline::RunConfig::default();
+            if let Some(version) = &args.baseline {
+                match paired_with_baseline(&args.baselines_dir, version) {
+                    Ok(paired) => config.paired = Some(paired),
+                    Err(why) => {
+                        let note = format!(
+                            "{} {version}: {why}; wall changes are informational, \
+                             instruction counts gate",
+                            crate::analysis::signoff::WALL_NOT_PAIRED
+                        );
+                        eprintln!("benchseal: {note}");
+                        wall_note = Some(note);
+                    }
+                }
+            }
+            let run = super::run::run_and_report(
+                &crate::pipeline::RunConfig {
+                    out: PathBuf::from(crate::store::RUNS_DIR),
+                    ..config
+                },
+                &benchseal_benches::registry(),
+                super::run::SummaryTo::Stdout,
+            )
+            .context("running the suite")?;
+            session_baseline = run.partner.map(|(record, _)| record);
+            run.record
+        }
     };
+    if let Some(note) = wall_note {
+        run.notes.push(note);
+        run.seal()?;
+    }
     if run.artifact.git_dirty == Some(true) && !args.allow_dirty {
         return Err(bad_input(format!(
             "run {} was made from a tree with uncommitted changes; pass --allow-dirty to sign it off anyway",
@@ -200,7 +277,9 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         run,
         baseline_version: args.baseline.clone(),
         baseline,
+        session_baseline,
         history,
+        rules: crate::analysis::signoff::RULES,
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
     let dir = args.out_dir.join(format!("v{}", args.version));

@@ -59,6 +59,10 @@ pub struct RunRecord {
     /// Where the run's time went; `None` until the run ends.
     #[serde(default)]
     pub timing: Option<RunTiming>,
+    /// How the wall engine replicated its measurements: executions, their order, and the
+    /// partner of a paired session. Left out when absent (records from before executions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
     /// SHA-256 of the canonical JSON of everything else; `None` until sealed.
     pub seal: Option<String>,
 }
@@ -293,6 +297,93 @@ pub struct WallStats {
     pub sample_iters: Vec<f64>,
     /// Units of work per second at the median time.
     pub throughput_per_s: f64,
+    /// The process executions the samples came from, in the order they ran; `samples_ns`
+    /// holds their samples one execution after another. The median is that of all samples,
+    /// its interval a hierarchical bootstrap (executions, then samples within them).
+    /// Empty in records made before executions were the unit of replication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executions: Vec<WallExecution>,
+}
+
+/// One process execution of the wall bench executable, as far as one case is concerned.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WallExecution {
+    /// 0-based position of the execution in its session (in a paired session A's and B's
+    /// executions count together: A B B A … is 0 1 2 3 …).
+    pub sequence: usize,
+    /// Where the case ran within the execution's randomized order (0-based).
+    pub position: usize,
+    /// How many of `samples_ns` this execution contributed.
+    pub samples: usize,
+    /// Median of this execution's samples.
+    pub median_ns: f64,
+}
+
+/// The replication design of a run's wall measurements.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    /// Shared by the two records of a paired session; the run id otherwise.
+    pub id: String,
+    pub role: SessionRole,
+    /// Process executions per case.
+    pub executions: usize,
+    /// Seed of the randomized case order of each execution.
+    pub order_seed: u64,
+    /// The other record of a paired session (its run id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
+    /// Where this side's bench executables came from, when built for the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<SessionBuild>,
+}
+
+/// The bench executables of one side of a paired session, built from a commit.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionBuild {
+    pub commit: String,
+    /// The build directory (`.benchseal/builds/<commit>-<toolchain>-<lock hash>`).
+    pub dir: String,
+    /// Seconds the build took in this session; 0 when it was cached.
+    pub build_s: f64,
+    pub cached: bool,
+}
+
+/// A record's part in its session.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionRole {
+    /// A run on its own: its wall numbers compare with other sessions only informationally.
+    Single,
+    /// The baseline side of a paired session.
+    A,
+    /// The candidate side of a paired session.
+    B,
+}
+
+impl Session {
+    /// Whether `a` and `b` are the two sides of one paired session.
+    pub fn paired(a: Option<&Session>, b: Option<&Session>) -> bool {
+        matches!((a, b), (Some(a), Some(b))
+            if a.id == b.id && a.role == SessionRole::A && b.role == SessionRole::B)
+    }
+}
+
+impl WallStats {
+    /// Each execution's samples, in execution order; one slice of all samples for a record
+    /// without executions.
+    pub fn execution_samples(&self) -> Vec<&[f64]> {
+        if self.executions.is_empty() {
+            return vec![&self.samples_ns[..]];
+        }
+        let mut out = Vec::with_capacity(self.executions.len());
+        let mut start = 0;
+        for e in &self.executions {
+            let end = (start + e.samples).min(self.samples_ns.len());
+            out.push(&self.samples_ns[start..end]);
+            start = end;
+        }
+        out
+    }
 }
 
 /// Instruction-count metrics of one benchmark (gungraun, callgrind).

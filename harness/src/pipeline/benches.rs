@@ -57,8 +57,17 @@ pub fn prebuilt() -> Option<BenchExecutables> {
 /// Builds the bench targets in `workspace` with `cargo bench --no-run` (cargo's progress
 /// goes to stderr) and returns their paths.
 pub fn build(workspace: &Path) -> Result<BenchExecutables> {
+    build_in(workspace, None)
+}
+
+/// [`build`] into another target directory (another commit's build must not replace the
+/// working tree's).
+pub fn build_in(workspace: &Path, target_dir: Option<&Path>) -> Result<BenchExecutables> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
+    if let Some(dir) = target_dir {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
     command
         .current_dir(workspace)
         .args(["bench", "-p", "benchseal-benches", "--no-run", "--locked"])

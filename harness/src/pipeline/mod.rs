@@ -10,6 +10,7 @@
 
 pub mod artifact;
 pub mod benches;
+pub mod commit_build;
 pub mod digest_pass;
 pub mod engine;
 pub mod progress;
@@ -26,10 +27,12 @@ use benchseal_benches::{Family, KernelPath, Size, Workload};
 use crate::model::golden::GOLDEN_PATH;
 use crate::model::outcome::{Outcome, bad_input};
 use crate::model::record::{EngineKind, RUN_SCHEMA, RunOptions, RunRecord, RunTiming, Tuning};
+use crate::model::record::{Session, SessionRole};
 use crate::store::RUNS_DIR;
 use crate::sys::clock;
 use crate::sys::process::cpu;
 use crate::sys::process::interrupt::Interrupt;
+pub use commit_build::BuiltSide;
 use engine::{Engines, ToolsSpent, instr, wall};
 pub use progress::Progress;
 use recorder::Recorder;
@@ -53,6 +56,26 @@ pub struct RunConfig {
     pub out: PathBuf,
     pub pin: bool,
     pub golden: PathBuf,
+    /// Wall executions per case; `None`: 3 with `quick`, 5 otherwise.
+    pub executions: Option<usize>,
+    /// A paired session: the other build's executables run alternately with this one's.
+    pub paired: Option<Paired>,
+}
+
+/// The sides of a paired session, other than the working tree's own build.
+#[derive(Clone, Debug)]
+pub struct Paired {
+    /// The baseline side A.
+    pub a: BuiltSide,
+    /// A's own recorded run (a baseline), for its output digests; `None` for a bare revision.
+    pub a_reference: Option<RunRecord>,
+    /// The candidate side B when it is a built revision rather than this checkout.
+    pub b: Option<BuiltSide>,
+}
+
+/// Wall executions per case by default.
+pub fn default_executions(quick: bool) -> usize {
+    if quick { 3 } else { 5 }
 }
 
 impl Default for RunConfig {
@@ -68,6 +91,8 @@ impl Default for RunConfig {
             out: PathBuf::from(RUNS_DIR),
             pin: false,
             golden: PathBuf::from(GOLDEN_PATH),
+            executions: None,
+            paired: None,
         }
     }
 }
@@ -80,6 +105,8 @@ pub struct RunOutput {
     pub outcome: Outcome,
     /// Stopped by a signal: the record is sealed but incomplete.
     pub interrupted: bool,
+    /// The baseline side's record of a paired session, and where it is.
+    pub partner: Option<(RunRecord, PathBuf)>,
 }
 
 /// Sizes and sampling implied by the arguments.
@@ -215,6 +242,7 @@ pub fn run_with(
             notes: golden.notes.clone(),
             engine_failures: Vec::new(),
             timing: None,
+            session: None,
             seal: None,
         },
     };
@@ -254,6 +282,7 @@ pub fn run_with(
     let mut build_time = Duration::ZERO;
     let mut tools = ToolsSpent::default();
     let mut build_cpu = None;
+    let mut partner_output: Option<(RunRecord, PathBuf)> = None;
     let wants = |e| plan.options.engines.contains(&e);
     let any_case = recorder
         .record
@@ -263,11 +292,15 @@ pub fn run_with(
     if any_case && !interrupt.requested() && (wants(EngineKind::Wall) || wants(EngineKind::Instr)) {
         let build_started = Instant::now();
         let cpu_before_build = cpu::now();
-        let executables = benches::executables(root.as_deref(), progress)?;
+        let built_b = args.paired.as_ref().and_then(|p| p.b.as_ref());
+        let executables = match built_b {
+            Some(b) => b.executables.clone(),
+            None => benches::executables(root.as_deref(), progress)?,
+        };
         build_cpu = cpu::now()
             .zip(cpu_before_build)
             .map(|(after, before)| after.children_s - before.children_s);
-        build_time = if executables.prebuilt {
+        build_time = if executables.prebuilt || built_b.is_some() {
             Duration::ZERO
         } else {
             build_started.elapsed()
@@ -276,7 +309,58 @@ pub fn run_with(
         let versions = &mut recorder.record.artifact.tools;
         versions.insert("criterion".into(), wall::CRITERION_VERSION.into());
         versions.insert("gungraun".into(), instr::GUNGRAUN_VERSION.into());
+        let replication = wall::Replication {
+            executions: args
+                .executions
+                .unwrap_or_else(|| default_executions(args.quick))
+                .max(1),
+            seed: crate::analysis::stats::fnv1a(recorder.record.run_id.as_bytes()),
+        };
+        let session_id = recorder.record.run_id.clone();
+        recorder.record.session = Some(Session {
+            id: session_id.clone(),
+            role: if args.paired.is_some() {
+                SessionRole::B
+            } else {
+                SessionRole::Single
+            },
+            executions: replication.executions,
+            order_seed: replication.seed,
+            partner: args.paired.as_ref().map(|_| format!("{session_id}-A")),
+            build: built_b.map(|b| b.build.clone()),
+        });
+        if let Some(b) = built_b {
+            describe_built_candidate(&mut recorder.record, b);
+        }
         recorder.save()?;
+        let mut partner = match &args.paired {
+            Some(paired) => {
+                let keys: Vec<String> = Engines::cases(&recorder, None)
+                    .into_iter()
+                    .map(|c| c.key)
+                    .collect();
+                let known = commit_build::known_cases(&paired.a.executables.wall, &keys)
+                    .context("asking the baseline build which cases it has")?;
+                let mut a = Recorder {
+                    progress,
+                    path: args.out.join(format!("{session_id}-A.json")),
+                    record: partner_record(&recorder.record, paired, &known),
+                };
+                benches::record(&mut a, &paired.a.executables)?;
+                progress.line(&format!(
+                    "paired session: {} cases on both sides, baseline build {}{}",
+                    known.len(),
+                    &paired.a.build.commit[..12.min(paired.a.build.commit.len())],
+                    if paired.a.build.cached {
+                        " (cached)".to_string()
+                    } else {
+                        format!(" (built in {:.0} s)", paired.a.build.build_s)
+                    }
+                ));
+                Some(a)
+            }
+            None => None,
+        };
         let work = tempfile::Builder::new()
             .prefix("benchseal-run-")
             .tempdir()
@@ -288,12 +372,38 @@ pub fn run_with(
             root: root.clone().unwrap_or_else(|| PathBuf::from(".")),
             interrupt: &interrupt,
         };
+        let a_engines = args.paired.as_ref().map(|paired| Engines {
+            progress,
+            executables: &paired.a.executables,
+            work: work.path(),
+            root: root.clone().unwrap_or_else(|| PathBuf::from(".")),
+            interrupt: &interrupt,
+        });
         if wants(EngineKind::Wall) {
-            bench_time += engines.run_wall(&mut recorder, plan.sampling)?;
+            let mut sides = Vec::new();
+            if let (Some(a_engines), Some(a)) = (&a_engines, partner.as_mut()) {
+                sides.push(wall::WallSide {
+                    engines: a_engines,
+                    recorder: a,
+                    name: "A",
+                });
+            }
+            sides.push(wall::WallSide {
+                engines: &engines,
+                recorder: &mut recorder,
+                name: if sides.is_empty() { "" } else { "B" },
+            });
+            bench_time += wall::run_session(&mut sides, plan.sampling, replication)?;
         }
         if wants(EngineKind::Instr) && !interrupt.requested() {
             bench_time += engines.run_instr(&mut recorder, &plan.instr_sizes, &mut tools)?;
+            if let (Some(a_engines), Some(a)) = (&a_engines, partner.as_mut())
+                && !interrupt.requested()
+            {
+                bench_time += a_engines.run_instr(a, &plan.instr_sizes, &mut tools)?;
+            }
         }
+        partner_output = partner.map(|a| (a.record, a.path));
     }
 
     // (d) Finish and seal.
@@ -330,6 +440,21 @@ pub fn run_with(
     });
     record.seal()?;
     recorder.save()?;
+    let partner = match partner_output {
+        Some((mut a, path)) => {
+            let record = &recorder.record;
+            a.env_after = record.env_after.clone();
+            a.env_changes = record.env_changes.clone();
+            a.finished_at = record.finished_at.clone();
+            a.complete = record.complete;
+            a.seal()?;
+            crate::store::save(&a, &path)
+                .with_context(|| format!("writing the run record {}", path.display()))?;
+            progress.line(&format!("baseline side of the session: {}", path.display()));
+            Some((a, path))
+        }
+        None => None,
+    };
     // Reset pinning before reporting; what could not be restored is said, with the way out.
     if let Some(guard) = pin_guard {
         match guard.release() {
@@ -346,9 +471,85 @@ pub fn run_with(
     Ok(RunOutput {
         outcome,
         interrupted,
+        partner,
         record: recorder.record,
         path: recorder.path,
     })
+}
+
+/// The baseline side's record of a paired session: the candidate's workloads that the
+/// baseline build has, with the output digests of the baseline's own record (so the
+/// comparison still proves both sides did the same work), measured afresh in this session.
+fn partner_record(b: &RunRecord, paired: &Paired, known: &[String]) -> RunRecord {
+    let mut a = b.clone();
+    let session = b
+        .session
+        .clone()
+        .expect("the candidate's session is set first");
+    a.run_id = format!("{}-A", session.id);
+    a.artifact.git_commit = Some(paired.a.build.commit.clone());
+    a.artifact.git_dirty = Some(false);
+    a.artifact.bench_executables.clear();
+    a.artifact.cargo_lock_sha256 = None;
+    a.processes.clear();
+    a.engine_failures.clear();
+    a.notes = Vec::new();
+    if let Some(reference) = &paired.a_reference {
+        a.artifact.version = reference.artifact.version.clone();
+        a.artifact.cargo_lock_sha256 = reference.artifact.cargo_lock_sha256.clone();
+        a.notes.push(format!(
+            "baseline side of paired session {}: output digests are those of run {}",
+            session.id, reference.run_id
+        ));
+    } else {
+        a.artifact.version = format!("commit {}", paired.a.build.commit);
+        a.notes.push(format!(
+            "baseline side of paired session {}: built from commit {}; its outputs were not \
+             digest-checked in this session",
+            session.id, paired.a.build.commit
+        ));
+    }
+    for workload in &mut a.workloads {
+        let reference = paired
+            .a_reference
+            .as_ref()
+            .and_then(|r| r.workload(&workload.id));
+        let id = workload.id.to_string();
+        workload
+            .paths
+            .retain(|p| known.contains(&benchseal_benches::protocol::case_key(&id, p.path)));
+        for path in &mut workload.paths {
+            path.wall = None;
+            path.instr = None;
+            path.output_sha256 = reference
+                .and_then(|r| r.path(path.path))
+                .and_then(|p| p.output_sha256.clone());
+        }
+    }
+    a.workloads.retain(|w| !w.paths.is_empty());
+    a.session = Some(Session {
+        role: SessionRole::A,
+        partner: Some(session.id.clone()),
+        build: Some(paired.a.build.clone()),
+        ..session
+    });
+    a.seal = None;
+    a
+}
+
+/// A candidate built from a revision rather than this checkout: its commit, and no claim
+/// on its outputs (the digest pass ran this checkout's kernels).
+fn describe_built_candidate(record: &mut RunRecord, b: &BuiltSide) {
+    record.artifact.git_commit = Some(b.build.commit.clone());
+    record.artifact.git_dirty = Some(false);
+    for path in record.workloads.iter_mut().flat_map(|w| w.paths.iter_mut()) {
+        path.output_sha256 = None;
+    }
+    record.notes.push(format!(
+        "candidate side built from commit {}: the digest pass ran this checkout's kernels, so \
+         no output digest is claimed for it",
+        b.build.commit
+    ));
 }
 
 /// 3 when a digest did not reproduce; 1 when a kernel or bench process failed or an

@@ -124,7 +124,14 @@ fn metric_row(m: &MetricComparison, with_verdict: bool) -> Vec<String> {
         format_p(m),
     ];
     if with_verdict {
-        row.push(m.verdict.name().into());
+        row.push(m.verdict_with_basis());
+    } else if let Some(basis) = &m.basis {
+        // The section title says the verdict; how it was obtained still belongs on the line.
+        let mut how = basis.to_string();
+        if let Some(floor) = m.noise_floor_pct {
+            how.push_str(&format!("; noise floor {floor:.2} %"));
+        }
+        row.push(how);
     }
     row.push(m.note.clone().unwrap_or_default());
     row
@@ -140,10 +147,12 @@ const METRIC_HEADERS: [&str; 7] = [
     "p",
 ];
 
-fn headers(with_verdict: bool) -> Vec<&'static str> {
+fn headers(with_verdict: bool, with_basis: bool) -> Vec<&'static str> {
     let mut headers = METRIC_HEADERS.to_vec();
     if with_verdict {
         headers.push("verdict");
+    } else if with_basis {
+        headers.push("how");
     }
     headers.push("note");
     headers
@@ -172,6 +181,9 @@ pub struct TableFormat;
 impl ComparisonFormat for TableFormat {
     fn render(&self, c: &Comparison) -> String {
         let mut out = format!("{}\n{}", c.headline(), sides(c));
+        if let Some(caveat) = &c.caveat {
+            let _ = writeln!(out, "note: {caveat}");
+        }
         if !c.reproducibility.is_empty() {
             out.push_str("\nreproducibility broken:\n");
             for issue in &c.reproducibility {
@@ -181,11 +193,12 @@ impl ComparisonFormat for TableFormat {
         let rows: Vec<Vec<String>> = VERDICT_ORDER
             .iter()
             .flat_map(|&v| c.with_verdict(v))
+            .chain(c.informational())
             .map(|m| metric_row(m, true))
             .collect();
         if !rows.is_empty() {
             out.push('\n');
-            out.push_str(&Table::left(&headers(true), &rows).render());
+            out.push_str(&Table::left(&headers(true, false), &rows).render());
         }
         if !c.not_compared.is_empty() {
             out.push_str("\nnot compared:\n");
@@ -231,6 +244,9 @@ impl ComparisonFormat for MarkdownFormat {
             Outcome::Success => "🟢",
         };
         let mut out = format!("{icon} **{}**\n\n", c.headline());
+        if let Some(caveat) = &c.caveat {
+            let _ = writeln!(out, "> {}\n", markdown_cell(caveat));
+        }
         let side = |s: &Side| format!("`{}` (run `{}`)", s.label, s.run_id);
         let _ = writeln!(
             out,
@@ -253,17 +269,25 @@ impl ComparisonFormat for MarkdownFormat {
             }
             out.push('\n');
         }
-        for (verdict, title) in [
-            (Verdict::Regressed, "Regressions"),
-            (Verdict::Improved, "Improvements"),
+        let informational: Vec<&MetricComparison> = c.informational().collect();
+        for (lines, title) in [
+            (c.with_verdict(Verdict::Regressed).collect(), "Regressions"),
+            (c.with_verdict(Verdict::Improved).collect(), "Improvements"),
+            (
+                informational,
+                "Cross-session changes (informational, not gating)",
+            ),
         ] {
-            let rows: Vec<Vec<String>> = c
-                .with_verdict(verdict)
-                .map(|m| metric_row(m, false))
+            let lines: Vec<&MetricComparison> = lines;
+            let with_basis = lines.iter().any(|m| m.basis.is_some());
+            let rows: Vec<Vec<String>> = lines
+                .into_iter()
+                .map(|m| metric_row(m, title.starts_with("Cross")))
                 .collect();
             if !rows.is_empty() {
                 let _ = writeln!(out, "### {title}\n");
-                out.push_str(&Table::left(&headers(false), &rows).render_markdown());
+                let verdicts = title.starts_with("Cross");
+                out.push_str(&Table::left(&headers(verdicts, with_basis), &rows).render_markdown());
                 out.push('\n');
             }
         }
@@ -278,7 +302,7 @@ impl ComparisonFormat for MarkdownFormat {
                 "<details><summary>{} unchanged, {} inconclusive</summary>\n",
                 c.summary.unchanged, c.summary.inconclusive
             );
-            out.push_str(&Table::left(&headers(true), &folded).render_markdown());
+            out.push_str(&Table::left(&headers(true, false), &folded).render_markdown());
             out.push_str("\n</details>\n\n");
         }
         if !c.not_compared.is_empty() {
@@ -445,6 +469,8 @@ mod tests {
             fails: verdict == Verdict::Regressed,
             note: None,
             approximate: false,
+            basis: None,
+            noise_floor_pct: None,
         }
     }
 
@@ -510,7 +536,9 @@ mod tests {
                 failing: 1,
                 reproducibility_issues: 0,
                 not_compared: 1,
+                informational: 0,
             },
+            caveat: None,
         }
     }
 

@@ -6,19 +6,32 @@ use serde_json::{Value, json};
 use crate::support::benchseal_in;
 use crate::support::records::*;
 
-/// Writes old and new records built from `old`/`new` benches and returns the directory.
+/// Writes old and new records built from `old`/`new` benches, as the two sides of one
+/// paired session, and returns the directory.
 fn pair(old: &[Bench], new: &[Bench]) -> tempfile::TempDir {
+    records(old, new, true)
+}
+
+/// The same records from two separate sessions.
+fn across_sessions(old: &[Bench], new: &[Bench]) -> tempfile::TempDir {
+    records(old, new, false)
+}
+
+fn records(old: &[Bench], new: &[Bench], paired: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "old.json",
-        &seal(record_json("run-old", "2026-01-01T00:00:00Z", old, &[])),
-    );
-    write(
-        dir.path(),
-        "new.json",
-        &seal(record_json("run-new", "2026-01-02T00:00:00Z", new, &[])),
-    );
+    let session = |role: &str, run: &str| {
+        if paired {
+            json!({"id": "session-1", "role": role, "executions": 1, "order_seed": 7})
+        } else {
+            json!({"id": run, "role": "single", "executions": 1, "order_seed": 7})
+        }
+    };
+    let mut old_json = record_json("run-old", "2026-01-01T00:00:00Z", old, &[]);
+    old_json["session"] = session("a", "run-old");
+    let mut new_json = record_json("run-new", "2026-01-02T00:00:00Z", new, &[]);
+    new_json["session"] = session("b", "run-new");
+    write(dir.path(), "old.json", &seal(old_json));
+    write(dir.path(), "new.json", &seal(new_json));
     dir
 }
 
@@ -66,7 +79,36 @@ fn a_ten_percent_slowdown_is_a_regression_and_exit_1() {
         .unwrap();
     assert_eq!(line["metric"], "wall");
     assert!(line["ratio_lower"].as_f64().unwrap() > 1.05, "{line}");
-    assert!(line["p_value"].as_f64().unwrap() < 0.001, "{line}");
+    assert_eq!(line["basis"], json!({"kind": "paired", "pairs": 1}));
+    assert!(line["noise_floor_pct"].as_f64().is_some(), "{line}");
+}
+
+#[test]
+fn the_same_slowdown_across_sessions_is_informational_and_exit_0() {
+    let dir = across_sessions(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1100.0, 5000.0, 7),
+    );
+    compare(&dir, &[])
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "OK: 0 regressed, 0 improved, 3 unchanged, 0 inconclusive; 1 cross-session wall change(s), informational",
+        ))
+        .stdout(predicate::str::contains(
+            "note: wall clock compared across sessions: informational, not gating",
+        ))
+        .stdout(predicate::str::contains(
+            "regressed (cross-session, executions 1 vs 1: informational, not gating; noise floor",
+        ));
+    let out = json_output(&compare(&dir, &["--format", "json"]).code(0));
+    assert_eq!(out["summary"]["informational"], 1);
+    let md = compare(&dir, &["--format", "md"]).code(0);
+    let text = String::from_utf8(md.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("### Cross-session changes (informational, not gating)"),
+        "{text}"
+    );
+    assert!(!text.contains("### Regressions"), "{text}");
 }
 
 #[test]
@@ -90,7 +132,7 @@ fn markdown_puts_the_summary_first_and_folds_unchanged_lines() {
     let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert!(text.starts_with("🔴 **REGRESSED: 1 regressed"), "{text}");
     assert!(text.contains(
-        "### Regressions\n\n| benchmark | metric | old | new | change | CI of change | p | note |"
+        "### Regressions\n\n| benchmark | metric | old | new | change | CI of change | p | how | note |"
     ));
     assert!(
         text.contains("<details><summary>3 unchanged, 0 inconclusive</summary>"),
@@ -271,6 +313,21 @@ fn different_machine_classes_are_refused_unless_allowed() {
     let out = json_output(&compare(&dir, &["--allow-env-mismatch", "--format", "json"]).code(0));
     assert_eq!(out["env"]["machine_class_differs"], true);
     assert_eq!(out["env"]["mismatch_allowed"], true);
+    // Up front, and never as a regression: wall and instruction counts are not compared.
+    assert!(
+        out["caveat"]
+            .as_str()
+            .unwrap()
+            .starts_with("wall clock and instruction counts not comparable (class "),
+        "{out}"
+    );
+    assert_eq!(out["metrics"], json!([]));
+    assert!(
+        out["not_compared"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not comparable (class ")
+    );
 }
 
 #[test]

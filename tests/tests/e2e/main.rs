@@ -15,6 +15,7 @@ mod env;
 mod env_cli;
 mod measure;
 mod packaging;
+mod paired;
 mod run;
 mod run_record;
 mod signoff;

@@ -208,8 +208,9 @@ fn instruction_counts_must_be_exact_for_the_same_executable() {
     );
 }
 
+/// A re-run is another session: a wall-clock change is reported, never counted.
 #[test]
-fn slower_wall_clock_beyond_the_policy_is_exit_1() {
+fn slower_wall_clock_in_another_session_is_informational_exit_0() {
     let slower = |run: &mut RunRecord| {
         for p in run.workloads.iter_mut().flat_map(|w| w.paths.iter_mut()) {
             if let Some(m) = p.wall.as_mut().and_then(|r| r.metrics.as_mut()) {
@@ -220,7 +221,15 @@ fn slower_wall_clock_beyond_the_policy_is_exit_1() {
             }
         }
     };
-    assert_rerun(slower, 1, &["OUTSIDE", "overall: OUTSIDE POLICY"]);
+    assert_rerun(
+        slower,
+        0,
+        &[
+            "info       wall clock compared across sessions: informational, not gating",
+            "regressed (cross-session, executions 1 vs 1: informational, not gating",
+            "overall: OK",
+        ],
+    );
 }
 
 #[test]
@@ -333,8 +342,15 @@ fn verify_rerun_of_the_committed_baseline_runs_end_to_end_on_the_tiny_tier() {
         .lines()
         .filter(|l| l.contains(" instructions: "))
         .count();
-    assert!(
-        instr_lines > 0,
-        "no instruction count re-derived:\n{stdout}"
-    );
+    if stdout.contains("info       wall clock and instruction counts not comparable (class ") {
+        // Another machine class than the baseline's: only digests compare, and nothing is
+        // called a regression.
+        assert_eq!(instr_lines, 0, "{stdout}");
+        assert!(!stdout.contains("OUTSIDE"), "{stdout}");
+    } else {
+        assert!(
+            instr_lines > 0,
+            "no instruction count re-derived:\n{stdout}"
+        );
+    }
 }

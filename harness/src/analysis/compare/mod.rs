@@ -25,11 +25,11 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::stats::RankEvidence;
+use crate::analysis::stats::{RankEvidence, fnv1a};
 pub use crate::analysis::stats::{RatioEstimate, Verdict};
 use crate::model::outcome::Outcome;
 use crate::model::outcome::bad_input;
-use crate::model::record::{EngineResult, RunRecord, Status, WallStats};
+use crate::model::record::{EngineResult, RunRecord, Session, Status, WallStats};
 
 /// Schema of the JSON form of a comparison (`--format json`).
 pub const COMPARISON_SCHEMA: &str = "benchseal.comparison/1";
@@ -224,12 +224,135 @@ pub struct MetricComparison {
     /// intervals (no raw samples), and no rank test ran; renderers say so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub approximate: bool,
+    /// How the verdict was obtained. `None` in comparisons stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<Basis>,
+    /// The noise floor measured for this benchmark, in percent: how far executions of the
+    /// same build disagreed (paired), or the half-width of the interval (cross-session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_floor_pct: Option<f64>,
 }
 
 impl MetricComparison {
     /// The relative change in percent.
     pub fn change_pct(&self) -> f64 {
         (self.ratio - 1.0) * 100.0
+    }
+
+    /// Whether the verdict may fail a comparison or block a release: every line except
+    /// wall clock from two sessions.
+    pub fn gates(&self) -> bool {
+        self.basis.as_ref().is_none_or(Basis::gates)
+    }
+
+    /// The verdict with how it was obtained, e.g. `regressed (paired same session, 3 pairs;
+    /// noise floor 0.8 %)`.
+    pub fn verdict_with_basis(&self) -> String {
+        let Some(basis) = &self.basis else {
+            return self.verdict.to_string();
+        };
+        let mut text = format!("{} ({basis}", self.verdict);
+        if let Some(floor) = self.noise_floor_pct {
+            text.push_str(&format!("; noise floor {floor:.2} %"));
+        }
+        text.push(')');
+        text
+    }
+}
+
+/// How a verdict was obtained: what a reader needs to know to trust it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Basis {
+    /// Wall clock, the two builds' executions alternating in one session (A B B A …), judged
+    /// on the per-pair ratios: may gate.
+    Paired { pairs: usize },
+    /// Wall clock from two sessions (stored records): shifts between sessions are larger
+    /// than most changes worth finding, so the line is informational and never gates.
+    CrossSession {
+        old_executions: usize,
+        new_executions: usize,
+    },
+    /// Instruction counts: exact for one executable, a soft limit across executables.
+    Counts { same_executable: bool },
+    /// A plain threshold (peak memory).
+    Threshold,
+}
+
+impl Basis {
+    pub fn gates(&self) -> bool {
+        !matches!(self, Basis::CrossSession { .. })
+    }
+}
+
+impl std::fmt::Display for Basis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Basis::Paired { pairs } => write!(f, "paired same session, {pairs} pairs"),
+            Basis::CrossSession {
+                old_executions,
+                new_executions,
+            } => write!(
+                f,
+                "cross-session, executions {old_executions} vs {new_executions}: informational, not gating"
+            ),
+            Basis::Counts {
+                same_executable: true,
+            } => write!(f, "instruction counts, same executable: must be equal"),
+            Basis::Counts {
+                same_executable: false,
+            } => write!(f, "instruction counts, different executables: soft limit"),
+            Basis::Threshold => write!(f, "threshold"),
+        }
+    }
+}
+
+/// How the wall-clock numbers of two records can be judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Design {
+    /// The two sides of one paired session.
+    Paired,
+    /// Two sessions of the same machine class.
+    CrossSession,
+    /// Different machine classes (or toolchains): only digests compare.
+    NotComparable {
+        old_class: String,
+        new_class: String,
+    },
+}
+
+impl Design {
+    pub fn of(old: &RunRecord, new: &RunRecord) -> Design {
+        let env = compare_env(old, new);
+        if env.is_mismatch() {
+            Design::NotComparable {
+                old_class: old.env.machine_class.clone(),
+                new_class: new.env.machine_class.clone(),
+            }
+        } else if Session::paired(old.session.as_ref(), new.session.as_ref()) {
+            Design::Paired
+        } else {
+            Design::CrossSession
+        }
+    }
+
+    /// What a reader must know before any line: empty for a paired comparison.
+    pub fn caveat(&self) -> Option<String> {
+        match self {
+            Design::Paired => None,
+            Design::CrossSession => Some(
+                "wall clock compared across sessions: informational, not gating (run a paired \
+                 comparison, `compare --ab` or `signoff --baseline`, for wall verdicts that gate)"
+                    .into(),
+            ),
+            Design::NotComparable {
+                old_class,
+                new_class,
+            } => Some(format!(
+                "wall clock and instruction counts not comparable (class {old_class} vs class \
+                 {new_class}): only output digests are checked"
+            )),
+        }
     }
 }
 
@@ -333,6 +456,9 @@ pub struct Summary {
     pub inconclusive: usize,
     /// Regressions that fail the comparison (memory regressions may only warn).
     pub failing: usize,
+    /// Wall changes from two sessions: reported, never counted as regressed or improved.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub informational: usize,
     pub reproducibility_issues: usize,
     pub not_compared: usize,
 }
@@ -349,6 +475,10 @@ pub struct Comparison {
     pub reproducibility: Vec<ReproducibilityIssue>,
     pub not_compared: Vec<NotCompared>,
     pub summary: Summary,
+    /// Said before any line: how far the wall (and instruction) numbers can be judged at
+    /// all (cross-session, or not comparable across machine classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
 }
 
 impl Comparison {
@@ -364,9 +494,44 @@ impl Comparison {
         }
     }
 
-    /// Lines with the given verdict.
+    /// The comparison as reports of derivation rules 1 made it (every wall verdict gates, no
+    /// basis recorded), so those reports can still be re-derived and verified.
+    pub fn under_first_rules(mut self) -> Comparison {
+        for m in &mut self.metrics {
+            m.basis = None;
+            m.noise_floor_pct = None;
+            if matches!(m.metric, Metric::Wall | Metric::ProcessWall) {
+                m.fails = m.verdict == Verdict::Regressed;
+            }
+        }
+        self.caveat = None;
+        let s = &mut self.summary;
+        s.failing = self.metrics.iter().filter(|m| m.fails).count();
+        (s.regressed, s.improved, s.informational) = (0, 0, 0);
+        for m in &self.metrics {
+            match m.verdict {
+                Verdict::Regressed => s.regressed += 1,
+                Verdict::Improved => s.improved += 1,
+                _ => {}
+            }
+        }
+        self
+    }
+
+    /// Lines with the given verdict, except changes that do not gate (those are
+    /// [`Comparison::informational`]).
     pub fn with_verdict(&self, verdict: Verdict) -> impl Iterator<Item = &MetricComparison> {
-        self.metrics.iter().filter(move |m| m.verdict == verdict)
+        self.metrics.iter().filter(move |m| {
+            m.verdict == verdict
+                && (m.gates() || !matches!(verdict, Verdict::Regressed | Verdict::Improved))
+        })
+    }
+
+    /// Changes that are reported but cannot gate (wall clock across sessions).
+    pub fn informational(&self) -> impl Iterator<Item = &MetricComparison> {
+        self.metrics
+            .iter()
+            .filter(|m| !m.gates() && matches!(m.verdict, Verdict::Regressed | Verdict::Improved))
     }
 
     /// The one-line summary that heads every format.
@@ -391,8 +556,18 @@ impl Comparison {
         if s.not_compared > 0 {
             line.push_str(&format!(", {} not compared", s.not_compared));
         }
+        if s.informational > 0 {
+            line.push_str(&format!(
+                "; {} cross-session wall change(s), informational",
+                s.informational
+            ));
+        }
         line
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Compares environments: machine class, toolchain, and every changed setting.
@@ -424,8 +599,10 @@ pub fn compare_records(
     old_side: Side,
     new_side: Side,
 ) -> Comparison {
+    let design = Design::of(old, new);
     let mut builder = Builder {
         policy,
+        design: design.clone(),
         metrics: Vec::new(),
         reproducibility: Vec::new(),
         not_compared: Vec::new(),
@@ -446,6 +623,7 @@ pub fn compare_records(
     };
     for m in &metrics {
         match m.verdict {
+            Verdict::Regressed | Verdict::Improved if !m.gates() => summary.informational += 1,
             Verdict::Regressed => summary.regressed += 1,
             Verdict::Improved => summary.improved += 1,
             Verdict::Unchanged => summary.unchanged += 1,
@@ -462,11 +640,13 @@ pub fn compare_records(
         reproducibility,
         not_compared,
         summary,
+        caveat: design.caveat(),
     }
 }
 
 struct Builder<'p> {
     policy: &'p Policy,
+    design: Design,
     metrics: Vec<MetricComparison>,
     reproducibility: Vec<ReproducibilityIssue>,
     not_compared: Vec<NotCompared>,
@@ -534,6 +714,22 @@ impl Builder<'_> {
                 if !usable {
                     continue;
                 }
+                if let Design::NotComparable {
+                    old_class,
+                    new_class,
+                } = &self.design
+                {
+                    if prior.wall.is_some() || prior.instr.is_some() {
+                        self.skip(
+                            &name,
+                            format!(
+                                "wall and instructions not comparable (class {old_class} vs \
+                                 class {new_class})"
+                            ),
+                        );
+                    }
+                    continue;
+                }
                 if let Some((a, b)) = engine_pair(&name, "wall", &prior.wall, &path.wall, self) {
                     let line = self.wall_line(&name, Metric::Wall, a, b);
                     self.metrics.push(line);
@@ -551,7 +747,10 @@ impl Builder<'_> {
                             ),
                         );
                     }
-                    let line = self.instructions_line(&name, &id, old_count, new_count);
+                    let mut line = self.instructions_line(&name, &id, old_count, new_count);
+                    line.basis = Some(Basis::Counts {
+                        same_executable: identical_instr_executable.is_some(),
+                    });
                     self.metrics.push(line);
                 }
             }
@@ -577,13 +776,24 @@ impl Builder<'_> {
                 );
                 continue;
             }
-            if !prior.samples_ns.is_empty() && !process.samples_ns.is_empty() {
-                let line = self.samples_line(
+            if let Design::NotComparable {
+                old_class,
+                new_class,
+            } = &self.design
+            {
+                self.skip(
+                    &format!("{name} (wall)"),
+                    format!("not comparable (class {old_class} vs class {new_class})"),
+                );
+            } else if !prior.samples_ns.is_empty() && !process.samples_ns.is_empty() {
+                // Whole commands run once per session, on the candidate side only.
+                let mut line = self.samples_line(
                     &name,
                     Metric::ProcessWall,
                     &prior.samples_ns,
                     &process.samples_ns,
                 );
+                Self::informational(&mut line, 1, 1);
                 self.metrics.push(line);
             }
             if let (Some(a), Some(b)) = (prior.peak_rss_bytes, process.peak_rss_bytes) {
@@ -614,6 +824,122 @@ impl Builder<'_> {
         a: &WallStats,
         b: &WallStats,
     ) -> MetricComparison {
+        let (old_runs, new_runs) = (a.execution_samples(), b.execution_samples());
+        let has_samples = !a.samples_ns.is_empty() && !b.samples_ns.is_empty();
+        if self.design == Design::Paired && has_samples && old_runs.len() == new_runs.len() {
+            return self.paired_line(name, metric, a, b, &old_runs, &new_runs);
+        }
+        let mut line = self.cross_session_line(name, metric, a, b, &old_runs, &new_runs);
+        Self::informational(&mut line, old_runs.len(), new_runs.len());
+        line
+    }
+
+    /// A line from two sessions: its verdict is kept, to be read, but it never fails.
+    fn informational(line: &mut MetricComparison, old_executions: usize, new_executions: usize) {
+        line.fails = false;
+        line.basis = Some(Basis::CrossSession {
+            old_executions,
+            new_executions,
+        });
+        if let (Some(lo), Some(hi)) = (line.ratio_lower, line.ratio_upper) {
+            line.noise_floor_pct = Some((hi - lo) / 2.0 * 100.0);
+        }
+    }
+
+    /// Execution i of A against execution i of B, in one session: the session's shift is
+    /// common to both and cancels in the per-pair ratios
+    /// ([`crate::analysis::replicates::paired_ratio`]).
+    fn paired_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        a: &WallStats,
+        b: &WallStats,
+        old_runs: &[&[f64]],
+        new_runs: &[&[f64]],
+    ) -> MetricComparison {
+        use crate::analysis::replicates;
+        let wall = &self.policy.wall;
+        let pairs: Vec<(&[f64], &[f64])> = old_runs
+            .iter()
+            .copied()
+            .zip(new_runs.iter().copied())
+            .collect();
+        let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+        let Some(paired) = replicates::paired_ratio(&pairs, wall.resamples, wall.confidence, seed)
+        else {
+            return MetricComparison {
+                note: Some("samples are not positive finite numbers".into()),
+                ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
+            };
+        };
+        let threshold = wall.threshold_pct / 100.0;
+        let verdict = replicates::classify_paired(&paired, threshold);
+        let effective = replicates::effective_threshold(&paired, threshold);
+        let estimate = paired.estimate;
+        MetricComparison {
+            benchmark: name.into(),
+            metric,
+            old: a.median_ns,
+            new: b.median_ns,
+            ratio: estimate.ratio,
+            ratio_lower: Some(estimate.lower),
+            ratio_upper: Some(estimate.upper),
+            p_value: None,
+            verdict,
+            fails: verdict == Verdict::Regressed,
+            note: (effective > threshold).then(|| {
+                format!(
+                    "the noise floor ({:.1} %) is above the policy threshold ({:.1} %) and \
+                     replaces it",
+                    effective * 100.0,
+                    wall.threshold_pct
+                )
+            }),
+            approximate: false,
+            basis: Some(Basis::Paired {
+                pairs: paired.pairs,
+            }),
+            noise_floor_pct: Some(paired.noise_floor * 100.0),
+        }
+    }
+
+    /// Two sessions: the hierarchical bootstrap when both sides recorded executions, the
+    /// samples bootstrap and rank test for older records, the recorded intervals when there
+    /// are no samples at all.
+    fn cross_session_line(
+        &self,
+        name: &str,
+        metric: Metric,
+        a: &WallStats,
+        b: &WallStats,
+        old_runs: &[&[f64]],
+        new_runs: &[&[f64]],
+    ) -> MetricComparison {
+        if !a.executions.is_empty() && !b.executions.is_empty() {
+            let wall = &self.policy.wall;
+            let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+            return match crate::analysis::replicates::hierarchical_median_ratio(
+                old_runs,
+                new_runs,
+                wall.resamples,
+                wall.confidence,
+                seed,
+            ) {
+                Some(estimate) => self.ratio_line(
+                    name,
+                    metric,
+                    a.median_ns,
+                    b.median_ns,
+                    estimate,
+                    RankEvidence::IntervalOnly,
+                ),
+                None => MetricComparison {
+                    note: Some("samples are not positive finite numbers".into()),
+                    ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
+                },
+            };
+        }
         if !a.samples_ns.is_empty() && !b.samples_ns.is_empty() {
             return self.samples_line(name, metric, &a.samples_ns, &b.samples_ns);
         }
@@ -675,6 +1001,8 @@ impl Builder<'_> {
             fails: false,
             note: None,
             approximate: false,
+            basis: None,
+            noise_floor_pct: None,
         }
     }
 
@@ -745,6 +1073,8 @@ impl Builder<'_> {
             fails: verdict == Verdict::Regressed,
             note: None,
             approximate: false,
+            basis: None,
+            noise_floor_pct: None,
         }
     }
 
@@ -782,6 +1112,8 @@ impl Builder<'_> {
             fails: verdict == Verdict::Regressed,
             note,
             approximate: false,
+            basis: None,
+            noise_floor_pct: None,
         }
     }
 
@@ -811,6 +1143,8 @@ impl Builder<'_> {
             note: (verdict == Verdict::Regressed && !memory.fail)
                 .then(|| "warning only: memory.fail is false".into()),
             approximate: false,
+            basis: Some(Basis::Threshold),
+            noise_floor_pct: None,
         }
     }
 }
@@ -873,13 +1207,6 @@ fn ratio_of_counts(old: u64, new: u64) -> f64 {
     }
 }
 
-/// FNV-1a, to give each benchmark its own (fixed) bootstrap stream.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// A record loaded for a comparison, with where it came from.
 #[derive(Debug)]
 pub struct Resolved {
@@ -937,6 +1264,7 @@ pub fn compare_resolved(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::record::SessionRole;
     use proptest::prelude::*;
 
     #[test]
@@ -1103,6 +1431,133 @@ mod tests {
                 crate::present::compare::render(&c, crate::present::compare::Format::Table, &a);
             assert!(!table.contains("new cost"), "edit {i}: {table}");
         }
+    }
+
+    /// `record` with its wall samples split into executions of `per` samples, in session
+    /// `session` with `role`.
+    fn in_session(samples: &[f64], per: usize, session: &str, role: SessionRole) -> RunRecord {
+        let mut r = record(samples, 1000);
+        let wall = r.workloads[0].paths[0]
+            .wall
+            .as_mut()
+            .unwrap()
+            .metrics
+            .as_mut()
+            .unwrap();
+        wall.executions = samples
+            .chunks(per)
+            .enumerate()
+            .map(|(i, chunk)| crate::model::record::WallExecution {
+                sequence: i,
+                position: 0,
+                samples: chunk.len(),
+                median_ns: crate::analysis::stats::median(chunk).unwrap(),
+            })
+            .collect();
+        r.session = Some(Session {
+            id: session.into(),
+            role,
+            executions: samples.len() / per,
+            order_seed: 1,
+            partner: None,
+            build: None,
+        });
+        r
+    }
+
+    /// Three executions of ten samples: each execution shifted by `shifts[i]`, then scaled.
+    fn executions(shifts: [f64; 3], scale: f64) -> Vec<f64> {
+        shifts
+            .iter()
+            .flat_map(|s| (0..10).map(move |j| 1000.0 * s * scale * (1.0 + 0.002 * j as f64)))
+            .collect()
+    }
+
+    #[test]
+    fn a_paired_session_judges_wall_on_pairs_and_gates() {
+        // Execution shifts of ±5% common to both sides of each pair (the session drifts):
+        // the per-pair ratios are exactly 1.10.
+        let shifts = [1.0, 1.05, 0.95];
+        let a = in_session(&executions(shifts, 1.0), 10, "s1", SessionRole::A);
+        let b = in_session(&executions(shifts, 1.10), 10, "s1", SessionRole::B);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.basis, Some(Basis::Paired { pairs: 3 }));
+        assert_eq!(wall.verdict, Verdict::Regressed);
+        assert!(wall.fails && wall.gates());
+        assert!((wall.ratio - 1.10).abs() < 1e-9, "{}", wall.ratio);
+        // The pairs agree exactly: the drift common to both sides cancels.
+        assert!(wall.noise_floor_pct.is_some_and(|f| f < 0.01), "{wall:?}");
+        assert_eq!(c.caveat, None);
+        assert_eq!(c.outcome(), Outcome::Failed);
+        assert!(
+            wall.verdict_with_basis()
+                .starts_with("regressed (paired same session, 3 pairs; noise floor "),
+            "{}",
+            wall.verdict_with_basis()
+        );
+    }
+
+    #[test]
+    fn wall_across_sessions_is_informational_and_never_fails() {
+        let a = in_session(
+            &executions([1.0, 1.0, 1.0], 1.0),
+            10,
+            "s1",
+            SessionRole::Single,
+        );
+        let b = in_session(
+            &executions([1.0, 1.0, 1.0], 1.2),
+            10,
+            "s2",
+            SessionRole::Single,
+        );
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.verdict, Verdict::Regressed);
+        assert!(!wall.fails && !wall.gates());
+        assert_eq!(
+            wall.basis,
+            Some(Basis::CrossSession {
+                old_executions: 3,
+                new_executions: 3
+            })
+        );
+        assert_eq!((c.summary.regressed, c.summary.informational), (0, 1));
+        assert_eq!(c.outcome(), Outcome::Success);
+        assert!(c.caveat.as_deref().unwrap().contains("not gating"));
+        assert!(
+            c.headline()
+                .contains("1 cross-session wall change(s), informational")
+        );
+        let table = crate::present::compare::render(&c, crate::present::compare::Format::Table, &b);
+        assert!(table.contains("informational, not gating"), "{table}");
+        // Reports made before these rules are re-derived as they were made.
+        let first = c.under_first_rules();
+        assert_eq!((first.summary.regressed, first.summary.failing), (1, 1));
+    }
+
+    #[test]
+    fn across_machine_classes_only_digests_are_compared() {
+        let a = record(&[100.0, 101.0, 99.0], 5000);
+        let mut b = record(&[200.0, 201.0, 199.0], 9000);
+        b.env.machine_class = "x86_64-other-cpu".into();
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x.clone(), y.clone());
+        assert!(c.metrics.is_empty(), "{:?}", c.metrics);
+        assert!(c.not_compared[0].reason.contains("not comparable (class "));
+        assert!(
+            c.caveat
+                .as_deref()
+                .unwrap()
+                .starts_with("wall clock and instruction counts not comparable")
+        );
+        assert_eq!(c.outcome(), Outcome::Success);
+        b.workloads[0].paths[0].output_sha256 = Some("other".into());
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        assert_eq!(c.outcome(), Outcome::Irreproducible);
     }
 
     proptest! {

@@ -393,7 +393,7 @@ impl EngineRun for InstrRun<'_> {
         }
     }
 
-    fn store(path: &mut PathRecord, result: EngineResult<InstrMetrics>) {
+    fn store(&self, _case: &Case, path: &mut PathRecord, result: EngineResult<InstrMetrics>) {
         path.instr = Some(result);
     }
 }

@@ -59,7 +59,13 @@ pub trait EngineRun {
         cases: &[Case],
         progress: &dyn Progress,
     ) -> Vec<(usize, Result<Self::Metrics, String>)>;
-    fn store(path: &mut PathRecord, result: EngineResult<Self::Metrics>);
+    /// Puts a case's result into its path record.
+    fn store(&self, case: &Case, path: &mut PathRecord, result: EngineResult<Self::Metrics>);
+    /// Names this run of the engine in progress lines and its output directory (the wall
+    /// engine runs once per execution and side).
+    fn label(&self) -> String {
+        Self::NAME.to_string()
+    }
 }
 
 pub fn case_list(cases: &[Case]) -> String {
@@ -110,9 +116,10 @@ impl Engines<'_> {
         // A crash before any result: the case it blames, the failure with that case's
         // name taken out, and the message not yet printed.
         let mut suspect: Option<(Case, String, String)> = None;
+        let label = engine.label();
         while !remaining.is_empty() && !self.interrupt.requested() {
             attempt += 1;
-            let home = self.work.join(format!("{}-{attempt}", E::NAME));
+            let home = self.work.join(format!("{label}-{attempt}"));
             let mut done = vec![false; remaining.len()];
             let mut finished_count = total - remaining.len();
             let mut save_error = None;
@@ -147,7 +154,7 @@ impl Engines<'_> {
                                 metrics: None,
                             },
                         };
-                        E::store(recorder.path_mut(case), result);
+                        engine.store(case, recorder.path_mut(case), result);
                     }
                     if changed {
                         recorder.save()?;
@@ -161,7 +168,7 @@ impl Engines<'_> {
                     if let Some(name) = E::finished(line, &mut last, &remaining) {
                         finished_count += 1;
                         self.progress
-                            .line(&format!("{} [{finished_count}/{total}] {name}", E::NAME));
+                            .line(&format!("{label} [{finished_count}/{total}] {name}"));
                         if let Err(e) = absorb(recorder, &mut done, false) {
                             save_error.get_or_insert(e);
                         }
@@ -209,7 +216,8 @@ impl Engines<'_> {
             };
             let Some(failure) = failure else {
                 for case in &missing {
-                    E::store(
+                    engine.store(
+                        case,
                         recorder.path_mut(case),
                         EngineResult {
                             status: Status::Invalid(format!(
@@ -252,7 +260,8 @@ impl Engines<'_> {
             } else {
                 self.progress.line(&message);
             }
-            E::store(
+            engine.store(
+                culprit,
                 recorder.path_mut(culprit),
                 EngineResult {
                     status: Status::Invalid(format!("bench process failed: {failure}")),

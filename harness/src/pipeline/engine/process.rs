@@ -224,6 +224,7 @@ pub fn new_run_record() -> RunRecord {
         notes: Vec::new(),
         engine_failures: Vec::new(),
         timing: None,
+        session: None,
         seal: None,
     }
 }

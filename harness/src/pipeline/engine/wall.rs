@@ -5,6 +5,7 @@
 //! `function_id` criterion writes into `benchmark.json` (group = workload id, function =
 //! kernel path) rather than by re-deriving criterion's file-name escaping.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -13,7 +14,11 @@ use anyhow::Result;
 use benchseal_benches::protocol;
 
 use super::{EngineRun, Engines, case_list};
-use crate::model::record::{EngineKind, EngineResult, PathRecord, WallStats};
+use crate::analysis::replicates;
+use crate::analysis::stats::{self, SplitMix64};
+use crate::model::record::{
+    EngineKind, EngineResult, PathRecord, Status, WallExecution, WallStats,
+};
 use crate::pipeline::engine::ingest::{IngestError, JsonFile, files_named};
 use crate::pipeline::progress::Progress;
 use crate::pipeline::recorder::{Case, Recorder};
@@ -35,17 +40,20 @@ pub struct Sampling {
 }
 
 impl Sampling {
-    /// criterion's defaults: 100 samples, 3 s warm-up, 5 s measurement.
+    /// Per execution of a full run (5 executions by default): 50 samples, 1 s warm-up, 2 s
+    /// measurement. More executions of fewer samples each: between-execution variance is
+    /// the larger part, so executions buy more certainty than samples (Kalibera & Jones).
     pub const FULL: Sampling = Sampling {
-        sample_size: 100,
-        warm_up_ms: 3000,
-        measurement_ms: 5000,
+        sample_size: 50,
+        warm_up_ms: 1000,
+        measurement_ms: 2000,
     };
-    /// `--quick`: criterion's minimum of 10 samples in about half a second.
+    /// `--quick`, per execution (3 by default): criterion's minimum of 10 samples in about
+    /// 0.3 s after a 0.1 s warm-up.
     pub const QUICK: Sampling = Sampling {
         sample_size: 10,
-        warm_up_ms: 200,
-        measurement_ms: 500,
+        warm_up_ms: 100,
+        measurement_ms: 300,
     };
 
     /// The environment that asks the bench target for this sampling.
@@ -135,12 +143,19 @@ pub fn wall_stats(
         samples_ns: times.iter().zip(&iters).map(|(t, n)| t / n).collect(),
         sample_iters: iters,
         throughput_per_s: units as f64 * 1e9 / median_ns,
+        executions: Vec::new(),
     })
 }
 
+/// One process execution of the wall bench executable over a list of cases.
 pub struct WallRun<'a> {
     engines: &'a Engines<'a>,
     sampling: Sampling,
+    /// Position of this execution in the session.
+    sequence: usize,
+    /// Each case's place in this execution's order, by case key.
+    positions: HashMap<String, usize>,
+    label: String,
 }
 
 impl EngineRun for WallRun<'_> {
@@ -203,21 +218,203 @@ impl EngineRun for WallRun<'_> {
             .collect()
     }
 
-    fn store(path: &mut PathRecord, result: EngineResult<WallStats>) {
-        path.wall = Some(result);
+    /// Adds this execution's samples to those of earlier executions. A failed execution
+    /// makes the case's wall result failed, whatever earlier executions measured.
+    fn store(&self, case: &Case, path: &mut PathRecord, result: EngineResult<WallStats>) {
+        let EngineResult {
+            status: Status::Ok,
+            metrics: Some(mut measured),
+        } = result
+        else {
+            path.wall = Some(result);
+            return;
+        };
+        let position = self.positions.get(&case.key).copied().unwrap_or_default();
+        let execution = WallExecution {
+            sequence: self.sequence,
+            position,
+            samples: measured.samples_ns.len(),
+            median_ns: stats::median(&measured.samples_ns).unwrap_or(measured.median_ns),
+        };
+        match &mut path.wall {
+            Some(EngineResult {
+                status: Status::Ok,
+                metrics: Some(so_far),
+            }) => {
+                so_far.samples_ns.append(&mut measured.samples_ns);
+                so_far.sample_iters.append(&mut measured.sample_iters);
+                so_far.executions.push(execution);
+            }
+            Some(_) => {} // an earlier execution failed: the case stays failed
+            None => {
+                measured.executions = vec![execution];
+                path.wall = Some(EngineResult {
+                    status: Status::Ok,
+                    metrics: Some(measured),
+                });
+            }
+        }
+    }
+
+    fn label(&self) -> String {
+        self.label.clone()
     }
 }
 
-impl Engines<'_> {
-    /// Runs the wall engine on every case whose digest pass succeeded.
-    pub fn run_wall(&self, recorder: &mut Recorder, sampling: Sampling) -> Result<Duration> {
-        let cases = Self::cases(recorder, None);
-        let run = WallRun {
-            engines: self,
-            sampling,
-        };
-        self.run_engine(&run, recorder, cases)
+/// How a run replicates its wall measurements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replication {
+    /// Process executions per case (and per side, in a paired session).
+    pub executions: usize,
+    /// Seed of each execution's randomized case order.
+    pub seed: u64,
+}
+
+/// One side of a wall session: the executables it runs and the record it fills.
+pub struct WallSide<'s, 'p> {
+    pub engines: &'s Engines<'s>,
+    pub recorder: &'s mut Recorder<'p>,
+    /// `A` or `B` in a paired session, empty on its own.
+    pub name: &'static str,
+}
+
+/// Runs every case of every side in `replication.executions` process executions.
+///
+/// Each execution runs all cases in a fresh randomized order (workloads shuffled, then the
+/// paths within each: randomized multiple interleaved trials, Abedi & Brecht, ICPE 2017), so
+/// a slow phase of the machine spreads over cases instead of hitting one. With two sides
+/// (a paired session) execution i runs A then B for even i and B then A for odd i
+/// (A B B A A B …), in the same case order, so drift in time affects both alike and
+/// execution i of A pairs with execution i of B. Afterwards each case's median and its
+/// interval come from all executions ([`pool`]).
+pub fn run_session(
+    sides: &mut [WallSide<'_, '_>],
+    sampling: Sampling,
+    replication: Replication,
+) -> Result<Duration> {
+    let mut spent = Duration::ZERO;
+    let mut sequence = 0;
+    let executions = replication.executions.max(1);
+    for execution in 0..executions {
+        let mut order: Vec<usize> = (0..sides.len()).collect();
+        if execution % 2 == 1 {
+            order.reverse();
+        }
+        for s in order {
+            let side = &mut sides[s];
+            if side.engines.interrupt.requested() {
+                break;
+            }
+            let mut cases: Vec<Case> = Engines::cases(side.recorder, None)
+                .into_iter()
+                .filter(|c| {
+                    side.recorder.record.workloads[c.workload].paths[c.path_index]
+                        .wall
+                        .as_ref()
+                        .is_none_or(|w| w.status.is_ok())
+                })
+                .collect();
+            shuffle(&mut cases, replication.seed, execution);
+            let positions = cases
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.key.clone(), i))
+                .collect();
+            let label = match (side.name, executions) {
+                ("", 1) => "wall".to_string(),
+                ("", _) => format!("wall-e{}", execution + 1),
+                (name, _) => format!("wall-{name}-e{}", execution + 1),
+            };
+            let run = WallRun {
+                engines: side.engines,
+                sampling,
+                sequence,
+                positions,
+                label,
+            };
+            spent += side.engines.run_engine(&run, side.recorder, cases)?;
+            sequence += 1;
+        }
     }
+    for side in sides.iter_mut() {
+        let record = &mut side.recorder.record;
+        for workload in &mut record.workloads {
+            let units = workload.units;
+            for path in &mut workload.paths {
+                if let Some(EngineResult {
+                    status: Status::Ok,
+                    metrics: Some(wall),
+                }) = &mut path.wall
+                {
+                    let key = protocol::case_key(&workload.id, path.path);
+                    pool(wall, units, replication.seed ^ stats::fnv1a(key.as_bytes()));
+                }
+            }
+        }
+        side.recorder.save()?;
+    }
+    Ok(spent)
+}
+
+/// Orders `cases` for execution `execution`: workloads in a random order, the paths of each
+/// workload together in a random order. The order depends only on the seed, the execution
+/// and the case keys, so both sides of a paired session run their common cases alike.
+fn shuffle(cases: &mut [Case], seed: u64, execution: usize) {
+    let key = |text: &str| {
+        SplitMix64::new(seed ^ stats::fnv1a(text.as_bytes()) ^ execution as u64).next_u64()
+    };
+    cases.sort_by_cached_key(|c| {
+        let workload = protocol::split_case_key(&c.key).map_or(c.key.as_str(), |(id, _)| id);
+        (key(workload), key(&c.key))
+    });
+}
+
+/// Resamples of the interval of a pooled median in a record.
+const POOL_RESAMPLES: usize = 2000;
+
+/// Recomputes a case's statistics from all its executions: the median of all samples with
+/// its hierarchical bootstrap interval (executions, then samples within them; Kalibera &
+/// Jones, ISMM 2013), the mean with a t interval over the execution means, the standard
+/// deviation of all samples, and the throughput at the median. One execution keeps
+/// criterion's own estimates.
+pub fn pool(wall: &mut WallStats, units: u64, seed: u64) {
+    if wall.executions.len() < 2 {
+        return;
+    }
+    let runs = wall.execution_samples();
+    let Some(median) = replicates::hierarchical_median(&runs, POOL_RESAMPLES, 0.95, seed) else {
+        return;
+    };
+    let means: Vec<f64> = runs
+        .iter()
+        .map(|r| r.iter().sum::<f64>() / r.len().max(1) as f64)
+        .collect();
+    let n = wall.samples_ns.len() as f64;
+    let mean = wall.samples_ns.iter().sum::<f64>() / n;
+    let variance = wall
+        .samples_ns
+        .iter()
+        .map(|v| (v - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0).max(1.0);
+    let k = means.len() as f64;
+    let mean_of_means = means.iter().sum::<f64>() / k;
+    let sd_means = (means
+        .iter()
+        .map(|m| (m - mean_of_means).powi(2))
+        .sum::<f64>()
+        / (k - 1.0))
+        .sqrt();
+    let half = stats::t_quantile_975(means.len() - 1) * sd_means / k.sqrt();
+    wall.median_ns = median.median;
+    wall.median_ci_lower_ns = median.lower;
+    wall.median_ci_upper_ns = median.upper;
+    wall.confidence_level = median.confidence;
+    wall.mean_ns = mean;
+    wall.mean_ci_lower_ns = mean - half;
+    wall.mean_ci_upper_ns = mean + half;
+    wall.std_dev_ns = variance.sqrt();
+    wall.throughput_per_s = units as f64 * 1e9 / median.median;
 }
 
 #[cfg(test)]
