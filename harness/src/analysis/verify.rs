@@ -78,6 +78,7 @@ pub fn check_report(
     for (name, record) in [
         ("inputs.run", Some(&inputs.run)),
         ("inputs.baseline", inputs.baseline.as_ref()),
+        ("inputs.session_baseline", inputs.session_baseline.as_ref()),
     ] {
         if let Some(record) = record {
             checks.push(match record.verify_seal() {

@@ -313,6 +313,10 @@ pub struct WallExecution {
     pub sequence: usize,
     /// Where the case ran within the execution's randomized order (0-based).
     pub position: usize,
+    /// Length of the environment padding the execution ran with (it moves the initial
+    /// stack; drawn per execution, equal for both sides of a pair).
+    #[serde(default)]
+    pub env_pad: usize,
     /// How many of `samples_ns` this execution contributed.
     pub samples: usize,
     /// Median of this execution's samples.

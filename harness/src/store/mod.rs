@@ -288,6 +288,20 @@ pub fn history_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<Stri
             return Ok(());
         }
         check_seal(&record, path)?;
+        if record
+            .session
+            .as_ref()
+            .is_some_and(|s| s.role == crate::model::record::SessionRole::A)
+        {
+            // The baseline side of a paired session measured older code: not this
+            // checkout's history.
+            skipped.push(format!(
+                "{}: run {} is the baseline side of a paired session",
+                path.display(),
+                record.run_id
+            ));
+            return Ok(());
+        }
         by_run
             .entry(record.run_id.clone())
             .or_insert_with(|| LabelledRecord {

@@ -1450,6 +1450,7 @@ mod tests {
             .map(|(i, chunk)| crate::model::record::WallExecution {
                 sequence: i,
                 position: 0,
+                env_pad: 0,
                 samples: chunk.len(),
                 median_ns: crate::analysis::stats::median(chunk).unwrap(),
             })

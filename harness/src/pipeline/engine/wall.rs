@@ -148,27 +148,38 @@ pub fn wall_stats(
 }
 
 /// One process execution of the wall bench executable over a list of cases.
-pub struct WallRun<'a> {
-    engines: &'a Engines<'a>,
+pub struct WallRun {
     sampling: Sampling,
     /// Position of this execution in the session.
     sequence: usize,
     /// Each case's place in this execution's order, by case key.
     positions: HashMap<String, usize>,
     label: String,
+    /// The executable as started: a link whose path has the same length on both sides.
+    executable: PathBuf,
+    /// Bytes of padding in the environment for this execution ([`LAYOUT_PAD_VAR`]).
+    env_pad: usize,
 }
 
-impl EngineRun for WallRun<'_> {
+/// An environment variable of varying length: it moves the initial stack of the bench
+/// process, whose alignment alone can change a kernel's time by several percent
+/// (Mytkowicz et al., "Producing Wrong Data Without Doing Anything Obviously Wrong!",
+/// ASPLOS 2009). Its length is drawn per execution (the same for both sides of a pair), so
+/// such an effect becomes variance between pairs instead of a bias between the sides.
+pub const LAYOUT_PAD_VAR: &str = "BENCHSEAL_LAYOUT_PAD";
+
+impl EngineRun for WallRun {
     const KIND: EngineKind = EngineKind::Wall;
     const NAME: &'static str = "wall";
     type Metrics = WallStats;
 
     fn command(&self, home: &Path, cases: &[Case]) -> Command {
-        let mut command = Command::new(&self.engines.executables.wall);
+        let mut command = Command::new(&self.executable);
         command
             .arg("--bench")
             .env(protocol::CASES_VAR, case_list(cases))
             .env("CRITERION_HOME", home)
+            .env(LAYOUT_PAD_VAR, ".".repeat(self.env_pad))
             .envs(self.sampling.envs());
         command
     }
@@ -233,6 +244,7 @@ impl EngineRun for WallRun<'_> {
         let execution = WallExecution {
             sequence: self.sequence,
             position,
+            env_pad: self.env_pad,
             samples: measured.samples_ns.len(),
             median_ns: stats::median(&measured.samples_ns).unwrap_or(measured.median_ns),
         };
@@ -295,11 +307,16 @@ pub fn run_session(
     let mut spent = Duration::ZERO;
     let mut sequence = 0;
     let executions = replication.executions.max(1);
+    let links: Vec<PathBuf> = sides
+        .iter()
+        .map(|side| same_length_link(side.engines, side.name))
+        .collect();
     for execution in 0..executions {
         let mut order: Vec<usize> = (0..sides.len()).collect();
         if execution % 2 == 1 {
             order.reverse();
         }
+        let env_pad = SplitMix64::new(replication.seed ^ 0x1A70_u64 ^ execution as u64).below(4096);
         for s in order {
             let side = &mut sides[s];
             if side.engines.interrupt.requested() {
@@ -326,11 +343,12 @@ pub fn run_session(
                 (name, _) => format!("wall-{name}-e{}", execution + 1),
             };
             let run = WallRun {
-                engines: side.engines,
                 sampling,
                 sequence,
                 positions,
                 label,
+                executable: links[s].clone(),
+                env_pad,
             };
             spent += side.engines.run_engine(&run, side.recorder, cases)?;
             sequence += 1;
@@ -354,6 +372,25 @@ pub fn run_session(
         side.recorder.save()?;
     }
     Ok(spent)
+}
+
+/// The wall executable of a side, started through a link in the run's working directory
+/// whose path has the same length for every side: the path is on the new process's stack
+/// (`argv[0]`, the auxiliary vector), so two sides started from paths of different lengths
+/// would run with differently aligned stacks. The real path when no link can be made.
+fn same_length_link(engines: &Engines<'_>, side: &str) -> PathBuf {
+    let real = engines.executables.wall.clone();
+    let dir = engines
+        .work
+        .join(format!("exe-{}", if side.is_empty() { "S" } else { side }));
+    let link = dir.join("wall");
+    let made =
+        std::fs::create_dir_all(&dir).and_then(|()| std::os::unix::fs::symlink(&real, &link));
+    match made {
+        Ok(()) => link,
+        Err(_) if link.exists() => link,
+        Err(_) => real,
+    }
 }
 
 /// Orders `cases` for execution `execution`: workloads in a random order, the paths of each
