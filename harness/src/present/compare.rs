@@ -273,20 +273,17 @@ impl ComparisonFormat for MarkdownFormat {
         for (lines, title) in [
             (c.with_verdict(Verdict::Regressed).collect(), "Regressions"),
             (c.with_verdict(Verdict::Improved).collect(), "Improvements"),
-            (
-                informational,
-                "Cross-session changes (informational, not gating)",
-            ),
+            (informational, "Informational changes (not gating)"),
         ] {
             let lines: Vec<&MetricComparison> = lines;
             let with_basis = lines.iter().any(|m| m.basis.is_some());
             let rows: Vec<Vec<String>> = lines
                 .into_iter()
-                .map(|m| metric_row(m, title.starts_with("Cross")))
+                .map(|m| metric_row(m, title.starts_with("Informational")))
                 .collect();
             if !rows.is_empty() {
                 let _ = writeln!(out, "### {title}\n");
-                let verdicts = title.starts_with("Cross");
+                let verdicts = title.starts_with("Informational");
                 out.push_str(&Table::left(&headers(verdicts, with_basis), &rows).render_markdown());
                 out.push('\n');
             }

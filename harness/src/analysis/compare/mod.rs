@@ -267,6 +267,9 @@ pub enum Basis {
     /// Wall clock, the two builds' executions alternating in one session (A B B A …), judged
     /// on the per-pair ratios: may gate.
     Paired { pairs: usize },
+    /// A paired wall change on a path whose instruction count did not change at all: code
+    /// or data placement, reported and not gating.
+    PairedSameInstructions { pairs: usize, instructions: u64 },
     /// Wall clock from two sessions (stored records): shifts between sessions are larger
     /// than most changes worth finding, so the line is informational and never gates.
     CrossSession {
@@ -279,9 +282,16 @@ pub enum Basis {
     Threshold,
 }
 
+/// The largest paired wall change (as a fraction, either way) that an identical
+/// instruction count puts down to code or data placement; larger changes gate.
+pub const PLACEMENT_BOUND: f64 = 0.10;
+
 impl Basis {
     pub fn gates(&self) -> bool {
-        !matches!(self, Basis::CrossSession { .. })
+        !matches!(
+            self,
+            Basis::CrossSession { .. } | Basis::PairedSameInstructions { .. }
+        )
     }
 }
 
@@ -289,6 +299,14 @@ impl std::fmt::Display for Basis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Basis::Paired { pairs } => write!(f, "paired same session, {pairs} pairs"),
+            Basis::PairedSameInstructions {
+                pairs,
+                instructions,
+            } => write!(
+                f,
+                "paired same session, {pairs} pairs; instruction count identical ({instructions}): \
+                 code or data placement, not gating"
+            ),
             Basis::CrossSession {
                 old_executions,
                 new_executions,
@@ -456,7 +474,8 @@ pub struct Summary {
     pub inconclusive: usize,
     /// Regressions that fail the comparison (memory regressions may only warn).
     pub failing: usize,
-    /// Wall changes from two sessions: reported, never counted as regressed or improved.
+    /// Wall changes that do not gate (from two sessions, or with an identical instruction
+    /// count): reported, never counted as regressed or improved.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub informational: usize,
     pub reproducibility_issues: usize,
@@ -527,7 +546,8 @@ impl Comparison {
         })
     }
 
-    /// Changes that are reported but cannot gate (wall clock across sessions).
+    /// Changes that are reported but cannot gate (wall clock across sessions, or paired
+    /// with an identical instruction count).
     pub fn informational(&self) -> impl Iterator<Item = &MetricComparison> {
         self.metrics
             .iter()
@@ -558,7 +578,7 @@ impl Comparison {
         }
         if s.informational > 0 {
             line.push_str(&format!(
-                "; {} cross-session wall change(s), informational",
+                "; {} wall change(s) informational, not gating",
                 s.informational
             ));
         }
@@ -752,6 +772,9 @@ impl Builder<'_> {
                         same_executable: identical_instr_executable.is_some(),
                     });
                     self.metrics.push(line);
+                    if old_count == new_count {
+                        self.same_work(&name, old_count);
+                    }
                 }
             }
         }
@@ -832,6 +855,37 @@ impl Builder<'_> {
         let mut line = self.cross_session_line(name, metric, a, b, &old_runs, &new_runs);
         Self::informational(&mut line, old_runs.len(), new_runs.len());
         line
+    }
+
+    /// A paired wall change on a path whose instruction count is identical on both sides:
+    /// the same instructions ran, so the change comes from where code and data were placed
+    /// (Mytkowicz et al., ASPLOS 2009) rather than from what the code does. It is reported
+    /// with its verdict and does not gate; a change in the work itself shows in the count.
+    ///
+    /// Only changes within [`PLACEMENT_BOUND`] are put down to placement: the instruction
+    /// engine runs under valgrind, whose CPU lacks AVX-512, so a `simd` path may count a
+    /// different dispatch than the one timed, and a large change is never explained away.
+    fn same_work(&mut self, name: &str, instructions: u64) {
+        let Some(line) = self
+            .metrics
+            .iter_mut()
+            .rev()
+            .find(|m| m.benchmark == name && m.metric == Metric::Wall)
+        else {
+            return;
+        };
+        let Some(Basis::Paired { pairs }) = line.basis else {
+            return;
+        };
+        if matches!(line.verdict, Verdict::Regressed | Verdict::Improved)
+            && (line.ratio.ln()).abs() <= (1.0 + PLACEMENT_BOUND).ln()
+        {
+            line.basis = Some(Basis::PairedSameInstructions {
+                pairs,
+                instructions,
+            });
+            line.fails = false;
+        }
     }
 
     /// A line from two sessions: its verdict is kept, to be read, but it never fails.
@@ -1435,8 +1489,14 @@ mod tests {
 
     /// `record` with its wall samples split into executions of `per` samples, in session
     /// `session` with `role`.
-    fn in_session(samples: &[f64], per: usize, session: &str, role: SessionRole) -> RunRecord {
-        let mut r = record(samples, 1000);
+    fn in_session(
+        samples: &[f64],
+        per: usize,
+        session: &str,
+        role: SessionRole,
+        instructions: u64,
+    ) -> RunRecord {
+        let mut r = record(samples, instructions);
         let wall = r.workloads[0].paths[0]
             .wall
             .as_mut()
@@ -1479,8 +1539,14 @@ mod tests {
         // Execution shifts of ±5% common to both sides of each pair (the session drifts):
         // the per-pair ratios are exactly 1.10.
         let shifts = [1.0, 1.05, 0.95];
-        let a = in_session(&executions(shifts, 1.0), 10, "s1", SessionRole::A);
-        let b = in_session(&executions(shifts, 1.10), 10, "s1", SessionRole::B);
+        let a = in_session(&executions(shifts, 1.0), 10, "s1", SessionRole::A, 1000);
+        // B's build counts 10% more instructions: a change in the work, which gates.
+        let mut b = in_session(&executions(shifts, 1.10), 10, "s1", SessionRole::B, 1100);
+        b.artifact
+            .bench_executables
+            .get_mut("instr")
+            .expect("instr executable")
+            .sha256 = "b build".into();
         let (x, y) = sides(&a);
         let c = compare_records(&a, &b, &Policy::default(), x, y);
         let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
@@ -1498,6 +1564,31 @@ mod tests {
             "{}",
             wall.verdict_with_basis()
         );
+        // The same slowdown with not one instruction more: placement, reported, not gating.
+        let b = in_session(&executions(shifts, 1.10), 10, "s1", SessionRole::B, 1000);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(
+            wall.basis,
+            Some(Basis::PairedSameInstructions {
+                pairs: 3,
+                instructions: 1000
+            })
+        );
+        assert_eq!(wall.verdict, Verdict::Regressed);
+        assert!(!wall.fails && !wall.gates());
+        assert_eq!(c.outcome(), Outcome::Success);
+        assert_eq!(c.summary.informational, 1);
+        // Four times faster with the same count is not placement (the counted dispatch may
+        // differ from the timed one): it stays a gating improvement.
+        let b = in_session(&executions(shifts, 0.25), 10, "s1", SessionRole::B, 1000);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = c.metrics.iter().find(|m| m.metric == Metric::Wall).unwrap();
+        assert_eq!(wall.basis, Some(Basis::Paired { pairs: 3 }));
+        assert_eq!(wall.verdict, Verdict::Improved);
+        assert!(wall.gates());
     }
 
     #[test]
@@ -1507,12 +1598,14 @@ mod tests {
             10,
             "s1",
             SessionRole::Single,
+            1000,
         );
         let b = in_session(
             &executions([1.0, 1.0, 1.0], 1.2),
             10,
             "s2",
             SessionRole::Single,
+            1000,
         );
         let (x, y) = sides(&a);
         let c = compare_records(&a, &b, &Policy::default(), x, y);
@@ -1531,7 +1624,7 @@ mod tests {
         assert!(c.caveat.as_deref().unwrap().contains("not gating"));
         assert!(
             c.headline()
-                .contains("1 cross-session wall change(s), informational")
+                .contains("1 wall change(s) informational, not gating")
         );
         let table = crate::present::compare::render(&c, crate::present::compare::Format::Table, &b);
         assert!(table.contains("informational, not gating"), "{table}");
