@@ -105,6 +105,34 @@ pub struct ReportInputs {
     /// made under rules 1, which are re-derived under those rules.
     #[serde(default = "first_rules", skip_serializing_if = "is_first_rules")]
     pub rules: u32,
+    /// Who signed the run and what the sign-off was allowed to overlook; absent in
+    /// reports made before runs were signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
+}
+
+/// What the run's signature proved when it was signed off, and the explicit allowances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trust {
+    /// e.g. `signed by release@example.org (SHA256:…)`, or why it is not.
+    pub run_signature: String,
+    /// Signed by a key the signers file lists, valid at the time.
+    pub run_signed: bool,
+    /// The flags that let the sign-off go on: `--allow-unsigned`, `--allow-other-commit`,
+    /// `--allow-other-version`, each with what it allowed.
+    pub allowances: Vec<String>,
+}
+
+/// What the report is about, stated up front: the run's own commit, version and machine
+/// class (which may differ from the signing checkout's only by an explicit allowance),
+/// and who signed the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Binding {
+    pub run_commit: Option<String>,
+    pub run_version: String,
+    pub machine_class: String,
+    pub run_signature: String,
+    pub allowances: Vec<String>,
 }
 
 /// Derivation rules of new reports. 1: every wall verdict gates. 2: wall verdicts gate
@@ -217,8 +245,10 @@ pub struct EvidenceLine {
     pub line: String,
 }
 
-/// The sign-off report of one release.
+/// The sign-off report of one release (an unknown top-level field is refused, not carried
+/// outside the seal).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignoffReport {
     pub schema: String,
     pub version: String,
@@ -227,6 +257,9 @@ pub struct SignoffReport {
     pub source: SourceState,
     /// A sentence when the sign-off was made from a dirty tree with `--allow-dirty`.
     pub dirty_statement: Option<String>,
+    /// The run's own commit, version, class and signer (reports since runs are signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<Binding>,
     pub run_id: String,
     pub run_seal: Option<String>,
     pub baseline_version: Option<String>,
@@ -588,6 +621,13 @@ impl SignoffReport {
         if !run.complete {
             reasons.push("the run is incomplete".into());
         }
+        if let Some(trust) = inputs.trust.as_ref().filter(|t| !t.run_signed) {
+            reasons.push(format!(
+                "the run is not signed by a listed signer ({}); signed off with \
+                 --allow-unsigned, which no release may be",
+                trust.run_signature
+            ));
+        }
         if reproducibility.broken {
             reasons.push(format!(
                 "reproducibility broken: {} of {} output digests differ, {} finding(s) in all; first: {}",
@@ -630,6 +670,13 @@ impl SignoffReport {
             },
             source: inputs.source.clone(),
             dirty_statement,
+            binding: inputs.trust.as_ref().map(|t| Binding {
+                run_commit: run.artifact.git_commit.clone(),
+                run_version: run.artifact.version.clone(),
+                machine_class: run.env.machine_class.clone(),
+                run_signature: t.run_signature.clone(),
+                allowances: t.allowances.clone(),
+            }),
             run_id: run.run_id.clone(),
             run_seal: run.seal.clone(),
             baseline_version: inputs.baseline_version.clone(),

@@ -160,8 +160,21 @@ fn first_line_difference(expected: &str, actual: &str) -> Option<(usize, String,
 pub fn check_record(record: &RunRecord, golden: Option<&GoldenDigests>) -> Vec<Check> {
     let mut checks = vec![match record.verify_seal() {
         Ok(()) => Check::Ok(format!("seal of run {} matches", record.run_id)),
+        // No seal at all is an interrupted write (the run stopped before it was sealed),
+        // not an edit.
+        Err(_) if record.seal.is_none() => Check::Outside(format!(
+            "run {} is not sealed: it was interrupted before it finished (not an edit)",
+            record.run_id
+        )),
         Err(why) => Check::Broken(why),
     }];
+    if !record.complete && record.seal.is_some() {
+        checks.push(Check::Outside(format!(
+            "run {} is incomplete (sealed with complete: false): it was interrupted and \
+             holds only what it measured before",
+            record.run_id
+        )));
+    }
     let Some(golden) = golden else {
         checks.push(Check::Unchecked(
             "no digests.json beside the record: output digests were not checked".into(),

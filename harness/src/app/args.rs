@@ -44,3 +44,37 @@ impl From<&StoreArgs> for Stores {
         }
     }
 }
+
+/// The key that signs what a command writes (`--sign-key`, else `$BENCHSEAL_SIGN_KEY`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SignArgs {
+    /// Sign what is written with this OpenSSH private key (ed25519, no passphrase): each
+    /// file gets a detached SSHSIG `<file>.sig` in the `benchseal` namespace, checkable with
+    /// `ssh-keygen -Y verify`. Default: $BENCHSEAL_SIGN_KEY; neither: nothing is signed
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+}
+
+impl SignArgs {
+    /// The key, loaded before any work is done (a bad key is exit 2 before measuring).
+    pub fn key(&self) -> anyhow::Result<Option<crate::sys::sign::SigningKey>> {
+        crate::sys::sign::SigningKey::from_flag_or_env(self.sign_key.as_deref())
+    }
+}
+
+/// Signs each of `files` with `key` (if any) and says so on stderr.
+pub fn sign_files(
+    key: Option<&crate::sys::sign::SigningKey>,
+    files: &[&std::path::Path],
+) -> anyhow::Result<()> {
+    let Some(key) = key else { return Ok(()) };
+    for file in files {
+        let sig = key.sign_file(file)?;
+        eprintln!(
+            "benchseal: signed {} ({})",
+            sig.display(),
+            key.fingerprint()
+        );
+    }
+    Ok(())
+}

@@ -55,6 +55,9 @@ pub enum BaselineCommand {
         force: bool,
         #[command(flatten)]
         stores: Stores,
+        /// Signs the baseline and its version's digests.json.
+        #[command(flatten)]
+        sign: super::args::SignArgs,
     },
     /// List stored baselines: versions × machine classes.
     List {
@@ -91,7 +94,8 @@ pub fn execute(args: BaselineArgs) -> Result<Outcome> {
             from,
             force,
             stores,
-        } => save(&stores, &version, from.as_deref(), force),
+            sign,
+        } => save(&stores, &version, from.as_deref(), force, &sign),
         BaselineCommand::List { format, stores } => list(&stores, format),
         BaselineCommand::Show {
             version,
@@ -152,7 +156,14 @@ fn source_run(stores: &Stores, from: Option<&str>) -> Result<(PathBuf, RunRecord
     Ok((path, record))
 }
 
-fn save(stores: &Stores, version: &str, from: Option<&str>, force: bool) -> Result<Outcome> {
+fn save(
+    stores: &Stores,
+    version: &str,
+    from: Option<&str>,
+    force: bool,
+    sign: &super::args::SignArgs,
+) -> Result<Outcome> {
+    let key = sign.key()?;
     let dir = version_dir(&stores.baselines_dir, version)?;
     let (source, record) = source_run(stores, from)?;
     check_promotable(&record, &source)?;
@@ -197,6 +208,7 @@ fn save(stores: &Stores, version: &str, from: Option<&str>, force: bool) -> Resu
     // Digests first: a record in the store always has its digests beside it.
     crate::store::golden::save(&digests, &digests_path)?;
     crate::store::save(&record, &target)?;
+    super::args::sign_files(key.as_ref(), &[&digests_path, &target])?;
     println!(
         "saved baseline {version} for machine class {class}: run {} ({} workloads) → {}",
         record.run_id,

@@ -78,6 +78,9 @@ pub struct CompareArgs {
     pub policy: Option<PathBuf>,
     #[command(flatten)]
     pub stores: super::args::StoreArgs,
+    /// With --ab: sign both sides' records.
+    #[command(flatten)]
+    pub sign: super::args::SignArgs,
 }
 
 pub fn execute(args: CompareArgs) -> Result<Outcome> {
@@ -145,6 +148,7 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
 
 /// `compare --ab REV_A [REV_B]`: one paired session, then the comparison of its two sides.
 fn paired(args: &CompareArgs, policy: &Policy) -> Result<Outcome> {
+    let key = args.sign.key()?;
     use crate::pipeline::commit_build::build_commit;
     let root = crate::pipeline::benches::workspace_root().ok_or_else(|| {
         bad_input("compare --ab builds revisions of this repository: run it inside the checkout")
@@ -176,7 +180,8 @@ fn paired(args: &CompareArgs, policy: &Policy) -> Result<Outcome> {
     } else {
         super::session::SummaryTo::Stderr
     };
-    let run = super::session::run_and_report(&config, &benchseal_benches::registry(), to)?;
+    let run =
+        super::session::run_and_report(&config, &benchseal_benches::registry(), to, key.as_ref())?;
     let Some((a_record, a_path)) = &run.partner else {
         return Err(bad_input(
             "the paired session measured nothing on the baseline side (no engine selected?)",

@@ -13,6 +13,7 @@ pub mod history;
 pub mod measure;
 pub mod run;
 pub mod session;
+pub mod sign;
 pub mod signoff;
 pub mod verify;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Sync(benchseal_kernel_cli::sync::SyncArgs),
     /// Show, check or rewrite the committed golden output digests.
     Digests(digests::DigestsArgs),
+    /// Sign files with an SSH key (detached SSHSIG `<file>.sig`, namespace `benchseal`).
+    Sign(sign::SignCommandArgs),
 }
 
 /// Runs one parsed command line.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Codec(args) => kernel_tool(benchseal_kernel_cli::codec::execute(args)),
         Command::Sync(args) => kernel_tool(benchseal_kernel_cli::sync::execute(args)),
         Command::Digests(args) => digests::execute(args),
+        Command::Sign(args) => sign::execute(args),
     }
 }
 

@@ -76,6 +76,8 @@ pub struct RunArgs {
     /// Golden output digests to hold every path to
     #[arg(long, value_name = "FILE", default_value = GOLDEN_PATH)]
     pub golden: PathBuf,
+    #[command(flatten)]
+    pub sign: super::args::SignArgs,
 }
 
 impl RunArgs {
@@ -111,7 +113,8 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
     } else {
         SummaryTo::Stdout
     };
-    let run = run_and_report(&args.config(), registry, to)?;
+    let key = args.sign.key()?;
+    let run = run_and_report(&args.config(), registry, to, key.as_ref())?;
     let mut outcome = run.outcome;
     if let Some(version) = &args.compare_to {
         outcome = outcome.worst(super::compare::compare_to_baseline(

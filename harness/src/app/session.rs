@@ -27,10 +27,14 @@ pub enum SummaryTo {
 
 /// Runs the pipeline with progress on stderr, then prints the summary where `to` says and
 /// where the time went. An interrupted run is an error naming its partial record.
+///
+/// With a signing key, a complete run's records (and the baseline side's of a paired
+/// session) are signed once sealed; a partial record is never signed.
 pub fn run_and_report(
     config: &RunConfig,
     registry: &[Workload],
     to: SummaryTo,
+    sign: Option<&crate::sys::sign::SigningKey>,
 ) -> Result<RunOutput> {
     let run = crate::pipeline::run_with(config, registry, &Stderr)?;
     let text = crate::present::summary::render(&run.record);
@@ -55,5 +59,8 @@ pub fn run_and_report(
             run.path.display()
         ));
     }
+    let mut files = vec![run.path.as_path()];
+    files.extend(run.partner.as_ref().map(|(_, path)| path.as_path()));
+    super::args::sign_files(sign, &files)?;
     Ok(run)
 }

@@ -50,6 +50,100 @@ pub struct SignoffArgs {
     /// skipped unless the run already holds them.
     #[arg(long)]
     pub no_processes: bool,
+    /// Whose signatures count (ssh-keygen's allowed_signers format).
+    #[arg(long, value_name = "FILE", default_value = crate::sys::sign::ALLOWED_SIGNERS)]
+    pub allowed_signers: PathBuf,
+    /// Sign off a run that no listed signer signed; the report states it as blocking, so
+    /// the decision is NO-GO.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Sign off a run made from another commit than this checkout's HEAD (recorded).
+    #[arg(long)]
+    pub allow_other_commit: bool,
+    /// Sign off a run whose benchseal version differs from --version (recorded).
+    #[arg(long)]
+    pub allow_other_version: bool,
+    /// Signs the run this sign-off measures and the report's files.
+    #[command(flatten)]
+    pub sign: super::args::SignArgs,
+}
+
+/// What the signers file says of the run's signature, refused (exit 2, with the fix) unless
+/// `--allow-unsigned`; the allowance is recorded.
+fn run_trust(
+    args: &SignoffArgs,
+    signature: crate::sys::sign::SignatureCheck,
+    run_path: &Path,
+    allowances: &mut Vec<String>,
+) -> Result<crate::analysis::signoff::Trust> {
+    let run_signed = signature.is_signed();
+    if !run_signed {
+        if !args.allow_unsigned {
+            return Err(bad_input(format!(
+                "{}: {signature}; sign it with `benchseal sign --sign-key KEY {}` using a key \
+                 listed in {} (or run the sign-off with --sign-key), or pass --allow-unsigned, \
+                 which makes the report NO-GO",
+                run_path.display(),
+                run_path.display(),
+                args.allowed_signers.display()
+            )));
+        }
+        allowances.push(format!("--allow-unsigned: the run is {signature}"));
+    }
+    Ok(crate::analysis::signoff::Trust {
+        run_signature: signature.to_string(),
+        run_signed,
+        allowances: allowances.clone(),
+    })
+}
+
+/// The signers file; without one, every run is unsigned as far as this sign-off can tell,
+/// which only `--allow-unsigned` accepts.
+fn allowed_signers(args: &SignoffArgs) -> Result<Option<crate::sys::sign::AllowedSigners>> {
+    if !args.allowed_signers.exists() && args.allow_unsigned {
+        return Ok(None);
+    }
+    crate::sys::sign::AllowedSigners::load(&args.allowed_signers).map(Some)
+}
+
+/// Refuses (exit 2) a run made from another commit than HEAD, or of another version than
+/// the report's, unless the matching `--allow-…` flag was given; allowances are recorded.
+fn check_binding(
+    args: &SignoffArgs,
+    run_commit: Option<&str>,
+    run_version: &str,
+    head: Option<&str>,
+    allowances: &mut Vec<String>,
+) -> Result<()> {
+    if run_commit != head || head.is_none() {
+        let what = format!(
+            "the run was made from commit {}, this checkout is at {}",
+            run_commit.unwrap_or("(none recorded)"),
+            head.unwrap_or("(not a git checkout)")
+        );
+        if !args.allow_other_commit {
+            return Err(bad_input(format!(
+                "{what}; check out the run's commit, or pass --allow-other-commit, which the \
+                 report records"
+            )));
+        }
+        allowances.push(format!("--allow-other-commit: {what}"));
+    }
+    if run_version != args.version {
+        let what = format!(
+            "the run is benchseal {run_version}, the report is for {}",
+            args.version
+        );
+        if !args.allow_other_version {
+            return Err(bad_input(format!(
+                "{what}; set the workspace version to {} first, or pass --allow-other-version, \
+                 which the report records",
+                args.version
+            )));
+        }
+        allowances.push(format!("--allow-other-version: {what}"));
+    }
+    Ok(())
 }
 
 fn parse_version(text: &str) -> Result<String, String> {
@@ -78,6 +172,7 @@ pub fn run_suite(config: crate::pipeline::RunConfig) -> Result<RunRecord> {
         &config,
         &benchseal_benches::registry(),
         super::run::SummaryTo::Stdout,
+        None,
     )
     .context("running the suite")?;
     Ok(run.record)
@@ -175,6 +270,11 @@ fn history(
 
 pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let slo = crate::store::load_slo(&args.slo)?;
+    let key = args.sign.key()?;
+    let signers = allowed_signers(&args)?;
+    // One sign-off of a version at a time, from before measuring until the files are in.
+    let dir = args.out_dir.join(format!("v{}", args.version));
+    let _lock = crate::sys::fs::lock_dir(&dir)?;
     let (git_commit, git_dirty, changed) = crate::sys::git::state(Path::new("."));
     if git_dirty == Some(true) && !args.allow_dirty {
         return Err(bad_input(format!(
@@ -185,9 +285,46 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     }
     let mut session_baseline = None;
     let mut wall_note = None;
-    let mut run = match &args.run {
-        Some(path) => crate::store::load(path, crate::store::Seal::Required)?,
+    let mut allowances = Vec::new();
+    let check = |file: &Path| -> Result<crate::sys::sign::SignatureCheck> {
+        match &signers {
+            Some(signers) => signers.check_file(file),
+            None => Ok(crate::sys::sign::SignatureCheck::UnknownSigner {
+                fingerprint: "-".into(),
+                why: format!("{} does not exist", args.allowed_signers.display()),
+            }),
+        }
+    };
+    let (mut run, trust) = match &args.run {
+        Some(path) => {
+            let run = crate::store::load(path, crate::store::Seal::Required)?;
+            check_binding(
+                &args,
+                run.artifact.git_commit.as_deref(),
+                &run.artifact.version,
+                git_commit.as_deref(),
+                &mut allowances,
+            )?;
+            let trust = run_trust(&args, check(path)?, path, &mut allowances)?;
+            (run, trust)
+        }
         None => {
+            // Everything that would refuse the run is checked before measuring.
+            check_binding(
+                &args,
+                git_commit.as_deref(),
+                env!("CARGO_PKG_VERSION"),
+                git_commit.as_deref(),
+                &mut allowances,
+            )?;
+            if key.is_none() && !args.allow_unsigned {
+                return Err(bad_input(format!(
+                    "the sign-off run would be unsigned: pass --sign-key KEY (or set ${}) with \
+                     a key listed in {}, or --allow-unsigned, which makes the report NO-GO",
+                    crate::sys::sign::KEY_ENV,
+                    args.allowed_signers.display()
+                )));
+            }
             let mut config = crate::pipeline::RunConfig::default();
             if let Some(version) = &args.baseline {
                 match paired_with_baseline(&args.baselines_dir, version) {
@@ -210,10 +347,12 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
                 },
                 &benchseal_benches::registry(),
                 super::run::SummaryTo::Stdout,
+                key.as_ref(),
             )
             .context("running the suite")?;
+            let trust = run_trust(&args, check(&run.path)?, &run.path, &mut allowances)?;
             session_baseline = run.partner.map(|(record, _)| record);
-            run.record
+            (run.record, trust)
         }
     };
     if let Some(note) = wall_note {
@@ -280,10 +419,10 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         session_baseline,
         history,
         rules: crate::analysis::signoff::RULES,
+        trust: Some(trust),
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
-    let dir = args.out_dir.join(format!("v{}", args.version));
-    write_report(&dir, &report)?;
+    write_report(&dir, &report, key.as_ref())?;
     print!("{}", crate::present::report::summary(&report, &dir));
     Ok(match report.decision.exit_code {
         0 => Outcome::Success,
@@ -292,11 +431,32 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     })
 }
 
-/// Renders every format, then writes each file atomically into `dir`.
-pub fn write_report(dir: &Path, report: &SignoffReport) -> Result<()> {
+/// Renders every format (and signs each with `key`), then replaces `dir` with exactly
+/// those files as one unit: the set is old or new, never mixed. The caller holds the
+/// directory's lock ([`crate::sys::fs::lock_dir`]).
+pub fn write_report(
+    dir: &Path,
+    report: &SignoffReport,
+    key: Option<&crate::sys::sign::SigningKey>,
+) -> Result<()> {
     let rendered = render_all(report).context("rendering the report")?;
+    let mut files = Vec::new();
     for (name, text) in rendered {
-        crate::sys::fs::write_atomic(&dir.join(name), text.as_bytes())?;
+        if let Some(key) = key {
+            files.push((
+                format!("{name}.sig"),
+                key.sign_bytes(text.as_bytes())?.into_bytes(),
+            ));
+        }
+        files.push((name.to_string(), text.into_bytes()));
+    }
+    crate::sys::fs::replace_dir_atomic(dir, &files)?;
+    if let Some(key) = key {
+        eprintln!(
+            "benchseal: signed the report's files in {} ({})",
+            dir.display(),
+            key.fingerprint()
+        );
     }
     Ok(())
 }

@@ -56,6 +56,50 @@ pub struct VerifyArgs {
     /// Regression policy for a baseline or run record (a report carries its own).
     #[arg(long)]
     pub slo: Option<PathBuf>,
+    /// Whose signatures count (ssh-keygen's allowed_signers format).
+    #[arg(long, value_name = "FILE", default_value = crate::sys::sign::ALLOWED_SIGNERS)]
+    pub allowed_signers: PathBuf,
+}
+
+/// The signature lines of `files` (each beside the document): who signed, or what is wrong.
+/// A bad signature or an unknown signer is broken; an unsigned file is broken when
+/// `required` (a report made since runs are signed, or a file of a signed set), else said.
+fn signature_checks(args: &VerifyArgs, files: &[PathBuf], required: bool) -> Result<Vec<Check>> {
+    use crate::sys::sign::{AllowedSigners, SignatureCheck};
+    let signers = if args.allowed_signers.exists() {
+        Some(AllowedSigners::load(&args.allowed_signers)?)
+    } else {
+        None
+    };
+    let mut checks = Vec::new();
+    for file in files {
+        let name = file.display();
+        let Some(signers) = &signers else {
+            let sig = crate::sys::sign::sig_path(file);
+            if required || sig.exists() {
+                checks.push(Check::Broken(format!(
+                    "{name}: who signed it cannot be checked: {} does not exist (pass \
+                     --allowed-signers FILE)",
+                    args.allowed_signers.display()
+                )));
+            }
+            continue;
+        };
+        checks.push(match signers.check_file(file)? {
+            SignatureCheck::Signed {
+                principals,
+                fingerprint,
+            } => Check::Ok(format!(
+                "{name}: signed by {principals} ({fingerprint}), namespace {}",
+                crate::sys::sign::NAMESPACE
+            )),
+            SignatureCheck::Unsigned if !required => {
+                Check::Info(format!("{name}: unsigned (no .sig beside it)"))
+            }
+            other => Check::Broken(format!("{name}: {other}")),
+        });
+    }
+    Ok(checks)
 }
 
 fn print_checks(title: &str, checks: &[Check]) -> Outcome {
@@ -120,6 +164,16 @@ pub fn rerun_config(reference: &RunRecord, tiers: &[Size]) -> Result<RunConfig> 
     })
 }
 
+/// Whether `record` sits in a baseline version directory (`…/baselines/V/<class>.json`),
+/// where a `digests.json` belongs beside it.
+fn in_baseline_store(record: &Path) -> bool {
+    record
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == crate::store::BASELINES_DIR)
+}
+
 /// Finds `signoff.json` for a report directory or any file of it.
 fn report_json(target: &Path) -> Option<PathBuf> {
     if target.is_dir() {
@@ -141,18 +195,33 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
     let (reference, policy, mut outcome) = match schema.as_deref() {
         Some(REPORT_SCHEMA) => {
             let dir = json_path.parent().unwrap_or(Path::new("."));
+            // A report made since runs are signed (it records who signed the run), or one
+            // that carries a signature, is a signed set: each of its files must be there
+            // and signed by a listed signer.
+            let claims_trust = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .is_some_and(|v| v["inputs"].get("trust").is_some());
+            let signed_set = claims_trust || crate::sys::sign::sig_path(&json_path).exists();
             let mut renderings = Vec::new();
             let mut missing = Vec::new();
+            let mut present = vec![json_path.clone()];
             for name in ["signoff.md", "signoff.html"] {
                 let path = dir.join(name);
                 if path.exists() {
                     renderings.push((name.to_string(), crate::sys::fs::read_to_string(&path)?));
+                    present.push(path);
+                } else if signed_set {
+                    missing.push(Check::Broken(format!(
+                        "{name} is missing beside the signed report {}",
+                        json_path.display()
+                    )));
                 } else {
                     missing.push(Check::Unchecked(format!(
                         "{name} is not beside the report: its rendering was not checked"
                     )));
                 }
             }
+            missing.extend(signature_checks(&args, &present, signed_set)?);
             let render = |report: &SignoffReport, name: &str| {
                 formats()
                     .into_iter()
@@ -188,12 +257,24 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
             let record = RunRecord::from_json(&text)
                 .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
             let golden_path = json_path.with_file_name("digests.json");
+            let signed = crate::sys::sign::sig_path(&json_path).exists();
             let golden = if golden_path.exists() {
                 Some(crate::store::golden::load(&golden_path)?)
             } else {
                 None
             };
-            let checks = check_record(&record, golden.as_ref());
+            let mut checks = check_record(&record, golden.as_ref());
+            let mut files = vec![json_path.clone()];
+            if golden.is_some() {
+                files.push(golden_path.clone());
+            } else if signed && in_baseline_store(&json_path) {
+                checks.push(Check::Broken(format!(
+                    "{} is missing beside the signed baseline {}",
+                    golden_path.display(),
+                    json_path.display()
+                )));
+            }
+            checks.extend(signature_checks(&args, &files, false)?);
             let outcome = print_checks(
                 &format!("record {} (run {})", json_path.display(), record.run_id),
                 &checks,

@@ -22,8 +22,10 @@ pub const RUN_SCHEMA: &str = "benchseal.run/1";
 /// is said once, in the record's `engine_failures`.
 pub const ENGINE_COULD_NOT_RUN: &str = "engine could not run";
 
-/// One run of the suite.
+/// One run of the suite. An unknown top-level field is refused rather than carried
+/// outside the seal (the seal covers the record as this type reads it).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct RunRecord {
     pub schema: String,
     pub run_id: String,
@@ -450,8 +452,16 @@ impl RunRecord {
 
     /// Parses a record from JSON text; the error names the schema or the field at fault.
     pub fn from_json(text: &str) -> std::result::Result<RunRecord, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            if e.is_eof() {
+                format!(
+                    "not valid JSON: {e}: the file ends early, as an interrupted write leaves \
+                     it (not an edit)"
+                )
+            } else {
+                format!("not valid JSON: {e}")
+            }
+        })?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(RUN_SCHEMA) => {}
             Some(other) => {

@@ -61,6 +61,111 @@ pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
     Ok(hasher.finish_hex())
 }
 
+/// Holds an exclusive lock on `<parent>/.<name>.lock` for one writer of `dir` at a time;
+/// released when dropped, and by the kernel when the process dies (also by `kill -9`).
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+/// Takes the lock of `dir`, or fails at once naming it when another process holds it.
+pub fn lock_dir(dir: &Path) -> Result<DirLock> {
+    let (parent, name) = split_dir(dir)?;
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("creating directory {}", parent.display()))?;
+    let path = parent.join(format!(".{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock {}", path.display()))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+        |e| {
+            crate::model::outcome::bad_input(format!(
+                "{} is being written by another process (lock {} is held: {e}); wait for it \
+                 to finish",
+                dir.display(),
+                path.display()
+            ))
+        },
+    )?;
+    Ok(DirLock { _file: file })
+}
+
+fn split_dir(dir: &Path) -> Result<(&Path, String)> {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{}: not a directory name", dir.display()))?
+        .to_string();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Ok((parent, name))
+}
+
+/// Replaces the directory `dir` with one holding exactly `files` (name, bytes), as one
+/// unit: the files are written and fsynced into a temporary directory beside it, which
+/// then takes `dir`'s place in one `renameat2(RENAME_EXCHANGE)` (or one rename when `dir`
+/// does not exist yet). A reader, or a crash at any point, sees the old set or the new set,
+/// never a mix. The caller holds [`lock_dir`]; temporary directories left by a killed
+/// writer are removed here.
+pub fn replace_dir_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let (parent, name) = split_dir(dir)?;
+    let prefix = format!(".{name}.tmp-");
+    for entry in std::fs::read_dir(parent)
+        .with_context(|| format!("reading {}", parent.display()))?
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a temporary directory in {}", parent.display()))?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("setting the mode of {}", tmp.path().display()))?;
+    for (file_name, bytes) in files {
+        let path = tmp.path().join(file_name);
+        let mut file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        file.write_all(bytes)
+            .and_then(|_| file.sync_all())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    std::fs::File::open(tmp.path())
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", tmp.path().display()))?;
+    let tmp = tmp.keep();
+    let renamed = if dir.exists() {
+        rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &tmp,
+            rustix::fs::CWD,
+            dir,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+    } else {
+        rustix::fs::renameat(rustix::fs::CWD, &tmp, rustix::fs::CWD, dir)
+    };
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(anyhow::anyhow!(
+            "moving the new files into {}: {e}",
+            dir.display()
+        ));
+    }
+    // `tmp` now holds the previous set (or nothing).
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", parent.display()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +181,40 @@ mod tests {
         assert_eq!(mode, 0o644, "written files are readable by others");
         let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_directory_is_replaced_as_one_unit_under_its_lock() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("v1");
+        let set = |text: &str| -> Vec<(String, Vec<u8>)> {
+            ["a.json", "a.md"]
+                .iter()
+                .map(|n| (n.to_string(), text.as_bytes().to_vec()))
+                .collect()
+        };
+        let lock = lock_dir(&dir).unwrap();
+        // A second writer is refused while the first holds the lock.
+        assert!(lock_dir(&dir).is_err());
+        // A killed writer's temporary directory is cleaned up by the next write.
+        std::fs::create_dir(root.path().join(".v1.tmp-stale")).unwrap();
+        replace_dir_atomic(&dir, &set("one")).unwrap();
+        std::fs::write(dir.join("old-only.txt"), "x").unwrap();
+        replace_dir_atomic(&dir, &set("two")).unwrap();
+        drop(lock);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.json", "a.md"], "exactly the new set");
+        assert_eq!(std::fs::read_to_string(dir.join("a.md")).unwrap(), "two");
+        let mut left: Vec<String> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".v1.lock", "v1"]);
+        assert!(lock_dir(&dir).is_ok(), "the lock is released on drop");
     }
 }

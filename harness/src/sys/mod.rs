@@ -6,3 +6,4 @@ pub mod env;
 pub mod fs;
 pub mod git;
 pub mod process;
+pub mod sign;

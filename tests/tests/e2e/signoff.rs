@@ -7,17 +7,22 @@ use benchseal::analysis::fixture;
 use benchseal::model::record::{RunRecord, Status};
 use predicates::prelude::*;
 
-use crate::support::benchseal_dated;
+use crate::support::{benchseal_dated, signing};
 
-/// A clean git repository holding the example SLO file and run record.
+/// A clean git repository holding the example SLO file, a signers file and the run record,
+/// made from the repository's commit and signed by the listed key (`release_key`).
 fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("slo.toml"), slo).unwrap();
+    let key = signing::listed_key(dir.path());
     let runs = dir.path().join("runs");
     std::fs::create_dir_all(&runs).unwrap();
     let run_path = runs.join("run.json");
-    benchseal::store::save(run, &run_path).unwrap();
-    std::fs::write(dir.path().join(".gitignore"), "runs/\nreports/\n").unwrap();
+    std::fs::write(
+        dir.path().join(".gitignore"),
+        "runs/\nreports/\nrelease_key*\n",
+    )
+    .unwrap();
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
@@ -32,6 +37,16 @@ fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-qm", "fixture"]);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let mut run = run.clone();
+    run.artifact.git_commit = Some(String::from_utf8(head.stdout).unwrap().trim().to_string());
+    run.seal().unwrap();
+    benchseal::store::save(&run, &run_path).unwrap();
+    signing::sign(&key, &run_path);
     (dir, run_path)
 }
 
@@ -208,4 +223,143 @@ fn invalid_path_fails_its_objective() {
         .assert()
         .code(3)
         .stdout(predicate::str::contains("quant-gemv-throughput fail"));
+}
+
+/// The forgery an auditor tried: every wall time scaled by 0.25 and the seal recomputed.
+fn forge(path: &Path) {
+    let mut run = benchseal::store::load(path, benchseal::store::Seal::Required).unwrap();
+    for w in &mut run.workloads {
+        for p in &mut w.paths {
+            if let Some(m) = p.wall.as_mut().and_then(|r| r.metrics.as_mut()) {
+                m.median_ns *= 0.25;
+            }
+        }
+    }
+    run.seal().unwrap();
+    benchseal::store::save(&run, path).unwrap();
+}
+
+#[test]
+fn a_forged_and_resealed_run_is_refused_by_signoff_and_by_a_foreign_key() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    forge(&run);
+    // The old signature no longer matches the bytes.
+    signoff(dir.path(), &run)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("changed after it was signed"));
+    // Re-signed by a key that allowed_signers does not list.
+    let (foreign, _) = signing::key(dir.path(), "release_key_foreign");
+    signing::sign(&foreign, &run);
+    signoff(dir.path(), &run)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown key"))
+        .stderr(predicate::str::contains("--allow-unsigned"));
+    assert!(
+        !dir.path().join("reports/v0.1.0").exists(),
+        "nothing written"
+    );
+    // Pushed through with --allow-unsigned: written, NO-GO, stated in the decision.
+    signoff(dir.path(), &run)
+        .arg("--allow-unsigned")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not signed by a listed signer"));
+    // And verify says the unsigned report is broken, not OK.
+    benchseal_dated(dir.path())
+        .args(["verify", "reports/v0.1.0"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("overall: BROKEN"));
+}
+
+#[test]
+fn a_run_of_another_commit_or_version_is_refused_unless_allowed_and_recorded() {
+    let mut run = fixture::run();
+    run.artifact.version = "0.0.7".into();
+    run.seal().unwrap();
+    let (dir, path) = workspace(&run, &passing_slo());
+    signoff(dir.path(), &path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the run is benchseal 0.0.7, the report is for 0.1.0",
+        ));
+    signoff(dir.path(), &path)
+        .arg("--allow-other-version")
+        .assert()
+        .code(0);
+    let md = std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.md")).unwrap();
+    assert!(
+        md.contains("**Allowed: --allow-other-version: the run is benchseal 0.0.7"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("signed by {}", signing::SIGNER)),
+        "{md}"
+    );
+    // Another commit than HEAD.
+    let mut other = benchseal::store::load(&path, benchseal::store::Seal::Required).unwrap();
+    other.artifact.version = "0.1.0".into();
+    other.artifact.git_commit = Some("0".repeat(40));
+    other.seal().unwrap();
+    benchseal::store::save(&other, &path).unwrap();
+    signing::sign(&dir.path().join("release_key"), &path);
+    signoff(dir.path(), &path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--allow-other-commit, which the report records",
+        ));
+}
+
+#[test]
+fn a_signed_report_verifies_with_ssh_keygen_and_missing_files_are_broken() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    signoff(dir.path(), &run)
+        .args(["--sign-key", "release_key"])
+        .assert()
+        .code(0);
+    let out = dir.path().join("reports/v0.1.0");
+    benchseal_dated(dir.path())
+        .args(["verify", "reports/v0.1.0"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "signoff.json: signed by {}",
+            signing::SIGNER
+        )));
+    // The stock tool, with no benchseal involved.
+    for name in ["signoff.json", "signoff.md", "signoff.html"] {
+        let file = std::fs::File::open(out.join(name)).unwrap();
+        let verified = std::process::Command::new("ssh-keygen")
+            .args([
+                "-Y",
+                "verify",
+                "-f",
+                "allowed_signers",
+                "-I",
+                signing::SIGNER,
+            ])
+            .args(["-n", "benchseal", "-s"])
+            .arg(out.join(format!("{name}.sig")))
+            .current_dir(dir.path())
+            .stdin(file)
+            .output()
+            .expect("ssh-keygen (openssh-client) is installed");
+        assert!(
+            verified.status.success(),
+            "ssh-keygen -Y verify {name}: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+    }
+    std::fs::remove_file(out.join("signoff.html")).unwrap();
+    benchseal_dated(dir.path())
+        .args(["verify", "reports/v0.1.0"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "signoff.html is missing beside the signed report",
+        ));
 }

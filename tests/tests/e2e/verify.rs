@@ -15,7 +15,7 @@ fn report_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("v0.1.0");
     let report = SignoffReport::derive(fixture::inputs()).unwrap();
-    benchseal::app::signoff::write_report(&out, &report).unwrap();
+    benchseal::app::signoff::write_report(&out, &report, None).unwrap();
     (dir, out)
 }
 

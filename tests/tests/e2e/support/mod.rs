@@ -7,6 +7,7 @@ use assert_cmd::Command;
 
 pub mod env_trees;
 pub mod records;
+pub mod signing;
 
 /// The built `benchseal` executable.
 pub fn benchseal() -> Command {
