@@ -7,7 +7,8 @@
 # baseline) in a scratch copy, kills the process after a random delay up to the command's
 # own duration, and then checks: the report directory is absent or holds exactly one
 # consistent, signed set (`benchseal verify` exits 0 or 1, never 3, and every file is there),
-# and every baseline file that exists loads with its seal. The first trial of each command
+# and every baseline record that exists verifies (seal, digests beside it) and every
+# digests.json is whole JSON. The first trial of each command
 # runs to completion to learn how long it takes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,6 +24,7 @@ record=$(ls "$repo"/baselines/0.1.1/*.json | grep -v digests.json | head -n 1)
 cp "$record" "$work/run.json"
 "$bin" sign --sign-key "$work/key" "$work/run.json" 2>/dev/null
 cp "$repo/slo.toml" "$work/"
+printf "*\n" >"$work/.gitignore"
 git -C "$work" init -q && git -C "$work" -c user.name=t -c user.email=t@t commit -q --allow-empty -m x
 
 signoff() {
@@ -52,6 +54,11 @@ check() {
   fi
   for f in "$work"/baselines/*/*.json; do
     [ -e "$f" ] || continue
+    if [ "$(basename "$f")" = digests.json ]; then
+      python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null \
+        || { echo "corrupt $f: not whole JSON" >&2; corrupt=$((corrupt + 1)); }
+      continue
+    fi
     set +e
     (cd "$work" && "$bin" verify "$f" >/dev/null 2>&1)
     local code=$?
