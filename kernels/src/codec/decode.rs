@@ -4,7 +4,7 @@
 use super::codepage::{CodePage, DisplayTables, Unmappable};
 use super::columns::{Column, ColumnData, Columns};
 use super::error::{CodecError, FieldFault};
-use super::layout::{Field, FieldKind, Layout};
+use super::layout::{ByteOrder, Field, FieldKind, Layout, ZonedSign};
 use super::{CodecPath, FastPath, display, numeric};
 
 /// How records follow one another in an input.
@@ -27,9 +27,24 @@ pub struct Cursor {
 #[derive(Clone, Debug)]
 enum Plan {
     Text(Box<DisplayTables>),
-    Zoned { ebcdic: bool, signed: bool },
-    Packed { pad: bool, signed: bool },
-    Binary { signed: bool },
+    Zoned {
+        ebcdic: bool,
+        signed: bool,
+    },
+    /// Signed zoned with the sign elsewhere than the last digit's zone: the oracle on
+    /// every path (such fields are rare enough that a vector form would not pay).
+    ZonedSign {
+        ebcdic: bool,
+        sign: ZonedSign,
+    },
+    Packed {
+        pad: bool,
+        signed: bool,
+    },
+    Binary {
+        signed: bool,
+        little: bool,
+    },
 }
 
 /// One field's decoder, resolved from the layout once.
@@ -48,6 +63,10 @@ impl FieldCodec {
         let codepage = field.codepage.unwrap_or(codepage);
         let plan = match field.kind {
             FieldKind::Display => Plan::Text(Box::new(DisplayTables::new(codepage, policy))),
+            FieldKind::Zoned if field.sign != ZonedSign::Trailing => Plan::ZonedSign {
+                ebcdic: codepage.is_ebcdic(),
+                sign: field.sign,
+            },
             FieldKind::Zoned => Plan::Zoned {
                 ebcdic: codepage.is_ebcdic(),
                 signed: field.signed,
@@ -58,6 +77,7 @@ impl FieldCodec {
             },
             FieldKind::Binary => Plan::Binary {
                 signed: field.signed,
+                little: field.byte_order == ByteOrder::Little,
             },
         };
         FieldCodec {
@@ -112,8 +132,9 @@ impl FieldCodec {
         Some(match self.plan {
             Plan::Text(_) => return None,
             Plan::Zoned { ebcdic, signed } => K::zoned(src, ebcdic, signed),
+            Plan::ZonedSign { ebcdic, sign } => numeric::zoned_signed(src, ebcdic, sign),
             Plan::Packed { pad, signed } => K::packed(src, pad, signed),
-            Plan::Binary { signed } => numeric::binary(src, signed),
+            Plan::Binary { signed, little } => numeric::binary_ordered(src, signed, little),
         })
     }
 }
@@ -676,9 +697,14 @@ impl RecordDecoder {
                 (&Plan::Packed { pad, signed }, ColumnData::Number { values }) => {
                     K::packed_column(input, spans, offset, length, pad, signed, values)
                 }
-                (&Plan::Binary { signed }, ColumnData::Number { values }) => {
+                (&Plan::ZonedSign { ebcdic, sign }, ColumnData::Number { values }) => {
                     numbers_column(spans, offset, values, |at| {
-                        numeric::binary(&input[at..at + length], signed)
+                        numeric::zoned_signed(&input[at..at + length], ebcdic, sign)
+                    })
+                }
+                (&Plan::Binary { signed, little }, ColumnData::Number { values }) => {
+                    numbers_column(spans, offset, values, |at| {
+                        numeric::binary_ordered(&input[at..at + length], signed, little)
                     })
                 }
                 _ => panic!("columns built for another layout (field `{}`)", field.name),
@@ -802,8 +828,11 @@ impl RecordDecoder {
                 (&Plan::Packed { pad, signed }, ColumnData::Number { values }) => {
                     K::packed(src, pad, signed).map(|v| values.push(v))
                 }
-                (&Plan::Binary { signed }, ColumnData::Number { values }) => {
-                    numeric::binary(src, signed).map(|v| values.push(v))
+                (&Plan::ZonedSign { ebcdic, sign }, ColumnData::Number { values }) => {
+                    numeric::zoned_signed(src, ebcdic, sign).map(|v| values.push(v))
+                }
+                (&Plan::Binary { signed, little }, ColumnData::Number { values }) => {
+                    numeric::binary_ordered(src, signed, little).map(|v| values.push(v))
                 }
                 _ => panic!("columns built for another layout (field `{}`)", field.name),
             };

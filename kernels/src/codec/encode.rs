@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::codepage::CodePage;
 use super::decode::RecordFormat;
-use super::layout::{Field, FieldKind, Layout};
+use super::layout::{ByteOrder, Field, FieldKind, Layout, ZonedSign};
 
 /// Encodes `text` in `codepage` into `out`, padded with spaces. `None` when a character
 /// has no byte in the code page or the text is longer than `out`.
@@ -79,17 +79,80 @@ pub fn packed_into(value: i64, digits: u8, signed: bool, out: &mut [u8]) -> Opti
     Some(())
 }
 
-/// Encodes `value` as big-endian binary of `out.len()` (2, 4 or 8) bytes.
+/// Encodes `value` as big-endian binary of `out.len()` (1 to 8) bytes.
 pub fn binary_into(value: i64, signed: bool, out: &mut [u8]) -> Option<()> {
-    match (out.len(), signed) {
-        (2, true) => out.copy_from_slice(&i16::try_from(value).ok()?.to_be_bytes()),
-        (2, false) => out.copy_from_slice(&u16::try_from(value).ok()?.to_be_bytes()),
-        (4, true) => out.copy_from_slice(&i32::try_from(value).ok()?.to_be_bytes()),
-        (4, false) => out.copy_from_slice(&u32::try_from(value).ok()?.to_be_bytes()),
-        (8, true) => out.copy_from_slice(&value.to_be_bytes()),
-        (8, false) => out.copy_from_slice(&u64::try_from(value).ok()?.to_be_bytes()),
-        _ => return None,
+    binary_ordered_into(value, signed, ByteOrder::Big, out)
+}
+
+/// Encodes `value` as two's complement binary of `out.len()` (1 to 8) bytes in `order`.
+/// `None` if it does not fit (unsigned: negative or too large; signed: outside the
+/// range of that many bytes).
+pub fn binary_ordered_into(
+    value: i64,
+    signed: bool,
+    order: ByteOrder,
+    out: &mut [u8],
+) -> Option<()> {
+    let len = out.len();
+    if !(1..=8).contains(&len) {
+        return None;
     }
+    let bits = 8 * len as u32;
+    let fits = if signed {
+        bits == 64 || (-(1i64 << (bits - 1))..(1i64 << (bits - 1))).contains(&value)
+    } else {
+        value >= 0 && (bits == 64 || value < (1i64 << bits))
+    };
+    if !fits {
+        return None;
+    }
+    let bytes = value.to_le_bytes();
+    match order {
+        ByteOrder::Little => out.copy_from_slice(&bytes[..len]),
+        ByteOrder::Big => {
+            for (o, b) in out.iter_mut().zip(bytes[..len].iter().rev()) {
+                *o = *b;
+            }
+        }
+    }
+    Some(())
+}
+
+/// Encodes `value` as signed zoned decimal with its sign at `sign`: trailing as
+/// [`zoned_into`]; leading puts that sign into the first digit (EBCDIC zone C/D; ASCII a
+/// negative first digit overpunched); the separate forms add a `+`/`-` byte in the code
+/// page before or after the digits (`out` is then one byte longer than the digits).
+pub fn zoned_signed_into(value: i64, ebcdic: bool, sign: ZonedSign, out: &mut [u8]) -> Option<()> {
+    let (digits, sign_byte) = match sign {
+        ZonedSign::Trailing => return zoned_into(value, true, ebcdic, out),
+        ZonedSign::Leading => {
+            zoned_into(value.unsigned_abs().try_into().ok()?, false, ebcdic, out)?;
+            let first = out.first_mut()?;
+            let digit = *first & 0x0F;
+            match (ebcdic, value < 0) {
+                (true, false) => *first = 0xC0 | digit,
+                (true, true) => *first = 0xD0 | digit,
+                (false, true) => *first = if digit == 0 { b'}' } else { b'J' + digit - 1 },
+                (false, false) => {}
+            }
+            return Some(());
+        }
+        ZonedSign::LeadingSeparate => {
+            let (first, digits) = out.split_first_mut()?;
+            (digits, first)
+        }
+        ZonedSign::TrailingSeparate => {
+            let (last, digits) = out.split_last_mut()?;
+            (digits, last)
+        }
+    };
+    zoned_into(value.unsigned_abs().try_into().ok()?, false, ebcdic, digits)?;
+    *sign_byte = match (ebcdic, value < 0) {
+        (true, false) => 0x4E,
+        (true, true) => 0x60,
+        (false, false) => b'+',
+        (false, true) => b'-',
+    };
     Some(())
 }
 
@@ -322,9 +385,14 @@ impl RecordGenerator {
                     let value = random_value(field, random);
                     let out = &mut record[field.offset..field.end()];
                     let fits = match field.kind {
+                        FieldKind::Zoned if field.sign != ZonedSign::Trailing => {
+                            zoned_signed_into(value, *ebcdic, field.sign, out)
+                        }
                         FieldKind::Zoned => zoned_into(value, field.signed, *ebcdic, out),
                         FieldKind::Packed => packed_into(value, field.digits, field.signed, out),
-                        FieldKind::Binary => binary_into(value, field.signed, out),
+                        FieldKind::Binary => {
+                            binary_ordered_into(value, field.signed, field.byte_order, out)
+                        }
                         FieldKind::Display => Some(()),
                     };
                     debug_assert!(fits.is_some(), "random_value stays within the digits");

@@ -112,7 +112,7 @@ pub enum CodecError {
         codepage: String,
     },
     #[error(
-        "record {record}, field `{field}`, byte offset {offset}: unsigned value does not fit a signed 64-bit column (first byte 0x{byte:02X})"
+        "record {record}, field `{field}`, byte offset {offset}: unsigned value does not fit a signed 64-bit column (most significant byte 0x{byte:02X})"
     )]
     OutOfRange {
         record: u64,

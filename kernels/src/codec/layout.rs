@@ -10,9 +10,23 @@
 //! ```
 //!
 //! `length` may be left out for numeric kinds: it follows from `digits` (zoned: one byte per
-//! digit; COMP-3: ⌈(digits+1)/2⌉; binary: 2/4/8 bytes for ≤4/≤9/≤18 digits). When given it
-//! must agree. `record_length` defaults to the end of the last field. Fields may overlap
-//! (COBOL REDEFINES).
+//! digit, one more with a separate sign; COMP-3: ⌈(digits+1)/2⌉; binary: 2/4/8 bytes for
+//! ≤4/≤9/≤18 digits). When given it must agree, except for binary, which may be given any
+//! length from 1 to 8 bytes that holds its digits (1 byte: ≤2 digits, 2: ≤4, 3: ≤6, 4: ≤9,
+//! 5: ≤11, 6: ≤14, 7: ≤16, 8: ≤18), as compilers lay out binary items under other size
+//! rules (GnuCOBOL's default `binary-size` 1-2-4-8 makes `PIC S9(2) COMP` one byte).
+//! `record_length` defaults to the end of the last field. Fields may overlap (COBOL
+//! REDEFINES).
+//!
+//! Options of numeric fields, each left out for the default (so every older layout means
+//! what it meant):
+//!
+//! - `"byte_order": "big"` (default) or `"little"`, binary only. Kind `comp5` (or `comp-5`)
+//!   is binary with `"byte_order": "little"`: native binary as GnuCOBOL writes it on x86.
+//! - `"sign"` of a signed zoned field: `"trailing"` (default: the sign in the last digit's
+//!   zone, or an overpunch), `"leading"` (in the first digit), `"trailing_separate"` or
+//!   `"leading_separate"` (COBOL `SIGN ... SEPARATE CHARACTER`: a `+` or `-` byte in the
+//!   field's code page after or before the digits, one byte more than the digits).
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,7 +48,8 @@ pub enum FieldKind {
     Zoned,
     /// `COMP-3`: packed decimal.
     Packed,
-    /// `COMP` / `BINARY`: big-endian two's complement.
+    /// `COMP` / `BINARY`: two's complement, big-endian unless the field says little
+    /// (`COMP-5`).
     Binary,
 }
 
@@ -73,11 +88,111 @@ impl FromStr for FieldKind {
             "display" => Ok(FieldKind::Display),
             "zoned" => Ok(FieldKind::Zoned),
             "comp3" | "comp-3" | "packed" => Ok(FieldKind::Packed),
-            "binary" | "comp" => Ok(FieldKind::Binary),
+            "binary" | "comp" | "comp5" | "comp-5" => Ok(FieldKind::Binary),
             _ => Err(format!(
-                "unknown field kind `{s}` (valid: display, zoned, comp3, binary)"
+                "unknown field kind `{s}` (valid: display, zoned, comp3, binary, comp5)"
             )),
         }
+    }
+}
+
+/// Byte order of a binary field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    /// `COMP` / `BINARY`: most significant byte first.
+    #[default]
+    Big,
+    /// `COMP-5` on a little-endian machine: least significant byte first.
+    Little,
+}
+
+impl ByteOrder {
+    pub fn name(self) -> &'static str {
+        match self {
+            ByteOrder::Big => "big",
+            ByteOrder::Little => "little",
+        }
+    }
+}
+
+impl FromStr for ByteOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "big" => Ok(ByteOrder::Big),
+            "little" => Ok(ByteOrder::Little),
+            _ => Err(format!("unknown byte order `{s}` (valid: big, little)")),
+        }
+    }
+}
+
+/// Where a signed zoned field keeps its sign (COBOL's `SIGN` clause).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ZonedSign {
+    /// In the zone of the last digit (or an ASCII overpunch): COBOL's default.
+    #[default]
+    Trailing,
+    /// In the zone of the first digit: `SIGN LEADING`.
+    Leading,
+    /// A separate `+`/`-` byte after the digits: `SIGN TRAILING SEPARATE`.
+    TrailingSeparate,
+    /// A separate `+`/`-` byte before the digits: `SIGN LEADING SEPARATE`.
+    LeadingSeparate,
+}
+
+impl ZonedSign {
+    pub const ALL: [ZonedSign; 4] = [
+        ZonedSign::Trailing,
+        ZonedSign::Leading,
+        ZonedSign::TrailingSeparate,
+        ZonedSign::LeadingSeparate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ZonedSign::Trailing => "trailing",
+            ZonedSign::Leading => "leading",
+            ZonedSign::TrailingSeparate => "trailing_separate",
+            ZonedSign::LeadingSeparate => "leading_separate",
+        }
+    }
+
+    /// Whether the sign takes a byte of its own.
+    pub fn is_separate(self) -> bool {
+        matches!(
+            self,
+            ZonedSign::TrailingSeparate | ZonedSign::LeadingSeparate
+        )
+    }
+}
+
+impl FromStr for ZonedSign {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ZonedSign::ALL
+            .iter()
+            .copied()
+            .find(|z| z.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown sign `{s}` (valid: trailing, leading, trailing_separate, leading_separate)"
+                )
+            })
+    }
+}
+
+/// The fewest bytes of two's complement binary that hold every value of `digits` digits
+/// (with a sign bit): 1 to 8.
+pub fn binary_min_length(digits: u8) -> usize {
+    match digits {
+        0..=2 => 1,
+        3..=4 => 2,
+        5..=6 => 3,
+        7..=9 => 4,
+        10..=11 => 5,
+        12..=14 => 6,
+        15..=16 => 7,
+        _ => 8,
     }
 }
 
@@ -97,6 +212,10 @@ pub struct Field {
     pub signed: bool,
     /// The field's own code page, overriding the layout's (DISPLAY and zoned).
     pub codepage: Option<CodePage>,
+    /// Byte order (binary only).
+    pub byte_order: ByteOrder,
+    /// Where the sign sits (signed zoned only).
+    pub sign: ZonedSign,
 }
 
 impl Field {
@@ -111,6 +230,8 @@ impl Field {
             scale: 0,
             signed: false,
             codepage: None,
+            byte_order: ByteOrder::Big,
+            sign: ZonedSign::Trailing,
         }
     }
 
@@ -132,7 +253,28 @@ impl Field {
             scale,
             signed,
             codepage: None,
+            byte_order: ByteOrder::Big,
+            sign: ZonedSign::Trailing,
         }
+    }
+
+    /// The same field with its binary bytes in `order` (little: COMP-5).
+    pub fn with_byte_order(mut self, order: ByteOrder) -> Field {
+        self.byte_order = order;
+        self
+    }
+
+    /// The same zoned field with its sign at `sign` (the length follows).
+    pub fn with_sign(mut self, sign: ZonedSign) -> Field {
+        self.sign = sign;
+        self.length = usize::from(self.digits) + usize::from(sign.is_separate());
+        self
+    }
+
+    /// The same field `length` bytes long (binary: 1 to 8 bytes that hold the digits).
+    pub fn with_length(mut self, length: usize) -> Field {
+        self.length = length;
+        self
     }
 
     /// Where the field ends (saturating: a field that would end past `usize::MAX` is
@@ -166,7 +308,32 @@ impl Field {
                 self.scale, self.digits
             ));
         }
-        let expected = numeric_length(self.kind, self.digits);
+        if self.byte_order != ByteOrder::Big && self.kind != FieldKind::Binary {
+            return Err("byte_order applies to binary fields only".into());
+        }
+        if self.sign != ZonedSign::Trailing {
+            if self.kind != FieldKind::Zoned {
+                return Err("sign applies to zoned fields only".into());
+            }
+            if !self.signed {
+                return Err(format!(
+                    "sign `{}` needs a signed field (\"signed\": true)",
+                    self.sign.name()
+                ));
+            }
+        }
+        if self.kind == FieldKind::Binary {
+            let least = binary_min_length(self.digits);
+            if !(least..=8).contains(&self.length) {
+                return Err(format!(
+                    "binary with {} digits is {least} to 8 bytes long, not {}",
+                    self.digits, self.length
+                ));
+            }
+            return Ok(());
+        }
+        let expected =
+            numeric_length(self.kind, self.digits) + usize::from(self.sign.is_separate());
         if self.length != expected {
             return Err(format!(
                 "{} with {} digits is {expected} bytes long, not {}",
@@ -227,6 +394,10 @@ struct FieldDoc {
     signed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     codepage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    byte_order: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign: Option<String>,
 }
 
 impl Layout {
@@ -300,13 +471,33 @@ impl Layout {
                 message,
             };
             let kind: FieldKind = f.kind.parse().map_err(fail)?;
+            let native = matches!(f.kind.as_str(), "comp5" | "comp-5");
+            let byte_order = match (f.byte_order.as_deref(), native) {
+                (None, false) => ByteOrder::Big,
+                (None, true) => ByteOrder::Little,
+                (Some(order), false) => order.parse().map_err(fail)?,
+                (Some("little"), true) => ByteOrder::Little,
+                (Some(order), true) => {
+                    return Err(fail(format!(
+                        "kind `{}` is little-endian; byte_order `{order}` contradicts it",
+                        f.kind
+                    )));
+                }
+            };
+            let sign = f
+                .sign
+                .as_deref()
+                .map(str::parse::<ZonedSign>)
+                .transpose()
+                .map_err(fail)?
+                .unwrap_or_default();
             let digits = f.digits.unwrap_or(0);
             let length = match (kind, f.length) {
                 (_, Some(length)) => length,
                 (FieldKind::Display, None) => {
                     return Err(fail("a display field needs a length".into()));
                 }
-                (_, None) => numeric_length(kind, digits),
+                (_, None) => numeric_length(kind, digits) + usize::from(sign.is_separate()),
             };
             let field_codepage = f
                 .codepage
@@ -323,6 +514,8 @@ impl Layout {
                 scale: f.scale.unwrap_or(0),
                 signed: f.signed.unwrap_or(false),
                 codepage: field_codepage,
+                byte_order,
+                sign,
             });
         }
         Layout::new(fields, doc.record_length, codepage)
@@ -348,6 +541,9 @@ impl Layout {
                         scale: numeric.then_some(f.scale),
                         signed: numeric.then_some(f.signed),
                         codepage: f.codepage.map(|c| c.name().to_string()),
+                        byte_order: (f.byte_order != ByteOrder::Big)
+                            .then(|| f.byte_order.name().to_string()),
+                        sign: (f.sign != ZonedSign::Trailing).then(|| f.sign.name().to_string()),
                     }
                 })
                 .collect(),
@@ -377,6 +573,79 @@ mod tests {
         assert_eq!(layout.fields[3].length, 4);
         assert_eq!(layout.record_length, 18);
         assert_eq!(Layout::from_json(&layout.to_json()).unwrap(), layout);
+    }
+
+    #[test]
+    fn native_binary_short_binary_and_sign_options_parse_and_round_trip() {
+        let text = r#"{"fields":[
+            {"name":"a","kind":"comp5","offset":0,"digits":9,"signed":true},
+            {"name":"b","kind":"binary","offset":4,"digits":2,"length":1,"signed":true},
+            {"name":"c","kind":"zoned","offset":5,"digits":3,"signed":true,"sign":"leading_separate"},
+            {"name":"d","kind":"zoned","offset":9,"digits":3,"signed":true,"sign":"leading"},
+            {"name":"e","kind":"binary","offset":12,"digits":11,"length":5,"byte_order":"little"}]}"#;
+        let layout = Layout::from_json(text).unwrap();
+        let f = &layout.fields;
+        assert_eq!((f[0].byte_order, f[0].length), (ByteOrder::Little, 4));
+        assert_eq!((f[1].byte_order, f[1].length), (ByteOrder::Big, 1));
+        assert_eq!((f[2].sign, f[2].length), (ZonedSign::LeadingSeparate, 4));
+        assert_eq!((f[3].sign, f[3].length), (ZonedSign::Leading, 3));
+        assert_eq!((f[4].byte_order, f[4].length), (ByteOrder::Little, 5));
+        assert_eq!(layout.record_length, 17);
+        assert_eq!(Layout::from_json(&layout.to_json()).unwrap(), layout);
+        // Defaults are not written out, so older layouts serialise as they did.
+        let plain =
+            Layout::from_json(r#"{"fields":[{"name":"x","kind":"binary","offset":0,"digits":4}]}"#)
+                .unwrap();
+        let json = plain.to_json();
+        assert!(
+            !json.contains("\"byte_order\"") && !json.contains("\"sign\""),
+            "{json}"
+        );
+        assert_eq!(plain.fields[0].length, 2);
+    }
+
+    #[test]
+    fn bad_options_name_the_field() {
+        let cases = [
+            (
+                r#"{"name":"x","kind":"binary","offset":0,"digits":3,"length":1}"#,
+                "2 to 8 bytes long, not 1",
+            ),
+            (
+                r#"{"name":"x","kind":"binary","offset":0,"digits":3,"length":9}"#,
+                "not 9",
+            ),
+            (
+                r#"{"name":"x","kind":"comp5","offset":0,"digits":3,"byte_order":"big"}"#,
+                "contradicts",
+            ),
+            (
+                r#"{"name":"x","kind":"zoned","offset":0,"digits":3,"byte_order":"little"}"#,
+                "binary fields only",
+            ),
+            (
+                r#"{"name":"x","kind":"zoned","offset":0,"digits":3,"sign":"leading"}"#,
+                "needs a signed field",
+            ),
+            (
+                r#"{"name":"x","kind":"comp3","offset":0,"digits":3,"signed":true,"sign":"leading"}"#,
+                "zoned fields only",
+            ),
+            (
+                r#"{"name":"x","kind":"zoned","offset":0,"digits":3,"signed":true,"sign":"left"}"#,
+                "unknown sign `left`",
+            ),
+            (
+                r#"{"name":"x","kind":"zoned","offset":0,"digits":3,"length":3,"signed":true,"sign":"trailing_separate"}"#,
+                "4 bytes long, not 3",
+            ),
+        ];
+        for (field, expected) in cases {
+            let e = Layout::from_json(&format!(r#"{{"fields":[{field}]}}"#))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`x`") && e.contains(expected), "{e}");
+        }
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub use codepage::{CodePage, DisplayTables, Unmappable};
 pub use columns::{COLUMNS_SCHEMA, Column, ColumnData, Columns};
 pub use decode::{Cursor, FieldCodec, RecordDecoder, RecordFormat};
 pub use error::{CodecError, ErrorKind, FaultKind, FieldFault, LayoutError};
-pub use layout::{Field, FieldKind, LAYOUT_SCHEMA, Layout, numeric_length};
+pub use layout::{
+    ByteOrder, Field, FieldKind, LAYOUT_SCHEMA, Layout, ZonedSign, binary_min_length,
+    numeric_length,
+};
 pub use numeric::format_decimal;
 
 use crate::simd::SimdLevel;

@@ -1,11 +1,12 @@
 //! Scalar oracles of the numeric field kinds: zoned decimal, COMP-3 packed decimal and
-//! COMP/BINARY, plus the decimal-string rendering of a scaled value.
+//! COMP/BINARY (either byte order), plus the decimal-string rendering of a scaled value.
 //!
 //! Each oracle walks the field byte by byte in the order a person reads the format's
 //! definition, so that it is obviously right; the vector paths in `x86` must agree with
 //! them on every input, errors included (they hand any field they reject back to these).
 
 use super::error::{FaultKind, FieldFault};
+use super::layout::ZonedSign;
 
 /// The meaning of the last byte of a zoned field: its digit and sign, or what is wrong.
 pub fn zoned_last_byte(byte: u8, ebcdic: bool, signed: bool) -> Result<(u8, bool), FaultKind> {
@@ -137,33 +138,103 @@ pub fn packed_word(word: u64, len: usize, pad: bool, signed: bool) -> Option<i64
     Some(if negative { -value } else { value })
 }
 
-/// COMP/BINARY big-endian two's complement of 2, 4 or 8 bytes → integer.
-pub fn binary(src: &[u8], signed: bool) -> Result<i64, FieldFault> {
-    let value = match (src.len(), signed) {
-        (2, true) => i64::from(i16::from_be_bytes([src[0], src[1]])),
-        (2, false) => i64::from(u16::from_be_bytes([src[0], src[1]])),
-        (4, true) => i64::from(i32::from_be_bytes([src[0], src[1], src[2], src[3]])),
-        (4, false) => i64::from(u32::from_be_bytes([src[0], src[1], src[2], src[3]])),
-        (8, _) => {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(src);
-            if signed {
-                i64::from_be_bytes(raw)
-            } else {
-                i64::try_from(u64::from_be_bytes(raw))
-                    .map_err(|_| FieldFault::new(FaultKind::OutOfRange, 0, src[0]))?
-            }
+/// Two's complement binary of 1 to 8 bytes → integer; `little` for COMP-5 on a
+/// little-endian machine (least significant byte first). An unsigned 8-byte value above
+/// `i64::MAX` is out of range, reported at its most significant byte.
+pub fn binary_ordered(src: &[u8], signed: bool, little: bool) -> Result<i64, FieldFault> {
+    let len = src.len();
+    if !(1..=8).contains(&len) {
+        // Layouts only admit 1 to 8 bytes; anything else is out of range, not a panic.
+        return Err(FieldFault::new(
+            FaultKind::OutOfRange,
+            0,
+            src.first().copied().unwrap_or(0),
+        ));
+    }
+    // The field as an unsigned number in the low bytes of a word: the common sizes are
+    // one load (and byte swap), the others folded byte by byte, most significant first.
+    let raw: u64 = match (len, little) {
+        (2, false) => u64::from(u16::from_be_bytes([src[0], src[1]])),
+        (2, true) => u64::from(u16::from_le_bytes([src[0], src[1]])),
+        (4, false) => u64::from(u32::from_be_bytes([src[0], src[1], src[2], src[3]])),
+        (4, true) => u64::from(u32::from_le_bytes([src[0], src[1], src[2], src[3]])),
+        (8, false) => u64::from_be_bytes(src.try_into().expect("eight bytes")),
+        (8, true) => u64::from_le_bytes(src.try_into().expect("eight bytes")),
+        _ => (0..len).fold(0, |raw, at| {
+            let byte = if little { src[len - 1 - at] } else { src[at] };
+            raw << 8 | u64::from(byte)
+        }),
+    };
+    let spare = 64 - 8 * len as u32;
+    if signed {
+        // Sign-extend from the field's top bit.
+        return Ok(((raw << spare) as i64) >> spare);
+    }
+    let top = if little { len - 1 } else { 0 };
+    i64::try_from(raw).map_err(|_| FieldFault::new(FaultKind::OutOfRange, top, src[top]))
+}
+
+/// The sign byte of a `SIGN ... SEPARATE` zoned field: `+` or `-` in the code page.
+pub fn separate_sign(byte: u8, ebcdic: bool) -> Option<bool> {
+    match (byte, ebcdic) {
+        (0x4E, true) | (b'+', false) => Some(false),
+        (0x60, true) | (b'-', false) => Some(true),
+        _ => None,
+    }
+}
+
+/// Digits of a zoned field that carry no sign (zone F in EBCDIC, 3 in ASCII), folded onto
+/// `value`; `at` is where `digits` start in the field, for the fault.
+fn zoned_digits(digits: &[u8], at: usize, ebcdic: bool, mut value: i64) -> Result<i64, FieldFault> {
+    let zone_expected = if ebcdic { 0xF } else { 0x3 };
+    for (i, &byte) in digits.iter().enumerate() {
+        if byte >> 4 != zone_expected {
+            return Err(FieldFault::new(FaultKind::BadZone, at + i, byte));
         }
-        // Layouts only admit 2, 4 and 8 bytes; anything else is out of range, not a panic.
-        _ => {
-            return Err(FieldFault::new(
-                FaultKind::OutOfRange,
+        let digit = byte & 0x0F;
+        if digit > 9 {
+            return Err(FieldFault::new(FaultKind::BadDigit, at + i, byte));
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    Ok(value)
+}
+
+/// Signed zoned decimal with its sign where COBOL's `SIGN` clause puts it → scaled
+/// integer. `Trailing` is [`zoned`]; `Leading` reads the first byte as [`zoned`] reads the
+/// last; the separate forms hold a `+`/`-` byte before or after the digits. `src` holds
+/// the field's bytes (digits, plus one for a separate sign).
+pub fn zoned_signed(src: &[u8], ebcdic: bool, sign: ZonedSign) -> Result<i64, FieldFault> {
+    let Some((&first, rest)) = src.split_first() else {
+        return Ok(0);
+    };
+    let (magnitude, negative) = match sign {
+        ZonedSign::Trailing => return zoned(src, ebcdic, true),
+        ZonedSign::Leading => {
+            let (digit, negative) = zoned_last_byte(first, ebcdic, true)
+                .map_err(|kind| FieldFault::new(kind, 0, first))?;
+            (zoned_digits(rest, 1, ebcdic, i64::from(digit))?, negative)
+        }
+        ZonedSign::LeadingSeparate => {
+            let negative = separate_sign(first, ebcdic).ok_or(FieldFault::new(
+                FaultKind::BadSign,
                 0,
-                src.first().copied().unwrap_or(0),
-            ));
+                first,
+            ))?;
+            (zoned_digits(rest, 1, ebcdic, 0)?, negative)
+        }
+        ZonedSign::TrailingSeparate => {
+            let (&last, digits) = src.split_last().expect("not empty");
+            let value = zoned_digits(digits, 0, ebcdic, 0)?;
+            let negative = separate_sign(last, ebcdic).ok_or(FieldFault::new(
+                FaultKind::BadSign,
+                digits.len(),
+                last,
+            ))?;
+            (value, negative)
         }
     };
-    Ok(value)
+    Ok(if negative { -magnitude } else { magnitude })
 }
 
 /// Appends `value / 10^scale` as a decimal string: `-123.45`, no leading zeros, the
@@ -278,6 +349,10 @@ mod tests {
         );
     }
 
+    fn binary(src: &[u8], signed: bool) -> Result<i64, FieldFault> {
+        binary_ordered(src, signed, false)
+    }
+
     #[test]
     fn binary_examples() {
         assert_eq!(binary(&[0xFF, 0xFE], true), Ok(-2));
@@ -285,6 +360,54 @@ mod tests {
         assert_eq!(
             binary(&[0x80, 0, 0, 0, 0, 0, 0, 0], false),
             Err(FieldFault::new(FaultKind::OutOfRange, 0, 0x80))
+        );
+        // One byte (GnuCOBOL's binary-size 1-2-4-8), odd sizes, and COMP-5.
+        assert_eq!(binary(&[0xFF], true), Ok(-1));
+        assert_eq!(binary(&[0xFF], false), Ok(255));
+        assert_eq!(binary(&[0x80, 0, 0], true), Ok(-(1 << 23)));
+        assert_eq!(binary_ordered(&[1, 0], true, true), Ok(1));
+        assert_eq!(binary_ordered(&[1, 0], true, false), Ok(256));
+        assert_eq!(
+            binary_ordered(&[0xFE, 0xFF, 0xFF, 0xFF], true, true),
+            Ok(-2)
+        );
+        assert_eq!(
+            binary_ordered(&[0, 0, 0, 0, 0, 0, 0, 0x80], false, true),
+            Err(FieldFault::new(FaultKind::OutOfRange, 7, 0x80))
+        );
+    }
+
+    #[test]
+    fn zoned_sign_positions() {
+        use ZonedSign::*;
+        assert_eq!(zoned_signed(&[0xD1, 0xF2, 0xF3], true, Leading), Ok(-123));
+        assert_eq!(zoned_signed(b"q23", false, Leading), Ok(-123));
+        assert_eq!(zoned_signed(b"123", false, Leading), Ok(123));
+        assert_eq!(zoned_signed(b"-123", false, LeadingSeparate), Ok(-123));
+        assert_eq!(zoned_signed(b"123+", false, TrailingSeparate), Ok(123));
+        assert_eq!(
+            zoned_signed(&[0xF1, 0xF2, 0x60], true, TrailingSeparate),
+            Ok(-12)
+        );
+        assert_eq!(
+            zoned_signed(&[0x4E, 0xF1, 0xF2], true, LeadingSeparate),
+            Ok(12)
+        );
+        assert_eq!(
+            zoned_signed(b"12 ", false, TrailingSeparate),
+            Err(FieldFault::new(FaultKind::BadSign, 2, b' '))
+        );
+        assert_eq!(
+            zoned_signed(b"+1-", false, LeadingSeparate),
+            Err(FieldFault::new(FaultKind::BadZone, 2, b'-'))
+        );
+        assert_eq!(
+            zoned_signed(b"12q", false, Leading),
+            Err(FieldFault::new(FaultKind::BadZone, 2, b'q'))
+        );
+        assert_eq!(
+            zoned_signed(b"12q", false, Trailing),
+            zoned(b"12q", false, true)
         );
     }
 }
