@@ -7,9 +7,9 @@ use benchseal_kernels::codec::encode::{
 };
 use benchseal_kernels::codec::file::MappedInput;
 use benchseal_kernels::codec::{
-    ByteOrder, CodePage, CodecError, CodecPath, Columns, Cursor, ErrorKind, FastPath, Field,
-    FieldCodec, FieldKind, Layout, RecordDecoder, RecordFormat, Unmappable, ZonedSign,
-    binary_min_length,
+    ByteOrder, CodePage, CodecError, CodecPath, Column, ColumnData, Columns, Cursor, ErrorKind,
+    FastPath, Field, FieldCodec, FieldKind, JsonlWriter, Layout, RecordDecoder, RecordFormat,
+    Unmappable, ZonedSign, binary_min_length,
 };
 use proptest::prelude::*;
 
@@ -965,6 +965,113 @@ proptest! {
             prop_assert_eq!(&scalar_cols, &fast_cols);
         }
     }
+
+    /// The JSON Lines writer gives exactly the bytes of `serde_json` for each value, for
+    /// any text (control characters, quotes, backslashes, non-ASCII), over batches that
+    /// cross its flush size.
+    #[test]
+    fn json_lines_equal_serde_json_values(
+        texts in prop::collection::vec(
+            prop::collection::vec(
+                prop_oneof![
+                    6 => prop::sample::select("ab \"\\\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f}é€😀".chars().collect::<Vec<_>>()),
+                    1 => any::<char>(),
+                ],
+                0..40,
+            ).prop_map(|c| c.into_iter().collect::<String>()),
+            1..60,
+        ),
+        numbers in prop::collection::vec(any::<i64>(), 60),
+        scale in 0u8..=18,
+    ) {
+        let records = texts.len();
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for text in &texts {
+            bytes.extend_from_slice(text.as_bytes());
+            ends.push(bytes.len());
+        }
+        let mut columns = Columns::with_capacity(&Layout::new(
+            vec![
+                Field::display("t\"ext", 0, 1),
+                Field::numeric("n", FieldKind::Packed, 1, 18, scale, true),
+            ],
+            None,
+            None,
+        ).unwrap(), 0);
+        columns.columns[0].data = ColumnData::Text { bytes, ends };
+        columns.columns[1].data = ColumnData::Number { values: numbers[..records].to_vec() };
+        columns.columns[1].scale = scale;
+        // The records count of hand-built columns comes from a decode; build it by
+        // truncating a decoded batch of the same size instead.
+        let columns = with_records(columns, records);
+        let mut expected = Vec::new();
+        for (row, text) in texts.iter().enumerate() {
+            expected.extend_from_slice(b"{\"t\\\"ext\":");
+            serde_json::to_writer(&mut expected, text).unwrap();
+            expected.extend_from_slice(b",\"n\":\"");
+            benchseal_kernels::codec::format_decimal(numbers[row], scale, &mut expected);
+            expected.extend_from_slice(b"\"}\n");
+        }
+        let mut out = Vec::new();
+        columns.write_jsonl(&mut out).unwrap();
+        prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected));
+        // A writer reused over many batches writes the batches back to back.
+        let mut writer = JsonlWriter::new(&columns);
+        let mut many = Vec::new();
+        for _ in 0..3 {
+            writer.write(&columns, &mut many).unwrap();
+        }
+        writer.flush(&mut many).unwrap();
+        prop_assert_eq!(many, expected.repeat(3));
+    }
+}
+
+/// `columns` (built by hand with `records` values per column) counted as holding them:
+/// decoded from as many one-byte records, then given the hand-built data.
+fn with_records(built: Columns, records: usize) -> Columns {
+    let layout = Layout::new(
+        vec![
+            Field::display("t\"ext", 0, 1),
+            Field::numeric("n", FieldKind::Zoned, 1, 1, 0, false),
+        ],
+        None,
+        None,
+    )
+    .unwrap();
+    let (mut decoded, errors) = decode_all(
+        &layout,
+        CodecPath::Scalar,
+        RecordFormat::Fixed,
+        &vec![0xF1; records * 2],
+    );
+    assert!(
+        errors.is_empty() && decoded.records() == records,
+        "{errors:?}"
+    );
+    for (column, data) in decoded.columns.iter_mut().zip(built.columns) {
+        column.data = data.data;
+        column.scale = data.scale;
+    }
+    decoded
+}
+
+#[test]
+fn json_lines_of_a_value_that_is_not_utf8_is_an_empty_string() {
+    let layout = Layout::new(vec![Field::display("t", 0, 2)], None, None).unwrap();
+    let (mut columns, _) = decode_all(&layout, CodecPath::Scalar, RecordFormat::Fixed, &[0xC1; 6]);
+    columns.columns[0].data = ColumnData::Text {
+        bytes: vec![b'a', 0xFF, b'b', b'c'],
+        ends: vec![1, 2, 4],
+    };
+    let mut out = Vec::new();
+    columns.write_jsonl(&mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "{\"t\":\"a\"}\n{\"t\":\"\"}\n{\"t\":\"bc\"}\n"
+    );
+    let column: &Column = &columns.columns[0];
+    assert_eq!(column.text(1), None);
 }
 
 /// Bad bytes of the new kinds are located like every other fault: record, field, byte

@@ -2,6 +2,7 @@
 //! JSON Lines writer for interop.
 
 use std::io::{self, Write};
+use std::ops::Range;
 
 use super::layout::{FieldKind, Layout};
 use super::numeric::format_decimal;
@@ -173,38 +174,223 @@ impl Columns {
     }
 
     /// Writes one JSON object per record, fields in layout order; numbers as decimal
-    /// strings (`"-123.45"`) so no reader loses digits to floating point.
+    /// strings (`"-123.45"`) so no reader loses digits to floating point. A one-off
+    /// [`JsonlWriter`]; callers writing many batches keep one instead.
     pub fn write_jsonl(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut line = Vec::with_capacity(1024);
-        let keys: Vec<String> = self
+        let mut writer = JsonlWriter::new(self);
+        writer.write(self, out)?;
+        writer.flush(out)
+    }
+}
+
+/// Bytes of JSON Lines a [`JsonlWriter`] gathers before handing them to its output: large
+/// writes, and a bound on its memory (the buffer never holds more than this plus one
+/// record).
+pub const JSONL_FLUSH_BYTES: usize = 1 << 20;
+
+/// JSON Lines writer for batches of [`Columns`] of one layout: each record is formatted
+/// field by field straight into one reusable buffer (keys rendered once, text escaped in
+/// runs, numbers formatted in place), which goes out in writes of about
+/// [`JSONL_FLUSH_BYTES`]. Nothing is allocated per record. The bytes are those of
+/// `serde_json` for the same strings: `"`, `\\` and control characters escaped, the rest
+/// of the UTF-8 as is.
+#[derive(Clone, Debug)]
+pub struct JsonlWriter {
+    /// Per column: what comes before its value (`{"name":` or `,"name":`).
+    prefixes: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    /// Per column: whether every value of the block of records being formatted is UTF-8.
+    valid: Vec<bool>,
+}
+
+/// Records whose text is checked for UTF-8 at once.
+const CHECK_ROWS: usize = 256;
+
+/// Whether the values of `rows` in a text column are all UTF-8 (each one on its own:
+/// the bytes of the rows are, and each value ends on a character boundary).
+fn utf8_rows(bytes: &[u8], ends: &[usize], rows: Range<usize>) -> bool {
+    let start = if rows.start == 0 {
+        0
+    } else {
+        ends[rows.start - 1]
+    };
+    let end = ends[rows.end - 1];
+    match bytes.get(start..end).map(std::str::from_utf8) {
+        Some(Ok(text)) => ends[rows]
+            .iter()
+            .all(|&e| e >= start && text.is_char_boundary(e - start)),
+        _ => false,
+    }
+}
+
+impl JsonlWriter {
+    /// A writer for columns named as `columns`' are (any batch of the same layout).
+    pub fn new(columns: &Columns) -> JsonlWriter {
+        let prefixes = columns
             .columns
             .iter()
-            .map(|c| serde_json::to_string(&c.name).expect("a string serialises"))
+            .enumerate()
+            .map(|(i, c)| {
+                let mut prefix = vec![if i == 0 { b'{' } else { b',' }];
+                escape_json_string(c.name.as_bytes(), &mut prefix);
+                prefix.push(b':');
+                prefix
+            })
             .collect();
-        for row in 0..self.records {
-            line.clear();
-            line.push(b'{');
-            for (i, column) in self.columns.iter().enumerate() {
-                if i > 0 {
-                    line.push(b',');
-                }
-                line.extend_from_slice(keys[i].as_bytes());
-                line.push(b':');
+        JsonlWriter {
+            prefixes,
+            buf: Vec::with_capacity(JSONL_FLUSH_BYTES + 64 * 1024),
+            valid: Vec::new(),
+        }
+    }
+
+    /// Formats records of `columns` from `rows.start` on into the buffer until it holds
+    /// [`JSONL_FLUSH_BYTES`] or `rows` is done; returns the first record not formatted.
+    pub fn format(&mut self, columns: &Columns, rows: Range<usize>) -> usize {
+        assert_eq!(
+            columns.columns.len(),
+            self.prefixes.len(),
+            "columns of another layout"
+        );
+        // Text columns are UTF-8 when the decoder made them; a hand-built column might
+        // not be, and a value that is not UTF-8 is written as an empty string. Records are
+        // checked a block at a time (one pass over each column's bytes), so no value
+        // needs its own check.
+        let mut row = rows.start;
+        let mut checked = row;
+        while row < rows.end && self.buf.len() < JSONL_FLUSH_BYTES {
+            if row == checked {
+                checked = rows.end.min(row + CHECK_ROWS);
+                self.valid.clear();
+                self.valid
+                    .extend(columns.columns.iter().map(|c| match &c.data {
+                        ColumnData::Text { bytes, ends } => utf8_rows(bytes, ends, row..checked),
+                        ColumnData::Number { .. } => true,
+                    }));
+            }
+            for ((column, prefix), &valid) in
+                columns.columns.iter().zip(&self.prefixes).zip(&self.valid)
+            {
+                self.buf.extend_from_slice(prefix);
                 match &column.data {
-                    ColumnData::Text { .. } => {
-                        let text = column.text(row).unwrap_or_default();
-                        serde_json::to_writer(&mut line, text)?;
+                    ColumnData::Text { bytes, ends } => {
+                        let start = if row == 0 { 0 } else { ends[row - 1] };
+                        let value = &bytes[start..ends[row]];
+                        if valid || std::str::from_utf8(value).is_ok() {
+                            escape_json_string(value, &mut self.buf);
+                        } else {
+                            self.buf.extend_from_slice(b"\"\"");
+                        }
                     }
                     ColumnData::Number { values } => {
-                        line.push(b'"');
-                        format_decimal(values[row], column.scale, &mut line);
-                        line.push(b'"');
+                        self.buf.push(b'"');
+                        format_decimal(values[row], column.scale, &mut self.buf);
+                        self.buf.push(b'"');
                     }
                 }
             }
-            line.extend_from_slice(b"}\n");
-            out.write_all(&line)?;
+            self.buf.extend_from_slice(b"}\n");
+            row += 1;
+        }
+        row
+    }
+
+    /// The formatted bytes not yet written.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Whether the buffer is due to be written.
+    pub fn is_full(&self) -> bool {
+        self.buf.len() >= JSONL_FLUSH_BYTES
+    }
+
+    /// Writes the formatted bytes to `out` and empties the buffer (keeping its memory).
+    pub fn flush(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            out.write_all(&self.buf)?;
+            self.buf.clear();
         }
         Ok(())
     }
+
+    /// Formats every record of `columns`, writing to `out` each time the buffer fills;
+    /// what is left stays buffered for the next batch or [`Self::flush`].
+    pub fn write(&mut self, columns: &Columns, out: &mut dyn Write) -> io::Result<()> {
+        let mut row = 0;
+        while row < columns.records() {
+            row = self.format(columns, row..columns.records());
+            if self.is_full() {
+                self.flush(out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a byte has to be escaped inside a JSON string.
+const fn needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
+/// Appends `text` (UTF-8) as a JSON string, quotes included, escaped as `serde_json`
+/// escapes: `\"`, `\\\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as `\u00xx`.
+/// Runs of bytes that need no escape are copied whole; eight bytes are tested at a time.
+pub fn escape_json_string(text: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let mut clean = 0;
+    let mut at = 0;
+    while at < text.len() {
+        if let Some(word) = text.get(at..at + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            if !word_needs_escape(word) {
+                at += 8;
+                continue;
+            }
+        }
+        let byte = text[at];
+        if !needs_escape(byte) {
+            at += 1;
+            continue;
+        }
+        out.extend_from_slice(&text[clean..at]);
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xF)],
+            ]),
+        }
+        at += 1;
+        clean = at;
+    }
+    out.extend_from_slice(&text[clean..]);
+    out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `word` needs an escape (SWAR: a byte below 0x20,
+/// or equal to `"` or `\\`; bytes of 0x80 and above never do).
+#[inline(always)]
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte b has its high bit set in `x - ONES * k` (for x's bytes below 0x80) exactly
+    // when b < k; bytes at or above 0x80 are masked out by `!word`.
+    let below_space = word.wrapping_sub(ONES * 0x20);
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let is_zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (below_space | is_zero(quote) | is_zero(backslash)) & !word & HIGH != 0
 }

@@ -32,7 +32,9 @@ mod x86;
 use std::fmt;
 
 pub use codepage::{CodePage, DisplayTables, Unmappable};
-pub use columns::{COLUMNS_SCHEMA, Column, ColumnData, Columns};
+pub use columns::{
+    COLUMNS_SCHEMA, Column, ColumnData, Columns, JSONL_FLUSH_BYTES, JsonlWriter, escape_json_string,
+};
 pub use decode::{Cursor, FieldCodec, RecordDecoder, RecordFormat};
 pub use error::{CodecError, ErrorKind, FaultKind, FieldFault, LayoutError};
 pub use layout::{

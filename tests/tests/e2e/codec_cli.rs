@@ -108,7 +108,16 @@ fn jsonl_is_the_same_on_both_paths_and_holds_every_record() {
         &["--path", "scalar", "--jsonl", scalar.to_str().unwrap()],
     )
     .success();
-    decode(&data, &["--jsonl", simd.to_str().unwrap()]).success();
+    let size = |path: &Path| std::fs::metadata(path).unwrap().len();
+    // The summary splits the time: decoding, formatting, writing (with the bytes written).
+    decode(&data, &["--jsonl", simd.to_str().unwrap()])
+        .success()
+        .stdout(predicate::str::is_match(r"\ndecode      [0-9.]+ s \(").unwrap())
+        .stdout(predicate::str::is_match(r"\nformat      [0-9.]+ s \(").unwrap())
+        .stdout(predicate::str::contains(format!(
+            " for {} bytes of JSON Lines\n",
+            size(&simd)
+        )));
     let text = std::fs::read_to_string(&simd).unwrap();
     assert_eq!(text, std::fs::read_to_string(&scalar).unwrap());
     assert_eq!(text.lines().count(), 500);
