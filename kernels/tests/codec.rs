@@ -862,7 +862,7 @@ fn gnu_kinds_layout() -> Layout {
                 u8::from(digits > 3),
                 i % 2 == 0,
             )
-            .with_length(binary_min_length(digits))
+            .with_length(binary_min_length(digits, i % 2 == 0))
             .with_byte_order(order);
             offset = field.end();
             fields.push(field);
@@ -905,7 +905,7 @@ proptest! {
         let codepage = if ebcdic { CodePage::Cp037 } else { CodePage::Ascii };
         let order = if little { ByteOrder::Little } else { ByteOrder::Big };
         let field = if binary {
-            let length = (binary_min_length(digits) + extra).min(8);
+            let length = (binary_min_length(digits, signed) + extra).min(8);
             Field::numeric("n", FieldKind::Binary, 0, digits, 0, signed)
                 .with_length(length)
                 .with_byte_order(order)

@@ -12,9 +12,10 @@
 //! `length` may be left out for numeric kinds: it follows from `digits` (zoned: one byte per
 //! digit, one more with a separate sign; COMP-3: ⌈(digits+1)/2⌉; binary: 2/4/8 bytes for
 //! ≤4/≤9/≤18 digits). When given it must agree, except for binary, which may be given any
-//! length from 1 to 8 bytes that holds its digits (1 byte: ≤2 digits, 2: ≤4, 3: ≤6, 4: ≤9,
-//! 5: ≤11, 6: ≤14, 7: ≤16, 8: ≤18), as compilers lay out binary items under other size
-//! rules (GnuCOBOL's default `binary-size` 1-2-4-8 makes `PIC S9(2) COMP` one byte).
+//! length from 1 to 8 bytes that holds its digits (signed, 1 byte: ≤2 digits, 2: ≤4, 3: ≤6,
+//! 4: ≤9, 5: ≤11, 6: ≤14, 7: ≤16, 8: ≤18; unsigned, 3 bytes: ≤7, 5: ≤12, the others
+//! alike), as compilers lay out binary items under other size rules (GnuCOBOL's default
+//! `binary-size` 1-2-4-8 makes `PIC S9(2) COMP` one byte, `1--8` the fewest bytes).
 //! `record_length` defaults to the end of the last field. Fields may overlap (COBOL
 //! REDEFINES).
 //!
@@ -181,19 +182,16 @@ impl FromStr for ZonedSign {
     }
 }
 
-/// The fewest bytes of two's complement binary that hold every value of `digits` digits
-/// (with a sign bit): 1 to 8.
-pub fn binary_min_length(digits: u8) -> usize {
-    match digits {
-        0..=2 => 1,
-        3..=4 => 2,
-        5..=6 => 3,
-        7..=9 => 4,
-        10..=11 => 5,
-        12..=14 => 6,
-        15..=16 => 7,
-        _ => 8,
-    }
+/// The fewest bytes of binary that hold every value of `digits` digits: with a sign bit
+/// (two's complement) when `signed`, else every bit for the magnitude. 1 to 8.
+pub fn binary_min_length(digits: u8, signed: bool) -> usize {
+    // The largest digit count each size holds: signed 2^(8n-1) - 1, unsigned 2^(8n) - 1.
+    let holds: [u8; 8] = if signed {
+        [2, 4, 6, 9, 11, 14, 16, 18]
+    } else {
+        [2, 4, 7, 9, 12, 14, 16, 19]
+    };
+    holds.iter().position(|&d| digits <= d).unwrap_or(7) + 1
 }
 
 /// One field of a record.
@@ -323,7 +321,7 @@ impl Field {
             }
         }
         if self.kind == FieldKind::Binary {
-            let least = binary_min_length(self.digits);
+            let least = binary_min_length(self.digits, self.signed);
             if !(least..=8).contains(&self.length) {
                 return Err(format!(
                     "binary with {} digits is {least} to 8 bytes long, not {}",
@@ -582,7 +580,7 @@ mod tests {
             {"name":"b","kind":"binary","offset":4,"digits":2,"length":1,"signed":true},
             {"name":"c","kind":"zoned","offset":5,"digits":3,"signed":true,"sign":"leading_separate"},
             {"name":"d","kind":"zoned","offset":9,"digits":3,"signed":true,"sign":"leading"},
-            {"name":"e","kind":"binary","offset":12,"digits":11,"length":5,"byte_order":"little"}]}"#;
+            {"name":"e","kind":"binary","offset":12,"digits":12,"length":5,"byte_order":"little"}]}"#;
         let layout = Layout::from_json(text).unwrap();
         let f = &layout.fields;
         assert_eq!((f[0].byte_order, f[0].length), (ByteOrder::Little, 4));
@@ -614,6 +612,10 @@ mod tests {
             (
                 r#"{"name":"x","kind":"binary","offset":0,"digits":3,"length":9}"#,
                 "not 9",
+            ),
+            (
+                r#"{"name":"x","kind":"binary","offset":0,"digits":7,"length":3,"signed":true}"#,
+                "4 to 8 bytes long, not 3",
             ),
             (
                 r#"{"name":"x","kind":"comp5","offset":0,"digits":3,"byte_order":"big"}"#,
