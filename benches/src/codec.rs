@@ -5,11 +5,15 @@
 //! (so every tier is a prefix of the same record sequence); `run` decodes the whole input
 //! into columns allocated at setup, and `output` is the columns' deterministic
 //! serialisation, so the digest pass proves every field of every record was decoded.
+//!
+//! The `jsonl` workloads decode the same way and then write the columns as JSON Lines
+//! (what `benchseal codec decode --jsonl` writes) into a buffer kept from setup; their
+//! output is those bytes, so the digest pins the JSON Lines format too.
 
 use benchseal_kernels::codec::encode::RecordGenerator;
 use benchseal_kernels::codec::{
-    CodePage, CodecPath, Columns, Cursor, FastPath, Field, FieldKind, Layout, RecordDecoder,
-    RecordFormat, Unmappable,
+    CodePage, CodecPath, Columns, Cursor, FastPath, Field, FieldKind, JsonlWriter, Layout,
+    RecordDecoder, RecordFormat, Unmappable,
 };
 
 use crate::input::InputStream;
@@ -117,6 +121,24 @@ fn customer_80() -> Layout {
     Layout::new(fields, Some(80), None).expect("a valid layout")
 }
 
+/// The workloads that also write JSON Lines: (variant, code page, layout, description).
+const JSONL_SPECS: &[CodecSpec] = &[
+    CodecSpec {
+        kernel: "jsonl",
+        variant: "cp037-10x50",
+        codepage: CodePage::Cp037,
+        layout: display_10x50,
+        describe: "DISPLAY -> JSON Lines: 10 x PIC X(50) of CP037 text decoded and written as one JSON object per record",
+    },
+    CodecSpec {
+        kernel: "jsonl",
+        variant: "customer-80",
+        codepage: CodePage::Cp037,
+        layout: customer_80,
+        describe: "mixed customer record -> JSON Lines: text escaped, numbers as decimal strings, 80-byte records",
+    },
+];
+
 /// Target input bytes of each tier; the record count is this over the record length.
 fn tier_bytes(size: Size) -> usize {
     match size {
@@ -129,7 +151,11 @@ fn tier_bytes(size: Size) -> usize {
 
 pub fn workloads() -> Vec<Workload> {
     let mut all = Vec::new();
-    for spec in SPECS {
+    for (spec, jsonl) in SPECS
+        .iter()
+        .map(|s| (s, false))
+        .chain(JSONL_SPECS.iter().map(|s| (s, true)))
+    {
         let record_length = (spec.layout)().record_length;
         for size in Size::ALL {
             let id = WorkloadId::new(Family::Codec, spec.kernel, spec.variant, size);
@@ -144,10 +170,12 @@ pub fn workloads() -> Vec<Workload> {
                 &[KernelPath::Scalar, KernelPath::Simd],
                 format!("{} ({records} records)", spec.describe),
                 move || {
-                    Ok(
-                        Box::new(DecodeInstance::new(layout(), codepage, &stream, records))
-                            as Box<dyn Instance>,
-                    )
+                    let decode = DecodeInstance::new(layout(), codepage, &stream, records);
+                    Ok(if jsonl {
+                        Box::new(JsonlInstance::new(decode)) as Box<dyn Instance>
+                    } else {
+                        Box::new(decode) as Box<dyn Instance>
+                    })
                 },
             ));
         }
@@ -194,6 +222,61 @@ impl Instance for DecodeInstance {
     }
 
     fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+        self.decode(path)
+    }
+
+    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+        self.columns.serialize(sink);
+    }
+}
+
+/// A decode followed by the JSON Lines writer, into a buffer that keeps its memory from
+/// run to run (sized at setup by a first write, so runs do not grow it).
+struct JsonlInstance {
+    decode: DecodeInstance,
+    writer: JsonlWriter,
+    out: Vec<u8>,
+}
+
+impl JsonlInstance {
+    fn new(decode: DecodeInstance) -> JsonlInstance {
+        let writer = JsonlWriter::new(&decode.columns);
+        let mut instance = JsonlInstance {
+            decode,
+            writer,
+            out: Vec::new(),
+        };
+        // One run at setup reserves the output buffer; a failure here shows again in the
+        // measured runs, which report it.
+        if instance.run(KernelPath::Scalar).is_ok() {
+            instance.out.reserve(instance.out.len());
+        }
+        instance
+    }
+}
+
+impl Instance for JsonlInstance {
+    fn input(&self, sink: &mut dyn FnMut(&[u8])) {
+        self.decode.input(sink);
+    }
+
+    fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+        self.decode.decode(path)?;
+        self.out.clear();
+        let columns = &self.decode.columns;
+        self.writer
+            .write(columns, &mut self.out)
+            .and_then(|()| self.writer.flush(&mut self.out))
+            .map_err(|e| RunError::Failed(format!("writing JSON Lines: {e}")))
+    }
+
+    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+        sink(&self.out);
+    }
+}
+
+impl DecodeInstance {
+    fn decode(&mut self, path: KernelPath) -> Result<(), RunError> {
         let decoder = match path {
             KernelPath::Scalar => &self.scalar,
             KernelPath::Simd => &self.simd,
@@ -224,10 +307,6 @@ impl Instance for DecodeInstance {
         }
         Ok(())
     }
-
-    fn output(&self, sink: &mut dyn FnMut(&[u8])) {
-        self.columns.serialize(sink);
-    }
 }
 
 #[cfg(test)]
@@ -247,7 +326,7 @@ mod tests {
             .into_iter()
             .filter(|w| w.id.size == Size::Tiny)
             .collect();
-        assert_eq!(tiny.len(), SPECS.len());
+        assert_eq!(tiny.len(), SPECS.len() + JSONL_SPECS.len());
         for workload in tiny {
             let mut instance = workload.setup().unwrap();
             let mut input_len = 0;
@@ -266,6 +345,30 @@ mod tests {
                 instance.run(KernelPath::Gpu),
                 Err(RunError::Unavailable(_))
             ));
+        }
+    }
+
+    #[test]
+    fn jsonl_workloads_write_one_object_per_record() {
+        for workload in workloads()
+            .into_iter()
+            .filter(|w| w.id.size == Size::Tiny && w.id.to_string().starts_with("codec/jsonl/"))
+        {
+            let mut instance = workload.setup().unwrap();
+            instance.run(KernelPath::Simd).unwrap();
+            let mut bytes = Vec::new();
+            instance.output(&mut |b| bytes.extend_from_slice(b));
+            let text = String::from_utf8(bytes).unwrap();
+            let spec = JSONL_SPECS
+                .iter()
+                .find(|s| workload.id.to_string().contains(s.variant))
+                .unwrap();
+            let records = workload.units as usize / (spec.layout)().record_length;
+            assert_eq!(text.lines().count(), records, "{}", workload.id);
+            for line in text.lines() {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert!(value.is_object(), "{line}");
+            }
         }
     }
 
