@@ -1,7 +1,15 @@
 //! `benchseal sync plan SRC DST`: the sync plan of a real pair of trees, for a person
 //! (aligned columns, counts, problems) or for a program (`--json`, schema
-//! `benchseal.sync-plan/1`). Planning itself lives in `benchseal_kernels::sync::plan`; this
+//! `benchseal.sync-plan/2`). Planning itself lives in `benchseal_kernels::sync::plan`; this
 //! module only parses, renders and maps outcomes to exit codes.
+//!
+//! Names are file-system bytes, not always UTF-8. Both outputs write them losslessly in one
+//! escaped form ([`escape_name`]): UTF-8 text as it is, a backslash as `\\`, and every byte
+//! that is not part of valid UTF-8 as `\xNN` (two lowercase hex digits), so `n\xff` and
+//! `n\xfe` stay two names and the bytes can be recovered by undoing the two escapes. The
+//! table also writes control characters (a newline, a tab, an escape) as the `\xNN` of their
+//! bytes, so one name stays on one row. In JSON a name that is not UTF-8 also carries its
+//! exact bytes in hex (`path_bytes_hex`).
 //!
 //! Exit codes: 0 when every path was planned; 1 when some paths could not be planned (they
 //! are listed, and got no action); 2 for bad usage or an unusable root or glob.
@@ -18,7 +26,8 @@ use serde::Serialize;
 use crate::{ToolExit, bad_input};
 
 /// Schema name of the `--json` output.
-pub const PLAN_SCHEMA: &str = "benchseal.sync-plan/1";
+/// (`/2`: names are escaped, see the module docs; `/1` wrote them lossily.)
+pub const PLAN_SCHEMA: &str = "benchseal.sync-plan/2";
 
 /// Arguments of `benchseal sync`.
 #[derive(Debug, clap::Args)]
@@ -42,7 +51,8 @@ pub struct PlanArgs {
     pub src: PathBuf,
     /// The target tree; a missing target is planned as empty.
     pub dst: PathBuf,
-    /// Print the plan as JSON (schema benchseal.sync-plan/1) instead of a table.
+    /// Print the plan as JSON (schema benchseal.sync-plan/2) instead of a table. Names are
+    /// escaped losslessly: `\\` for a backslash, `\xNN` for a byte that is not UTF-8.
     #[arg(long)]
     pub json: bool,
     /// Leave out paths matching GLOB, matched against the `/`-separated relative path
@@ -79,9 +89,39 @@ fn execute_plan(args: PlanArgs) -> Result<ToolExit> {
     })
 }
 
-/// A path for people: lossy UTF-8, directories with a trailing `/`.
+/// Where an escaped name goes: a table escapes control characters too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EscapeFor {
+    Json,
+    Table,
+}
+
+/// A name written losslessly (see the module docs): `\` as `\\`, bytes that are not UTF-8
+/// as `\xNN`, and for a table, control characters as the `\xNN` of their bytes.
+fn escape_name(name: &OsStr, to: EscapeFor) -> String {
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else if to == EscapeFor::Table && c.is_control() {
+                for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// A path for people: escaped for a table, directories with a trailing `/`.
 fn display_path(path: &Path, kind: EntryKind) -> String {
-    let mut s = path.to_string_lossy().into_owned();
+    let mut s = escape_name(path.as_os_str(), EscapeFor::Table);
     if kind == EntryKind::Dir {
         s.push('/');
     }
@@ -122,7 +162,11 @@ pub fn render_table(plan: &Plan, all: bool) -> String {
                 display_path(&e.path, e.kind)
             );
             if let Some(target) = &e.link_target {
-                let _ = write!(line, " -> {}", target.to_string_lossy());
+                let _ = write!(
+                    line,
+                    " -> {}",
+                    escape_name(target.as_os_str(), EscapeFor::Table)
+                );
             }
             if e.action == benchseal_kernels::sync::plan::Action::Update {
                 let _ = write!(line, "  ({} differs)", e.evidence.name());
@@ -149,7 +193,7 @@ pub fn render_table(plan: &Plan, all: bool) -> String {
             let path = if p.path.as_os_str().is_empty() {
                 ".".to_string()
             } else {
-                p.path.to_string_lossy().into_owned()
+                escape_name(p.path.as_os_str(), EscapeFor::Table)
             };
             let _ = writeln!(
                 out,
@@ -184,7 +228,8 @@ struct SummaryJson {
     problems: usize,
 }
 
-/// A path in JSON: lossy text always, the exact bytes in hex when the name is not UTF-8.
+/// A path in JSON: escaped text always (lossless, see the module docs), and the exact
+/// bytes in hex when the name is not UTF-8.
 #[derive(Serialize)]
 struct PathJson {
     path: String,
@@ -195,7 +240,7 @@ struct PathJson {
 impl PathJson {
     fn new(path: &OsStr) -> Self {
         PathJson {
-            path: path.to_string_lossy().into_owned(),
+            path: escape_name(path, EscapeFor::Json),
             path_bytes_hex: path
                 .to_str()
                 .is_none()
@@ -231,8 +276,8 @@ impl PlanJson {
         let s = plan.summary();
         PlanJson {
             schema: PLAN_SCHEMA,
-            source: src.to_string_lossy().into_owned(),
-            target: dst.to_string_lossy().into_owned(),
+            source: escape_name(src.as_os_str(), EscapeFor::Json),
+            target: escape_name(dst.as_os_str(), EscapeFor::Json),
             summary: SummaryJson {
                 create: s.create,
                 update: s.update,
@@ -264,6 +309,62 @@ impl PlanJson {
                     detail: p.detail.clone(),
                 })
                 .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+
+    fn escaped(bytes: &[u8], to: EscapeFor) -> String {
+        escape_name(OsStr::from_bytes(bytes), to)
+    }
+
+    /// Undoes [`escape_name`]'s JSON form.
+    fn unescape(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = text.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
+            rest = tail;
+            match (b, rest) {
+                (b'\\', [b'\\', tail @ ..]) => {
+                    out.push(b'\\');
+                    rest = tail;
+                }
+                (b'\\', [b'x', h, l, tail @ ..]) => {
+                    let hex = std::str::from_utf8(&[*h, *l]).unwrap().to_string();
+                    out.push(u8::from_str_radix(&hex, 16).unwrap());
+                    rest = tail;
+                }
+                _ => out.push(b),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn non_utf8_names_stay_distinct_and_round_trip() {
+        let names: [&[u8]; 6] = [
+            b"n\xff",
+            b"n\xfe",
+            b"n\\xff",
+            b"caf\xc3\xa9",
+            b"a\nb",
+            b"\\",
+        ];
+        let json: Vec<String> = names.iter().map(|n| escaped(n, EscapeFor::Json)).collect();
+        assert_eq!(json[..3], ["n\\xff", "n\\xfe", "n\\\\xff"]);
+        assert_eq!(json[3], "café");
+        for (name, text) in names.iter().zip(&json) {
+            assert_eq!(&unescape(text), name, "{text}");
+        }
+        let table: Vec<String> = names.iter().map(|n| escaped(n, EscapeFor::Table)).collect();
+        assert_eq!(table[4], "a\\x0ab", "a newline does not split a row");
+        for (name, text) in names.iter().zip(&table) {
+            assert_eq!(&unescape(text), name, "{text}");
         }
     }
 }

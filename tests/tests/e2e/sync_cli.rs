@@ -93,7 +93,7 @@ fn plan_json_carries_schema_digests_and_non_utf8_bytes() {
         .stdout
         .clone();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(json["schema"], "benchseal.sync-plan/1");
+    assert_eq!(json["schema"], "benchseal.sync-plan/2");
     assert_eq!(json["summary"]["create"], 2);
     assert_eq!(json["summary"]["unchanged"], 3);
     let entries = json["entries"].as_array().unwrap();
@@ -103,7 +103,7 @@ fn plan_json_carries_schema_digests_and_non_utf8_bytes() {
         .iter()
         .find(|e| e["path_bytes_hex"] == "636166e9")
         .unwrap();
-    assert_eq!(latin["path"], "caf\u{fffd}");
+    assert_eq!(latin["path"], "caf\\xe9");
     assert_eq!(latin["action"], "create");
 }
 
@@ -163,4 +163,37 @@ fn missing_source_and_bad_glob_are_bad_input() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("exclusion glob `a[b`"));
+}
+
+#[test]
+fn sync_plan_names_round_trip_losslessly_and_stay_on_one_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    for name in [&b"n\xff"[..], b"n\xfe", b"a\nb", b"back\\slash"] {
+        fs::write(src.join(OsStr::from_bytes(name)), "").unwrap();
+    }
+    let dst = dir.path().join("dst");
+    let plan = |json: bool| {
+        let mut cmd = benchseal();
+        cmd.args(["sync", "plan"]).arg(&src).arg(&dst);
+        if json {
+            cmd.arg("--json");
+        }
+        String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&plan(true)).unwrap();
+    let mut paths: Vec<&str> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["a\nb", "back\\\\slash", "n\\xfe", "n\\xff"]);
+    let table = plan(false);
+    for name in [r"a\x0ab", r"back\\slash", r"n\xfe", r"n\xff"] {
+        let row = format!("create     file        0  {name}\n");
+        assert!(table.contains(&row), "{row:?} in\n{table}");
+    }
 }
