@@ -8,7 +8,7 @@ use crate::analysis::compare::{Comparison, Policy, Resolved, SideSource, compare
 use crate::model::outcome::{Outcome, bad_input};
 use crate::model::record::RunRecord;
 use crate::present::compare::Format;
-use crate::store::baselines::{baseline_path, pick_machine_class, version_dir};
+use crate::store::baselines::{baseline_path, machine_classes, pick_machine_class, version_dir};
 use crate::store::{BASELINES_DIR, RUNS_DIR, Seal, load, load_policy, resolve};
 
 crate::app::args::value_enum!(Format);
@@ -236,6 +236,20 @@ pub fn compare_to_baseline(
     Ok(comparison.outcome())
 }
 
+/// The directory of the stored baseline `version`, when the name is valid and the version
+/// holds at least one baseline record. `run --compare-to V` asks this before measuring, so
+/// that a typo costs nothing.
+pub fn check_baseline_exists(baselines_dir: &Path, version: &str) -> Result<PathBuf> {
+    let dir = version_dir(baselines_dir, version)?;
+    if !dir.is_dir() || machine_classes(&dir)?.is_empty() {
+        return Err(bad_input(format!(
+            "no baseline `{version}` in {} (save one with `benchseal baseline save --version {version}`)",
+            baselines_dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
 /// The comparison behind [`compare_to_baseline`], with the store and policy explicit.
 pub fn compare_with_stored_baseline(
     record: &RunRecord,
@@ -244,13 +258,7 @@ pub fn compare_with_stored_baseline(
     baselines_dir: &Path,
     policy: &Policy,
 ) -> Result<Comparison> {
-    let version_dir = version_dir(baselines_dir, version)?;
-    if !version_dir.is_dir() {
-        return Err(bad_input(format!(
-            "no baseline `{version}` in {} (save one with `benchseal baseline save --version {version}`)",
-            baselines_dir.display()
-        )));
-    }
+    let version_dir = check_baseline_exists(baselines_dir, version)?;
     let class = pick_machine_class(&version_dir, None, Some(&record.env.machine_class))?;
     let path = baseline_path(baselines_dir, version, &class)?;
     let old = Resolved {

@@ -12,7 +12,7 @@ use crate::model::outcome::Outcome;
 use crate::model::record::EngineKind;
 use crate::pipeline::RunConfig;
 use crate::pipeline::select::PathChoice;
-use crate::store::RUNS_DIR;
+use crate::store::{BASELINES_DIR, RUNS_DIR};
 
 crate::app::args::value_enum!(PathChoice);
 
@@ -113,6 +113,10 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
     } else {
         SummaryTo::Stdout
     };
+    // A baseline that is not there is said before anything is measured.
+    if let Some(version) = &args.compare_to {
+        super::compare::check_baseline_exists(std::path::Path::new(BASELINES_DIR), version)?;
+    }
     let key = args.sign.key()?;
     let run = run_and_report(&args.config(), registry, to, key.as_ref())?;
     let mut outcome = run.outcome;

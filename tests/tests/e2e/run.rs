@@ -377,3 +377,35 @@ fn an_engine_that_cannot_run_is_reported_once_and_its_cases_are_skipped() {
         }
     }
 }
+
+#[test]
+fn compare_to_unknown_baseline_is_refused_before_measuring() {
+    for (version, expected) in [
+        ("7.7.7", "no baseline `7.7.7` in baselines"),
+        ("../x", "version \"../x\" starts with `.` or `-`"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let assert = crate::support::benchseal_in(dir.path())
+            .args([
+                "run",
+                "--quick",
+                "--engines",
+                "wall",
+                "--compare-to",
+                version,
+            ])
+            .args(["--workload", FIXTURE_WORKLOAD])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected));
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(
+            !stderr.contains("digest pass"),
+            "nothing measured: {stderr}"
+        );
+        assert!(
+            !dir.path().join("reports").exists(),
+            "no run record is started"
+        );
+    }
+}
