@@ -52,12 +52,19 @@ pub fn execute(args: DigestsArgs) -> Result<Outcome> {
         paths: Vec::new(),
     };
     let selected = select(&registry(), &filter).map_err(bad_input)?;
+    let registered: Vec<String> = registry().iter().map(|w| w.id.to_string()).collect();
     if !args.check && !args.write {
         let golden = crate::store::golden::load(&args.golden)?;
+        crate::store::golden::check_registered(&golden, &args.golden, &registered)?;
         return Ok(show(&golden, &selected));
     }
     let golden = if args.golden.is_file() {
-        crate::store::golden::load(&args.golden)?
+        let golden = crate::store::golden::load(&args.golden)?;
+        // --write drops workloads no longer registered; --check refuses them.
+        if args.check {
+            crate::store::golden::check_registered(&golden, &args.golden, &registered)?;
+        }
+        golden
     } else if args.write {
         GoldenDigests::default()
     } else {
@@ -160,7 +167,6 @@ pub fn execute(args: DigestsArgs) -> Result<Outcome> {
                 },
             );
         }
-        let registered: Vec<String> = registry().iter().map(|w| w.id.to_string()).collect();
         let stale: Vec<String> = golden
             .workloads
             .keys()

@@ -11,6 +11,7 @@ mod baseline_cli;
 mod cli;
 mod codec_cli;
 mod compare_cli;
+mod digests_cli;
 mod env;
 mod env_cli;
 mod measure;
