@@ -99,7 +99,7 @@ fn a_rate_on_a_workload_with_another_unit_is_an_error_naming_the_objective() {
 #[test]
 fn absent_workload_and_absent_process_are_skipped() {
     let text = format!(
-        "{HEAD}[[process]]\nid = \"p\"\ncommand = [\"true\"]\n[[objective]]\nid = \"a\"\nworkload = \"codec/display/absent/large\"\nmetric = \"throughput\"\ntarget = \">= 1 GiB/s\"\npriority = \"critical\"\n[[objective]]\nid = \"b\"\nworkload = \"p\"\nmetric = \"latency_p50\"\ntarget = \"<= 1 s\"\npriority = \"high\"\n"
+        "{HEAD}[[process]]\nid = \"p\"\ncommand = [\"true\"]\n[[objective]]\nid = \"a\"\nworkload = \"codec/display/cp037-10x50/tiny\"\nmetric = \"throughput\"\ntarget = \">= 1 GiB/s\"\npriority = \"critical\"\n[[objective]]\nid = \"b\"\nworkload = \"p\"\nmetric = \"latency_p50\"\ntarget = \"<= 1 s\"\npriority = \"high\"\n"
     );
     let slo = parse(&text).unwrap();
     let run = fixture::run();
@@ -126,4 +126,70 @@ fn measured_value_and_margin_are_exact_for_the_example() {
     let detect = evaluate(&slo.objectives[4], &run, None).unwrap();
     assert_eq!(detect.measured_base, Some(180.0));
     assert!((detect.margin_pct.unwrap() - 28.0).abs() < 1e-9);
+}
+
+#[test]
+fn misspelt_workload_or_relative_to_is_an_error_naming_the_closest_names() {
+    let objective = |fields: &str| {
+        format!(
+            "{HEAD}[[process]]\nid = \"harness-startup\"\ncommand = [\"true\"]\n[[objective]]\nid = \"a\"\n{fields}\ntarget = \">= 1 GiB/s\"\npriority = \"high\"\n"
+        )
+    };
+    let cases = [
+        (
+            "workload = \"codec/displya/cp037-10x50/large\"\nmetric = \"throughput\"",
+            "t.toml:7:12: objective `a`: field `workload`: `codec/displya/cp037-10x50/large` is not a registered workload (closest: codec/display/cp037-10x50/large",
+        ),
+        (
+            "workload = \"harness-startpu\"\nmetric = \"throughput\"",
+            "field `workload`: workload id `harness-startpu` is not of the form",
+        ),
+        (
+            "workload = \"codec/display/cp037-10x50/large\"\nmetric = \"speedup\"\nrelative_to = \"codec/dispaly/cp037-10x50/large\"",
+            "t.toml:9:15: objective `a`: field `relative_to`: `codec/dispaly/cp037-10x50/large` is not a registered workload (closest: codec/display/cp037-10x50/large",
+        ),
+        (
+            "workload = \"codex/*\"\nmetric = \"digest_reproducibility\"",
+            "field `workload`: no registered workload starts with `codex/`",
+        ),
+    ];
+    for (fields, expected) in cases {
+        let text = objective(fields).replace(
+            ">= 1 GiB/s",
+            if fields.contains("speedup") {
+                ">= 1x"
+            } else if fields.contains("digest") {
+                ">= 100%"
+            } else {
+                ">= 1 GiB/s"
+            },
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(expected) || err.contains(expected),
+            "{err}\nexpected: {expected}"
+        );
+    }
+    let err = parse(&objective(
+        "workload = \"harness-startpu\"\nmetric = \"throughput\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("closest: harness-startup"), "{err}");
+}
+
+#[test]
+fn resamples_beyond_the_bound_are_refused() {
+    let err = parse(&format!(
+        "{HEAD}[regression.wall]\nresamples = 100000000000\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(
+            "field `regression`: wall.resamples must lie in 100..=100000, not 100000000000"
+        ),
+        "{err}"
+    );
+    parse(&format!("{HEAD}[regression.wall]\nresamples = 100000\n")).unwrap();
 }

@@ -133,6 +133,12 @@ impl Default for MemoryPolicy {
     }
 }
 
+/// Fewest bootstrap resamples a policy may ask for: fewer make the interval noise.
+pub const MIN_RESAMPLES: usize = 100;
+/// Most bootstrap resamples a policy may ask for (ten times the default): each costs time
+/// for every workload compared, and memory for every draw kept.
+pub const MAX_RESAMPLES: usize = 100_000;
+
 impl Policy {
     /// Checks that the numbers make sense; the message names the field.
     pub fn validate(&self) -> std::result::Result<(), String> {
@@ -149,8 +155,11 @@ impl Policy {
                 w.confidence
             ));
         }
-        if w.resamples < 100 {
-            return Err(format!("wall.resamples must be ≥ 100, not {}", w.resamples));
+        if !(MIN_RESAMPLES..=MAX_RESAMPLES).contains(&w.resamples) {
+            return Err(format!(
+                "wall.resamples must lie in {MIN_RESAMPLES}..={MAX_RESAMPLES}, not {}",
+                w.resamples
+            ));
         }
         let soft = self.instructions.soft_limit_pct;
         if !(soft.is_finite() && soft >= 0.0) {

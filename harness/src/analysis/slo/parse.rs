@@ -2,13 +2,14 @@
 
 use std::ops::Range;
 
-use benchseal_benches::{KernelPath, Unit};
+use benchseal_benches::{KernelPath, Unit, WorkloadId};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::*;
 use super::file::*;
 use super::unit::*;
+use crate::analysis::names::closest_hint;
 
 // Raw shapes, as written, with spans.
 
@@ -75,6 +76,8 @@ fn key_before(text: &str, offset: usize) -> Option<&str> {
 struct Parser<'a> {
     file: &'a str,
     text: &'a str,
+    /// The registry's workload ids: a workload an objective names must be one of them.
+    registered: Vec<String>,
 }
 
 impl Parser<'_> {
@@ -117,9 +120,20 @@ impl Parser<'_> {
 }
 
 impl SloFile {
-    /// Parses SLO text; `file` names it in errors.
+    /// Parses SLO text; `file` names it in errors. Every workload an objective names
+    /// (`workload`, `relative_to`, a reproducibility prefix) must be registered or, for
+    /// `workload`, a `[[process]]` of the file: a misspelt name is an error naming the
+    /// closest valid ones, not an objective skipped at sign-off.
     pub fn parse(text: &str, file: &str) -> Result<SloFile, SloError> {
-        let p = Parser { file, text };
+        let registered = benchseal_benches::registry()
+            .iter()
+            .map(|w| w.id.to_string())
+            .collect();
+        let p = Parser {
+            file,
+            text,
+            registered,
+        };
         let raw: RawFile = toml::from_str(text).map_err(|e| p.syntax(e))?;
         if raw.schema.get_ref() != SLO_SCHEMA {
             return Err(p.field(
@@ -251,16 +265,33 @@ impl Parser<'_> {
                 if processes.iter().any(|p| &p.id == text) {
                     Subject::Process(text.clone())
                 } else if metric == Metric::DigestReproducibility {
-                    Subject::Workloads(text.trim_end_matches('*').to_string())
+                    let prefix = text.trim_end_matches('*');
+                    if !self.registered.iter().any(|id| id.starts_with(prefix)) {
+                        return Err(self.field(
+                            w.span(),
+                            ctx,
+                            "workload",
+                            format!(
+                                "no registered workload starts with `{prefix}`{}",
+                                closest_hint(prefix, self.registered.iter().map(String::as_str))
+                            ),
+                        ));
+                    }
+                    Subject::Workloads(prefix.to_string())
                 } else {
-                    Subject::Workload(text.parse().map_err(|e: String| {
+                    let ids = self.registered.iter().map(String::as_str);
+                    let names = ids.chain(processes.iter().map(|p| p.id.as_str()));
+                    let hint = || closest_hint(text, names.clone());
+                    let id: WorkloadId = text.parse().map_err(|e: String| {
                         self.field(
                             w.span(),
                             ctx,
                             "workload",
-                            format!("{e}, nor a `[[process]]` id of this file"),
+                            format!("{e}, nor a `[[process]]` id of this file{}", hint()),
                         )
-                    })?)
+                    })?;
+                    self.check_registered(&id, w.span(), ctx, "workload", hint)?;
+                    Subject::Workload(id)
                 }
             }
         };
@@ -321,12 +352,20 @@ impl Parser<'_> {
                     fast: parse(fast)?,
                 })
             }
-            (Metric::Speedup, None, Some(reference)) => Some(SpeedupBase::Workload {
-                reference: reference
-                    .get_ref()
-                    .parse()
-                    .map_err(|m| self.field(reference.span(), ctx, "relative_to", m))?,
-            }),
+            (Metric::Speedup, None, Some(reference)) => {
+                let text = reference.get_ref();
+                let hint = || closest_hint(text, self.registered.iter().map(String::as_str));
+                let id: WorkloadId = text.parse().map_err(|m: String| {
+                    self.field(
+                        reference.span(),
+                        ctx,
+                        "relative_to",
+                        format!("{m}{}", hint()),
+                    )
+                })?;
+                self.check_registered(&id, reference.span(), ctx, "relative_to", hint)?;
+                Some(SpeedupBase::Workload { reference: id })
+            }
             (Metric::Speedup, Some(paths), Some(_)) => {
                 return Err(self.field(
                     paths.span(),
@@ -371,6 +410,27 @@ impl Parser<'_> {
             path,
             speedup,
         })
+    }
+
+    /// A workload id that parses but is not in the registry is an error naming the
+    /// closest valid names (`hint`).
+    fn check_registered(
+        &self,
+        id: &WorkloadId,
+        span: Range<usize>,
+        objective: Option<&str>,
+        field: &str,
+        hint: impl Fn() -> String,
+    ) -> Result<(), SloError> {
+        if self.registered.contains(&id.to_string()) {
+            return Ok(());
+        }
+        Err(self.field(
+            span,
+            objective,
+            field,
+            format!("`{id}` is not a registered workload{}", hint()),
+        ))
     }
 
     fn process(&self, raw: &RawProcess) -> Result<ProcessSpec, SloError> {
