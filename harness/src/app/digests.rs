@@ -58,6 +58,9 @@ pub fn execute(args: DigestsArgs) -> Result<Outcome> {
         crate::store::golden::check_registered(&golden, &args.golden, &registered)?;
         return Ok(show(&golden, &selected));
     }
+    if args.write {
+        crate::sys::fs::check_output_file(&args.golden)?;
+    }
     let golden = if args.golden.is_file() {
         let golden = crate::store::golden::load(&args.golden)?;
         // --write drops workloads no longer registered; --check refuses them.

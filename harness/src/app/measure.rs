@@ -52,6 +52,9 @@ fn parse_unit(text: &str) -> Result<Unit, String> {
 }
 
 pub fn execute(args: MeasureArgs) -> Result<Outcome> {
+    if let Some(out) = &args.out {
+        crate::sys::fs::check_output_file(out)?;
+    }
     let id = args.id.clone().unwrap_or_else(|| {
         std::path::Path::new(&args.command[0])
             .file_name()

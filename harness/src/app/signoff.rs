@@ -270,10 +270,11 @@ fn history(
 
 pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let slo = crate::store::load_slo(&args.slo)?;
+    let dir = args.out_dir.join(format!("v{}", args.version));
+    crate::sys::fs::check_output_dir(&dir)?;
     let key = args.sign.key()?;
     let signers = allowed_signers(&args)?;
     // One sign-off of a version at a time, from before measuring until the files are in.
-    let dir = args.out_dir.join(format!("v{}", args.version));
     let _lock = crate::sys::fs::lock_dir(&dir)?;
     let (git_commit, git_dirty, changed) = crate::sys::git::state(Path::new("."));
     if git_dirty == Some(true) && !args.allow_dirty {

@@ -3,24 +3,41 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::model::outcome::bad_input;
+
+/// Prefix of the temporary files [`write_atomic`] writes; the writer's process id follows
+/// it (`.benchseal-<pid>.<random>.tmp`), so that a later write can tell an orphan.
+const TEMP_PREFIX: &str = ".benchseal-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// A temporary file whose writer is gone is removed once it is this old (a writer holds
+/// one for well under a second; the margin covers a writer in another PID namespace).
+const ORPHAN_AGE: Duration = Duration::from_secs(60);
+/// A temporary file this old is removed whatever its name says.
+const STALE_AGE: Duration = Duration::from_secs(10 * 60);
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
 /// then rename. A reader never sees a half-written file, and an interrupted write leaves
-/// the previous content in place.
+/// the previous content in place (and a temporary file, which the next write to that
+/// directory removes once it is stale: see [`remove_stale_temporaries`]).
+///
+/// A path that cannot be written (a directory, a file where a directory should be, no
+/// permission, a read-only file system) is bad input (exit 2), said once; a failure while
+/// writing (a full disk) is not.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    check_output_file(path)?;
+    let dir = parent_dir(path);
     std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating directory {}", dir.display()))?;
+        .map_err(|e| output_error(e, format!("creating directory {}", dir.display())))?;
+    remove_stale_temporaries(dir);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".benchseal-")
-        .suffix(".tmp")
+        .prefix(&format!("{TEMP_PREFIX}{}.", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        .map_err(|e| output_error(e, format!("creating a temporary file in {}", dir.display())))?;
     // Temporary files are created 0600; a report or baseline is meant to be read by others,
     // so it gets the ordinary 0644 before it takes the place of the old file.
     tmp.write_all(bytes)
@@ -28,8 +45,101 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("writing {}", tmp.path().display()))?;
     tmp.persist(path)
-        .with_context(|| format!("renaming into {}", path.display()))?;
+        .map_err(|e| output_error(e.error, format!("renaming into {}", path.display())))?;
     Ok(())
+}
+
+/// The directory `path` lies in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks that `path` can be written as a file: not a directory, and its directory is or
+/// can become one (see [`check_output_dir`]).
+pub fn check_output_file(path: &Path) -> Result<()> {
+    check_output_dir(parent_dir(path))?;
+    if path.is_dir() {
+        return Err(bad_input(format!(
+            "cannot write {}: it is a directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `dir` is, or can become, a directory: the nearest of it and its ancestors
+/// that exists must be a directory. Commands that write only at the end call this before
+/// they start, so that a bad output path costs nothing.
+pub fn check_output_dir(dir: &Path) -> Result<()> {
+    let existing = dir
+        .ancestors()
+        .find(|a| std::fs::symlink_metadata(a).is_ok());
+    match existing {
+        Some(a) if !a.as_os_str().is_empty() && !a.is_dir() => Err(bad_input(format!(
+            "cannot write into {}: {} is not a directory",
+            dir.display(),
+            a.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// An I/O error about where output goes is bad input, said once with what was being done;
+/// any other is a plain failure.
+fn output_error(err: std::io::Error, doing: String) -> anyhow::Error {
+    use std::io::ErrorKind as K;
+    match err.kind() {
+        K::AlreadyExists
+        | K::NotADirectory
+        | K::IsADirectory
+        | K::DirectoryNotEmpty
+        | K::PermissionDenied
+        | K::ReadOnlyFilesystem
+        | K::NotFound
+        | K::InvalidFilename => bad_input(format!("{doing}: {err}")),
+        _ => anyhow::Error::new(err).context(doing),
+    }
+}
+
+/// Removes the temporary files of [`write_atomic`] that an interrupted write (`kill -9`,
+/// an abort) left in `dir`: those whose writer process is gone and that are older than a
+/// minute, and any older than ten minutes. Best effort: what cannot be removed stays.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(middle) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        let age = metadata
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
+        let writer_gone = middle
+            .split_once('.')
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|pid| {
+                rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
+            });
+        let stale = (writer_gone && age >= ORPHAN_AGE) || age >= STALE_AGE;
+        if stale && metadata.is_file() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Serialises `value` as pretty JSON (with a trailing newline) and writes it atomically.
@@ -216,5 +326,60 @@ mod tests {
         left.sort();
         assert_eq!(left, [".v1.lock", "v1"]);
         assert!(lock_dir(&dir).is_ok(), "the lock is released on drop");
+    }
+
+    /// A temporary file as an interrupted write leaves it, `age` old.
+    fn leftover(dir: &Path, name: &str, age: Duration) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, b"half").unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_on_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let minute = Duration::from_secs(61);
+        // PID 2^22 + 1 lies above Linux's largest PID, so no process has it.
+        let orphan = leftover(dir.path(), ".benchseal-4194305.abc123.tmp", minute);
+        let fresh_orphan = leftover(dir.path(), ".benchseal-4194305.def456.tmp", Duration::ZERO);
+        let mine = format!(".benchseal-{}.ghi789.tmp", std::process::id());
+        let live_writer = leftover(dir.path(), &mine, minute);
+        let old_unnamed = leftover(dir.path(), ".benchseal-Xy12zz.tmp", STALE_AGE);
+        let other = leftover(dir.path(), "notes.tmp", STALE_AGE);
+        write_atomic(&dir.path().join("x.json"), b"{}").unwrap();
+        assert!(!orphan.exists(), "its writer is gone");
+        assert!(!old_unnamed.exists(), "older than ten minutes");
+        assert!(fresh_orphan.exists(), "younger than a minute");
+        assert!(live_writer.exists(), "its writer still runs");
+        assert!(other.exists(), "not benchseal's");
+    }
+
+    #[test]
+    fn bad_output_paths_are_bad_input_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        for (path, expected) in [
+            (file.join("x.json"), "is not a directory"),
+            (dir.path().to_path_buf(), "it is a directory"),
+        ] {
+            let err = write_atomic(&path, b"{}").unwrap_err();
+            let message = format!("{err:#}");
+            assert!(message.contains(expected), "{message}");
+            assert!(
+                err.downcast_ref::<crate::model::outcome::BadInput>()
+                    .is_some(),
+                "{message}"
+            );
+            assert_eq!(message.matches("directory").count(), 1, "{message}");
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "nothing written"
+        );
     }
 }

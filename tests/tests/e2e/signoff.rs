@@ -363,3 +363,45 @@ fn a_signed_report_verifies_with_ssh_keygen_and_missing_files_are_broken() {
             "signoff.html is missing beside the signed report",
         ));
 }
+
+#[test]
+fn bad_output_paths_are_exit_2_said_once() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let file_arg = file.display().to_string();
+    let check = |cmd: &mut Command, expected: &str| {
+        let assert = cmd.assert().code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert_eq!(stderr.matches(expected).count(), 1, "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    };
+    check(
+        signoff(dir.path(), &run).args(["--out-dir", &file_arg]),
+        "a-file is not a directory",
+    );
+    check(
+        benchseal_dated(dir.path()).args(["run", "--quick", "--out", &file_arg]),
+        "a-file is not a directory",
+    );
+    check(
+        benchseal_dated(dir.path())
+            .args(["measure", "--runs", "1", "--out"])
+            .arg(dir.path())
+            .args(["--", "true"]),
+        "it is a directory",
+    );
+    check(
+        benchseal_dated(dir.path())
+            .args([
+                "digests",
+                "--write",
+                "--workload",
+                "codec/binary/mixed-10/tiny",
+                "--golden",
+            ])
+            .arg(dir.path()),
+        "it is a directory",
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"", "nothing written");
+}
