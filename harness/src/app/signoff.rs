@@ -232,7 +232,12 @@ fn history(
     machine_class: &str,
     version: &str,
 ) -> Result<Vec<HistoryPoint>> {
-    let mut versions: Vec<String> = crate::store::baselines::versions(baselines_dir)?
+    let found = crate::store::baselines::versions(baselines_dir)?;
+    for problem in &found.unreadable {
+        eprintln!("benchseal: warning: skipping {problem} in the history trend");
+    }
+    let mut versions: Vec<String> = found
+        .versions
         .into_iter()
         // Directories that are not version names (e.g. hidden ones) are not baselines.
         .filter(|v| crate::store::baselines::validate_name(v, "version").is_ok())
@@ -245,8 +250,18 @@ fn history(
         if !path.exists() {
             continue;
         }
-        let record = crate::store::load(&path, crate::store::Seal::Required)
-            .with_context(|| format!("reading baseline {v} for the history trend"))?;
+        // An unreadable older baseline costs its history point, not the sign-off; an
+        // edited one (its seal broken) still stops it.
+        let record = match crate::store::load(&path, crate::store::Seal::Required) {
+            Ok(record) => record,
+            Err(e) if super::exit::code_for_error(&e) == 3 => {
+                return Err(e.context(format!("reading baseline {v} for the history trend")));
+            }
+            Err(e) => {
+                eprintln!("benchseal: warning: skipping baseline {v} in the history trend: {e:#}");
+                continue;
+            }
+        };
         let values = slo
             .objectives
             .iter()

@@ -51,12 +51,23 @@ pub fn baseline_path(baselines_dir: &Path, version: &str, machine_class: &str) -
     Ok(version_dir(baselines_dir, version)?.join(format!("{machine_class}.json")))
 }
 
-/// The version directories of a baseline store, sorted; a missing store has none. Every
-/// error (an unreadable store or entry) names the path it came from.
-pub fn versions(baselines_dir: &Path) -> Result<Vec<String>> {
+/// What [`versions`] found in a baseline store.
+#[derive(Debug, Default)]
+pub struct Versions {
+    /// The version directories, sorted.
+    pub versions: Vec<String>,
+    /// Entries that could not be read (a dangling link, no permission), each naming its
+    /// path and why; the caller says them as warnings and goes on without them.
+    pub unreadable: Vec<String>,
+}
+
+/// The version directories of a baseline store; a missing store has none. One unreadable
+/// entry does not hide the others: it is listed in [`Versions::unreadable`]. Only a store
+/// that cannot be read at all is an error, naming its path.
+pub fn versions(baselines_dir: &Path) -> Result<Versions> {
     let entries = match std::fs::read_dir(baselines_dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Versions::default()),
         Err(e) => {
             return Err(bad_input(format!(
                 "reading {}: {e}",
@@ -64,19 +75,21 @@ pub fn versions(baselines_dir: &Path) -> Result<Vec<String>> {
             )));
         }
     };
-    let mut versions = Vec::new();
+    let mut found = Versions::default();
     for entry in entries {
         let entry =
             entry.map_err(|e| bad_input(format!("reading {}: {e}", baselines_dir.display())))?;
         let path = entry.path();
-        let metadata = std::fs::metadata(&path)
-            .map_err(|e| bad_input(format!("reading {}: {e}", path.display())))?;
-        if metadata.is_dir() {
-            versions.push(entry.file_name().to_string_lossy().into_owned());
+        match std::fs::metadata(&path) {
+            Ok(metadata) if metadata.is_dir() => found
+                .versions
+                .push(entry.file_name().to_string_lossy().into_owned()),
+            Ok(_) => {}
+            Err(e) => found.unreadable.push(format!("{}: {e}", path.display())),
         }
     }
-    versions.sort();
-    Ok(versions)
+    found.versions.sort();
+    Ok(found)
 }
 
 /// The machine classes stored under a version directory, sorted.
@@ -221,29 +234,33 @@ mod tests {
     use super::*;
 
     /// Regression: version directories were listed twice (list and history) and unreadable
-    /// entries were silently dropped by `.flatten()`.
+    /// entries were silently dropped by `.flatten()`; then one unreadable entry hid all.
     #[test]
     fn versions_listing_is_sorted_skips_files_and_names_the_path_of_errors() {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("baselines");
         assert!(
-            versions(&store).unwrap().is_empty(),
+            versions(&store).unwrap().versions.is_empty(),
             "a missing store is empty"
         );
         for version in ["2.0.0", "1.0.0", "1.10.0"] {
             std::fs::create_dir_all(store.join(version)).unwrap();
         }
         std::fs::write(store.join("notes.txt"), "not a version").unwrap();
-        assert_eq!(versions(&store).unwrap(), ["1.0.0", "1.10.0", "2.0.0"]);
+        assert_eq!(
+            versions(&store).unwrap().versions,
+            ["1.0.0", "1.10.0", "2.0.0"]
+        );
 
         std::os::unix::fs::symlink(store.join("gone"), store.join("dangling")).unwrap();
-        let err = versions(&store).unwrap_err();
-        assert!(format!("{err:#}").contains("dangling"), "{err:#}");
-        assert!(
-            err.downcast_ref::<crate::model::outcome::BadInput>()
-                .is_some(),
-            "{err:#}"
+        let found = versions(&store).unwrap();
+        assert_eq!(
+            found.versions,
+            ["1.0.0", "1.10.0", "2.0.0"],
+            "the others stay"
         );
+        assert_eq!(found.unreadable.len(), 1);
+        assert!(found.unreadable[0].contains("dangling"), "{found:?}");
 
         let not_a_dir = dir.path().join("file");
         std::fs::write(&not_a_dir, "").unwrap();

@@ -273,8 +273,8 @@ pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads every run and baseline; incomplete runs are skipped (and named), a broken file
-/// is bad input, a seal mismatch is broken reproducibility.
+/// Reads every run and baseline; incomplete runs and unreadable baselines are skipped
+/// (and named), a broken run file is bad input, a seal mismatch is broken reproducibility.
 pub fn history_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<String>)> {
     let mut by_run: BTreeMap<String, LabelledRecord> = BTreeMap::new();
     let mut skipped = Vec::new();
@@ -315,17 +315,20 @@ pub fn history_records(stores: &Stores) -> Result<(Vec<LabelledRecord>, Vec<Stri
     for path in json_files(&stores.runs_dir)? {
         add(load(&path, Seal::Unchecked)?, "run".into(), &path)?;
     }
-    for version in baselines::versions(&stores.baselines_dir)? {
+    // One unreadable baseline does not hide the others' history; it is said.
+    let found = baselines::versions(&stores.baselines_dir)?;
+    let mut unreadable = found.unreadable;
+    for version in found.versions {
         let dir = stores.baselines_dir.join(&version);
         for class in baselines::machine_classes(&dir)? {
             let path = dir.join(format!("{class}.json"));
-            add(
-                load(&path, Seal::Unchecked)?,
-                format!("baseline {version}"),
-                &path,
-            )?;
+            match load(&path, Seal::Unchecked) {
+                Ok(record) => add(record, format!("baseline {version}"), &path)?,
+                Err(e) => unreadable.push(format!("{e:#}")),
+            }
         }
     }
+    skipped.extend(unreadable);
     Ok((by_run.into_values().collect(), skipped))
 }
 

@@ -292,11 +292,30 @@ fn a_corrupt_baseline_is_bad_input_naming_it() {
         .stderr(predicate::str::contains(
             "some-class.json: field `workloads[0].paths[0].wall.metrics.median_ns`: not valid JSON",
         ));
+}
+
+#[test]
+fn an_unreadable_baseline_file_is_named_and_the_listing_goes_on() {
+    let dir = store_with_baseline("1.4.0");
+    let baselines = dir.path().join("baselines");
+    std::fs::create_dir_all(baselines.join("1.0.0")).unwrap();
+    std::fs::copy(
+        fixture("truncated.json"),
+        baselines.join("1.0.0/some-class.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(baselines.join("gone"), baselines.join("dangling")).unwrap();
     benchseal_in(dir.path())
         .args(["baseline", "list"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("some-class.json"));
+        .code(0)
+        .stdout(predicate::str::contains("1.4.0"))
+        .stderr(predicate::str::contains(
+            "benchseal: warning: skipping baselines/1.0.0/some-class.json: field `workloads[0]",
+        ))
+        .stderr(predicate::str::contains(
+            "benchseal: warning: skipping baselines/dangling: No such file or directory",
+        ));
 }
 
 #[test]

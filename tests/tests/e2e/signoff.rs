@@ -405,3 +405,25 @@ fn bad_output_paths_are_exit_2_said_once() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"", "nothing written");
 }
+
+#[test]
+fn an_unreadable_older_baseline_costs_its_history_point_not_the_signoff() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    let store = tempfile::tempdir().unwrap();
+    let class = fixture::run().env.machine_class;
+    std::fs::create_dir_all(store.path().join("0.0.1")).unwrap();
+    let broken = store.path().join(format!("0.0.1/{class}.json"));
+    std::fs::write(&broken, "{ not json").unwrap();
+    std::os::unix::fs::symlink(store.path().join("gone"), store.path().join("dangling")).unwrap();
+    signoff(dir.path(), &run)
+        .arg("--baselines-dir")
+        .arg(store.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "benchseal: warning: skipping baseline 0.0.1 in the history trend: {}",
+            broken.display()
+        )))
+        .stderr(predicate::str::contains("dangling"));
+    assert!(dir.path().join("reports/v0.1.0/signoff.json").is_file());
+}
