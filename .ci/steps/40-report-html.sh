@@ -51,9 +51,16 @@ priority = "medium"
 TOML
 
 "$bin" measure --runs 5 --id harness-startup --out "$work/run.json" -- "$bin" --version >/dev/null
-(cd "$work" && "$bin" signoff --version 0.0.0-ci --run run.json --no-processes --allow-dirty --out-dir reports) >/dev/null
+# A throwaway signing key, listed in the scratch directory's allowed_signers: the run and the
+# report are signed as a release's would be. The scratch directory is no checkout and the run is
+# not of version 0.0.0-ci, which the report records as allowances.
+ssh-keygen -q -t ed25519 -N '' -f "$work/ci_key"
+printf 'ci@benchseal namespaces="benchseal" %s\n' "$(cut -d' ' -f1,2 "$work/ci_key.pub")" >"$work/allowed_signers"
+"$bin" sign --sign-key "$work/ci_key" "$work/run.json" 2>/dev/null
+(cd "$work" && "$bin" signoff --version 0.0.0-ci --run run.json --no-processes --allow-dirty \
+  --allow-other-commit --allow-other-version --sign-key ci_key --out-dir reports) >/dev/null
 html="$work/reports/v0.0.0-ci/signoff.html"
-"$bin" verify "$work/reports/v0.0.0-ci" >/dev/null
+(cd "$work" && "$bin" verify reports/v0.0.0-ci) >/dev/null
 
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
   --disable-background-networking --disable-component-update --disable-sync
