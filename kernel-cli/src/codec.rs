@@ -81,9 +81,11 @@ pub struct DecodeArgs {
     /// Decoder code path.
     #[arg(long, value_enum, default_value_t = PathChoice::Simd)]
     pub path: PathChoice,
-    /// Records decoded per batch (bounds resident memory).
-    #[arg(long, default_value_t = 16_384)]
-    pub batch_records: usize,
+    /// Records decoded per batch (bounds resident memory): 1 to 1048576, and a batch may
+    /// hold at most 1 GiB of records.
+    #[arg(long, default_value_t = 16_384,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH_RECORDS as u64))]
+    pub batch_records: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,11 +142,25 @@ struct DecodeSummary {
     first_errors: Vec<String>,
 }
 
+/// The most records one batch may hold.
+const MAX_BATCH_RECORDS: usize = 1 << 20;
+/// The most bytes of records one batch may hold.
+const MAX_BATCH_BYTES: usize = 1 << 30;
+
 /// How many skipped records are described one by one on stderr.
 const ERRORS_SHOWN: usize = 5;
 
 fn decode(args: DecodeArgs) -> Result<ToolExit> {
     let layout = load_layout(&args.layout)?;
+    let batch_records = args.batch_records as usize;
+    if batch_records.saturating_mul(layout.record_length) > MAX_BATCH_BYTES {
+        return Err(bad_input(format!(
+            "--batch-records {batch_records} of {}-byte records is more than 1 GiB per batch; \
+             use at most {}",
+            layout.record_length,
+            MAX_BATCH_BYTES / layout.record_length.max(1)
+        )));
+    }
     let input = MappedInput::open(&args.data)
         .map_err(|e| bad_input(format!("{}: cannot open: {e}", args.data.display())))?;
     let path = match args.path {
@@ -181,7 +197,7 @@ fn decode(args: DecodeArgs) -> Result<ToolExit> {
             &layout,
             &decoder,
             format,
-            args.batch_records,
+            batch_records,
             &mut on_error,
             &mut |columns| {
                 summary.decoded += columns.records() as u64;
@@ -301,7 +317,7 @@ fn throughput(bytes: u64, seconds: f64) -> String {
 /// timed apart for the summary's split.
 struct JsonlOutput {
     path: PathBuf,
-    file: tempfile::NamedTempFile,
+    file: Sink,
     writer: Option<JsonlWriter>,
     format_seconds: f64,
     write_seconds: f64,
@@ -310,7 +326,7 @@ struct JsonlOutput {
 
 impl JsonlOutput {
     fn create(path: &Path) -> Result<JsonlOutput> {
-        let file = temporary_beside(path)?;
+        let file = Sink::open(path)?;
         Ok(JsonlOutput {
             path: path.to_path_buf(),
             file,
@@ -343,7 +359,7 @@ impl JsonlOutput {
 
     fn drain(
         writer: &mut JsonlWriter,
-        file: &mut tempfile::NamedTempFile,
+        file: &mut Sink,
         path: &Path,
         seconds: &mut f64,
         written: &mut u64,
@@ -369,15 +385,78 @@ impl JsonlOutput {
             )?;
         }
         let started = Instant::now();
-        let path = self.path;
-        self.file
-            .persist(&path)
-            .with_context(|| format!("renaming into {}", path.display()))?;
+        self.file.finish(&self.path)?;
         Ok(JsonlTimes {
             format_seconds: self.format_seconds,
             write_seconds: self.write_seconds + started.elapsed().as_secs_f64(),
             written: self.written,
         })
+    }
+}
+
+/// Where JSON Lines go: a regular file (or a new name) through a temporary file renamed
+/// into place when complete; a symbolic link is written through to its target, and a
+/// special file (`/dev/null`, a pipe) is written directly, never replaced.
+enum Sink {
+    Temporary(tempfile::NamedTempFile),
+    Direct(std::fs::File),
+}
+
+impl Sink {
+    fn open(path: &Path) -> Result<Sink> {
+        let through_link =
+            std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if !through_link && !special {
+            return temporary_beside(path).map(Sink::Temporary);
+        }
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if std::fs::metadata(&target).is_ok_and(|m| m.is_file()) {
+            // A link to a regular file: replace the target, atomically, keep the link.
+            return temporary_beside(&target).map(Sink::Temporary);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map(Sink::Direct)
+            .map_err(|e| bad_input(format!("{}: cannot write: {e}", path.display())))
+    }
+
+    fn finish(self, path: &Path) -> Result<()> {
+        match self {
+            Sink::Temporary(file) => {
+                let target =
+                    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+                    } else {
+                        path.to_path_buf()
+                    };
+                file.persist(&target)
+                    .with_context(|| format!("renaming into {}", target.display()))?;
+            }
+            Sink::Direct(mut file) => file
+                .flush()
+                .with_context(|| format!("writing {}", path.display()))?,
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Temporary(f) => f.write(buf),
+            Sink::Direct(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Temporary(f) => f.flush(),
+            Sink::Direct(f) => f.flush(),
+        }
     }
 }
 

@@ -398,6 +398,11 @@ struct FieldDoc {
     sign: Option<String>,
 }
 
+/// The longest record a layout may describe: 1 MiB, far beyond COBOL's own record limits
+/// (e.g. 32,760 bytes for fixed-length QSAM records on z/OS), and small enough that a batch
+/// of records is always a sane allocation.
+pub const MAX_RECORD_LENGTH: usize = 1 << 20;
+
 impl Layout {
     /// Validates fields; `record_length` defaults to the end of the last field.
     pub fn new(
@@ -426,6 +431,12 @@ impl Layout {
         }
         let extent = fields.iter().map(Field::end).max().unwrap_or(0);
         let record_length = record_length.unwrap_or(extent);
+        if record_length > MAX_RECORD_LENGTH {
+            return Err(LayoutError::Layout(format!(
+                "record_length {record_length} exceeds the longest supported record, \
+                 {MAX_RECORD_LENGTH} bytes"
+            )));
+        }
         if let Some(field) = fields.iter().find(|f| f.end() > record_length) {
             return Err(LayoutError::Field {
                 field: field.name.clone(),

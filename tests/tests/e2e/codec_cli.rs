@@ -1,5 +1,6 @@
 //! `benchseal codec generate` and `benchseal codec decode` as a user meets them.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
@@ -217,4 +218,69 @@ fn bad_layouts_and_missing_files_are_bad_input() {
     decode(&data, &["--codepage", "cp999"])
         .code(2)
         .stderr(predicate::str::contains("unknown code page `cp999`"));
+}
+
+#[test]
+fn batch_records_beyond_the_bound_are_bad_input_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), "a.bin", &["--records", "10"]);
+    for huge in ["18446744073709551615", "10000000000", "0"] {
+        decode(&data, &["--batch-records", huge])
+            .code(2)
+            .stderr(predicate::str::contains("--batch-records"))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    decode(&data, &["--batch-records", "1"]).success();
+}
+
+#[test]
+fn a_record_length_beyond_the_bound_is_refused_and_generate_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(layout()).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["record_length"] = serde_json::json!(1_000_000_000_000u64);
+    let huge = dir.path().join("huge.json");
+    std::fs::write(&huge, doc.to_string()).unwrap();
+    let out = dir.path().join("out.bin");
+    benchseal()
+        .args(["codec", "generate", "--records", "1", "--layout"])
+        .arg(&huge)
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "record_length 1000000000000 exceeds the longest supported record",
+        ));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the layout: nothing half-written");
+}
+
+#[test]
+fn jsonl_through_a_symlink_writes_its_target_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), "a.bin", &["--records", "20"]);
+    let target = dir.path().join("target.jsonl");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    decode(&data, &["--jsonl", link.to_str().unwrap()]).success();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap().lines().count(),
+        20
+    );
+    // A special file is written to, never replaced.
+    decode(&data, &["--jsonl", "/dev/null"]).success();
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
 }
