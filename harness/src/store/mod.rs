@@ -341,6 +341,51 @@ pub fn load_slo(path: &Path) -> Result<SloFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `text` with a few bytes overwritten (`arbitrary`) or a few digits changed.
+    fn mutate(text: &str, edits: &[(prop::sample::Index, u8)], arbitrary: bool) -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        let digits: Vec<usize> = (0..bytes.len())
+            .filter(|&i| bytes[i].is_ascii_digit())
+            .collect();
+        for (at, byte) in edits {
+            if arbitrary || digits.is_empty() {
+                let i = at.index(bytes.len());
+                bytes[i] = *byte;
+            } else {
+                bytes[digits[at.index(digits.len())]] = b'0' + byte % 10;
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn edits() -> impl Strategy<Value = (Vec<(prop::sample::Index, u8)>, bool)> {
+        (
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            any::<bool>(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Mutated records are parsed, refused or seal-checked, never a panic.
+        #[test]
+        fn fuzzed_records_never_panic((edits, arbitrary) in edits()) {
+            let text = serde_json::to_string_pretty(&crate::analysis::fixture::run()).unwrap();
+            if let Ok(record) = parse_record(&mutate(&text, &edits, arbitrary)) {
+                let _ = record.verify_seal();
+            }
+        }
+
+        /// Mutated SLO files are parsed or refused with a message, never a panic.
+        #[test]
+        fn fuzzed_slo_files_never_panic((edits, arbitrary) in edits()) {
+            let text = mutate(crate::analysis::fixture::FIXTURE_SLO, &edits, arbitrary);
+            let _ = SloFile::parse(&text, "slo.toml");
+        }
+    }
 
     #[test]
     fn json_path_names_nested_fields() {
