@@ -8,8 +8,8 @@ use benchseal_kernels::codec::encode::{
 use benchseal_kernels::codec::file::MappedInput;
 use benchseal_kernels::codec::{
     ByteOrder, CodePage, CodecError, CodecPath, Column, ColumnData, Columns, Cursor, ErrorKind,
-    FastPath, Field, FieldCodec, FieldKind, JsonlWriter, Layout, RecordDecoder, RecordFormat,
-    Unmappable, ZonedSign, binary_min_length,
+    FastPath, Field, FieldCodec, FieldKind, JsonlWriter, Layout, MAX_RECORD_LENGTH, RecordDecoder,
+    RecordFormat, Unmappable, ZonedSign, binary_min_length,
 };
 use proptest::prelude::*;
 
@@ -471,8 +471,9 @@ fn unordered_and_hand_built_layouts_decode_alike_on_every_path() {
     }
 }
 
-/// A field that would end past the largest offset is a layout error, and columns for
-/// enormous fields only reserve a bounded hint.
+/// A field that would end past the largest offset, or a record longer than
+/// `MAX_RECORD_LENGTH`, is a layout error, and columns for the largest fields allowed only
+/// reserve a bounded hint.
 #[test]
 fn enormous_fields_are_refused_or_reserved_lazily() {
     let err = Layout::new(vec![Field::display("far", usize::MAX - 2, 10)], None, None)
@@ -482,8 +483,20 @@ fn enormous_fields_are_refused_or_reserved_lazily() {
         err.contains("far") && err.contains("beyond any record"),
         "{err}"
     );
-    let huge = Layout::new(vec![Field::display("huge", 0, 1 << 40)], None, None).unwrap();
-    let columns = Columns::with_capacity(&huge, 1 << 20);
+    let err = Layout::new(vec![Field::display("huge", 0, 1 << 40)], None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("exceeds the longest supported record"),
+        "{err}"
+    );
+    let largest = Layout::new(
+        vec![Field::display("largest", 0, MAX_RECORD_LENGTH)],
+        None,
+        None,
+    )
+    .unwrap();
+    let columns = Columns::with_capacity(&largest, 1 << 20);
     assert_eq!(columns.records(), 0);
 }
 

@@ -38,8 +38,8 @@ pub use columns::{
 pub use decode::{Cursor, FieldCodec, RecordDecoder, RecordFormat};
 pub use error::{CodecError, ErrorKind, FaultKind, FieldFault, LayoutError};
 pub use layout::{
-    ByteOrder, Field, FieldKind, LAYOUT_SCHEMA, Layout, ZonedSign, binary_min_length,
-    numeric_length,
+    ByteOrder, Field, FieldKind, LAYOUT_SCHEMA, Layout, MAX_RECORD_LENGTH, ZonedSign,
+    binary_min_length, numeric_length,
 };
 pub use numeric::format_decimal;
 
