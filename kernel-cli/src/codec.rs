@@ -398,7 +398,11 @@ impl JsonlOutput {
 /// into place when complete; a symbolic link is written through to its target, and a
 /// special file (`/dev/null`, a pipe) is written directly, never replaced.
 enum Sink {
-    Temporary(tempfile::NamedTempFile),
+    /// Renamed onto `target` (the path, or a link's target) when complete.
+    Temporary {
+        file: tempfile::NamedTempFile,
+        target: PathBuf,
+    },
     Direct(std::fs::File),
 }
 
@@ -407,13 +411,16 @@ impl Sink {
         let through_link =
             std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
         let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-        if !through_link && !special {
-            return temporary_beside(path).map(Sink::Temporary);
-        }
-        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if std::fs::metadata(&target).is_ok_and(|m| m.is_file()) {
-            // A link to a regular file: replace the target, atomically, keep the link.
-            return temporary_beside(&target).map(Sink::Temporary);
+        let target = if through_link {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        } else {
+            path.to_path_buf()
+        };
+        // A new name, a regular file, or a link to one (whose target is replaced, the link
+        // kept): written beside the target and renamed onto it.
+        if !special && (!through_link || std::fs::metadata(&target).is_ok_and(|m| m.is_file())) {
+            let file = temporary_beside(&target)?;
+            return Ok(Sink::Temporary { file, target });
         }
         std::fs::OpenOptions::new()
             .write(true)
@@ -426,13 +433,7 @@ impl Sink {
 
     fn finish(self, path: &Path) -> Result<()> {
         match self {
-            Sink::Temporary(file) => {
-                let target =
-                    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-                        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-                    } else {
-                        path.to_path_buf()
-                    };
+            Sink::Temporary { file, target } => {
                 file.persist(&target)
                     .with_context(|| format!("renaming into {}", target.display()))?;
             }
@@ -447,14 +448,14 @@ impl Sink {
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Sink::Temporary(f) => f.write(buf),
+            Sink::Temporary { file, .. } => file.write(buf),
             Sink::Direct(f) => f.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Sink::Temporary(f) => f.flush(),
+            Sink::Temporary { file, .. } => file.flush(),
             Sink::Direct(f) => f.flush(),
         }
     }

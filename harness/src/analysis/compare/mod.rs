@@ -37,6 +37,12 @@ pub const COMPARISON_SCHEMA: &str = "benchseal.comparison/1";
 /// Seed of the bootstrap resampling: fixed, so a comparison is reproducible bit for bit.
 pub const BOOTSTRAP_SEED: u64 = 0x0BE7_C45E_A15E_ED01;
 
+/// The bootstrap seed of one benchmark's line: fixed per name, so a comparison is
+/// repeatable.
+fn seed_for(name: &str) -> u64 {
+    BOOTSTRAP_SEED ^ fnv1a(name.as_bytes())
+}
+
 /// How each metric is judged. Deserialisable from the regression policy of `slo.toml`;
 /// every field has a default, so a partial table is fine:
 ///
@@ -928,7 +934,7 @@ impl Builder<'_> {
             .copied()
             .zip(new_runs.iter().copied())
             .collect();
-        let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+        let seed = seed_for(name);
         let Some(paired) = replicates::paired_ratio(&pairs, wall.resamples, wall.confidence, seed)
         else {
             return MetricComparison {
@@ -981,7 +987,7 @@ impl Builder<'_> {
     ) -> MetricComparison {
         if !a.executions.is_empty() && !b.executions.is_empty() {
             let wall = &self.policy.wall;
-            let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+            let seed = seed_for(name);
             return match crate::analysis::replicates::hierarchical_median_ratio(
                 old_runs,
                 new_runs,
@@ -1079,7 +1085,7 @@ impl Builder<'_> {
         let wall = &self.policy.wall;
         let old_median = crate::analysis::stats::median(old).unwrap_or(f64::NAN);
         let new_median = crate::analysis::stats::median(new).unwrap_or(f64::NAN);
-        let seed = BOOTSTRAP_SEED ^ fnv1a(name.as_bytes());
+        let seed = seed_for(name);
         match crate::analysis::stats::bootstrap_median_ratio(
             old,
             new,
