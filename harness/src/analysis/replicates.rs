@@ -41,7 +41,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::stats::{RatioEstimate, SplitMix64, Verdict, median, quantile_select};
+use crate::analysis::stats::{
+    RatioEstimate, SplitMix64, Verdict, median, percentile_interval, resampled_ratios,
+};
 
 /// Point estimate and interval of a median.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,14 +111,12 @@ pub fn hierarchical_median_ratio(
     let ratio = new_side.median() / old_median;
     let mut rng = SplitMix64::new(seed);
     let resamples = resamples.max(1);
-    let mut ratios = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        let denominator = old_side.draw(&mut rng);
-        let numerator = new_side.draw(&mut rng);
-        if denominator > 0.0 {
-            ratios.push(numerator / denominator);
-        }
-    }
+    let mut ratios = resampled_ratios(
+        |rng| old_side.draw(rng),
+        |rng| new_side.draw(rng),
+        resamples,
+        &mut rng,
+    );
     if ratios.is_empty() {
         return None;
     }
@@ -265,15 +265,6 @@ const EXACT_LIMIT: usize = 256;
 
 fn valid_confidence(confidence: f64) -> bool {
     confidence > 0.0 && confidence < 1.0
-}
-
-/// The central `confidence` share of non-empty `draws`; reorders them.
-fn percentile_interval(draws: &mut [f64], confidence: f64) -> (f64, f64) {
-    let tail = (1.0 - confidence) / 2.0;
-    (
-        quantile_select(draws, tail),
-        quantile_select(draws, 1.0 - tail),
-    )
 }
 
 /// The median of a multiset of values given as `counts` over ascending `sorted` values,

@@ -128,28 +128,53 @@ pub fn bootstrap_median_ratio(
     let mut rng = SplitMix64::new(seed);
     let mut old_side = ResampledMedian::new(old);
     let mut new_side = ResampledMedian::new(new);
+    let mut ratios = resampled_ratios(
+        |rng| old_side.draw(rng),
+        |rng| new_side.draw(rng),
+        resamples,
+        &mut rng,
+    );
+    if ratios.is_empty() {
+        return None;
+    }
+    let (lower, upper) = percentile_interval(&mut ratios, confidence);
+    Some(RatioEstimate {
+        ratio,
+        lower,
+        upper,
+        confidence,
+    })
+}
+
+/// `resamples` bootstrap ratios new/old of two sides' resampled statistics. The old side
+/// is drawn first, then the new: the same draws, in the same order, as resampling the
+/// values themselves, so an estimate does not depend on how a side finds its statistic.
+/// A resample whose old statistic is not positive is left out (a zero sample cannot make
+/// an infinite ratio).
+pub fn resampled_ratios(
+    mut old: impl FnMut(&mut SplitMix64) -> f64,
+    mut new: impl FnMut(&mut SplitMix64) -> f64,
+    resamples: usize,
+    rng: &mut SplitMix64,
+) -> Vec<f64> {
     let mut ratios = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        // Old side first, then new: the same draws, in the same order, as resampling the
-        // values themselves, so the estimate does not depend on how medians are found.
-        let denominator = old_side.draw(&mut rng);
-        let numerator = new_side.draw(&mut rng);
-        // A resample of positive old samples has a positive median; guard anyway so a
-        // zero sample cannot produce an infinite ratio.
+        let denominator = old(rng);
+        let numerator = new(rng);
         if denominator > 0.0 {
             ratios.push(numerator / denominator);
         }
     }
-    if ratios.is_empty() {
-        return None;
-    }
+    ratios
+}
+
+/// The central `confidence` percentile interval of bootstrap `draws` (reordered).
+pub fn percentile_interval(draws: &mut [f64], confidence: f64) -> (f64, f64) {
     let tail = (1.0 - confidence) / 2.0;
-    Some(RatioEstimate {
-        ratio,
-        lower: quantile_select(&mut ratios, tail),
-        upper: quantile_select(&mut ratios, 1.0 - tail),
-        confidence,
-    })
+    (
+        quantile_select(draws, tail),
+        quantile_select(draws, 1.0 - tail),
+    )
 }
 
 /// Medians of bootstrap resamples of one side, found by counting instead of selecting.
