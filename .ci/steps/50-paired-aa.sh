@@ -27,7 +27,8 @@ if code != 0:
     problems.append(f"exit {code} (0 expected)")
 if comparison["reproducibility"]:
     problems.append(f"reproducibility: {comparison['reproducibility']}")
-if not wall or any((m.get("basis") or {}).get("kind") != "paired" for m in wall):
+paired_kinds = ("paired", "paired_same_instructions")
+if not wall or any((m.get("basis") or {}).get("kind") not in paired_kinds for m in wall):
     problems.append("wall lines are not all paired same-session lines")
 if failing:
     problems.append(f"{len(failing)} failing line(s)")

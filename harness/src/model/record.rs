@@ -310,8 +310,9 @@ pub struct WallStats {
 /// One process execution of the wall bench executable, as far as one case is concerned.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WallExecution {
-    /// 0-based position of the execution in its session (in a paired session A's and B's
-    /// executions count together: A B B A … is 0 1 2 3 …).
+    /// 0-based round of the execution in its session times the number of sides, plus the
+    /// side (A 0, B 1): in a paired session execution i of A is 2i and its partner in B is
+    /// 2i + 1 (each case runs in its own process there, A's and B's back to back).
     pub sequence: usize,
     /// Where the case ran within the execution's randomized order (0-based).
     pub position: usize,

@@ -294,64 +294,105 @@ pub struct WallSide<'s, 'p> {
 ///
 /// Each execution runs all cases in a fresh randomized order (workloads shuffled, then the
 /// paths within each: randomized multiple interleaved trials, Abedi & Brecht, ICPE 2017), so
-/// a slow phase of the machine spreads over cases instead of hitting one. With two sides
-/// (a paired session) execution i runs A then B for even i and B then A for odd i
-/// (A B B A A B …), in the same case order, so drift in time affects both alike and
-/// execution i of A pairs with execution i of B. Afterwards each case's median and its
-/// interval come from all executions ([`pool`]).
+/// a slow phase of the machine spreads over cases instead of hitting one.
+///
+/// With two sides (a paired session) each case runs in a process of its own, A's and B's
+/// back to back, alternating which goes first (A B B A … from case to case and from one
+/// execution to the next), in the same case order on both sides. The two halves of a pair
+/// are then about one case's measurement apart (under a second with `--quick`) rather than
+/// a whole side's execution (every case, tens of seconds): a neighbour's burst or the
+/// machine's drift lasting seconds acts on both halves alike and cancels in their ratio,
+/// where it used to land on one side only. Execution i of A pairs with execution i of B.
+/// Afterwards each case's median and its interval come from all executions ([`pool`]).
 pub fn run_session(
     sides: &mut [WallSide<'_, '_>],
     sampling: Sampling,
     replication: Replication,
 ) -> Result<Duration> {
     let mut spent = Duration::ZERO;
-    let mut sequence = 0;
     let executions = replication.executions.max(1);
     let links: Vec<PathBuf> = sides
         .iter()
         .map(|side| same_length_link(side.engines, side.name))
         .collect();
+    let side_count = sides.len();
+    let paired = side_count > 1;
     for execution in 0..executions {
-        let mut order: Vec<usize> = (0..sides.len()).collect();
-        if execution % 2 == 1 {
-            order.reverse();
-        }
         let env_pad = SplitMix64::new(replication.seed ^ 0x1A70_u64 ^ execution as u64).below(4096);
-        for s in order {
+        // Each side's cases still measurable, in this execution's order.
+        let ordered: Vec<Vec<Case>> = sides
+            .iter()
+            .map(|side| {
+                let mut cases: Vec<Case> = Engines::cases(side.recorder, None)
+                    .into_iter()
+                    .filter(|c| {
+                        side.recorder.record.workloads[c.workload].paths[c.path_index]
+                            .wall
+                            .as_ref()
+                            .is_none_or(|w| w.status.is_ok())
+                    })
+                    .collect();
+                shuffle(&mut cases, replication.seed, execution);
+                cases
+            })
+            .collect();
+        // The runs of this execution in the order they start: side, cases, and in a paired
+        // session the case's slot in the common order.
+        let mut runs: Vec<(usize, Vec<Case>, usize)> = Vec::new();
+        if paired {
+            let mut common: Vec<Case> = Vec::new();
+            for case in ordered.iter().flatten() {
+                if !common.iter().any(|c| c.key == case.key) {
+                    common.push(case.clone());
+                }
+            }
+            shuffle(&mut common, replication.seed, execution);
+            for (slot, case) in common.iter().enumerate() {
+                let mut order: Vec<usize> = (0..side_count).collect();
+                if (execution + slot) % 2 == 1 {
+                    order.reverse();
+                }
+                for s in order {
+                    if let Some(own) = ordered[s].iter().find(|c| c.key == case.key) {
+                        runs.push((s, vec![own.clone()], slot));
+                    }
+                }
+            }
+        } else {
+            runs.extend(ordered.iter().cloned().enumerate().map(|(s, c)| (s, c, 0)));
+        }
+        let slots = ordered.iter().map(Vec::len).max().unwrap_or(0);
+        for (s, cases, slot) in runs {
             let side = &mut sides[s];
             if side.engines.interrupt.requested() {
                 break;
             }
-            let mut cases: Vec<Case> = Engines::cases(side.recorder, None)
-                .into_iter()
-                .filter(|c| {
-                    side.recorder.record.workloads[c.workload].paths[c.path_index]
-                        .wall
-                        .as_ref()
-                        .is_none_or(|w| w.status.is_ok())
-                })
-                .collect();
-            shuffle(&mut cases, replication.seed, execution);
             let positions = cases
                 .iter()
-                .enumerate()
-                .map(|(i, c)| (c.key.clone(), i))
+                .map(|c| {
+                    let at = ordered[s].iter().position(|o| o.key == c.key);
+                    (c.key.clone(), at.unwrap_or_default())
+                })
                 .collect();
             let label = match (side.name, executions) {
                 ("", 1) => "wall".to_string(),
                 ("", _) => format!("wall-e{}", execution + 1),
-                (name, _) => format!("wall-{name}-e{}", execution + 1),
+                (name, _) => format!(
+                    "wall-e{}-{:0width$}of{slots}-{name}",
+                    execution + 1,
+                    slot + 1,
+                    width = slots.to_string().len()
+                ),
             };
             let run = WallRun {
                 sampling,
-                sequence,
+                sequence: execution * side_count + s,
                 positions,
                 label,
                 executable: links[s].clone(),
                 env_pad,
             };
             spent += side.engines.run_engine(&run, side.recorder, cases)?;
-            sequence += 1;
         }
     }
     for side in sides.iter_mut() {
