@@ -13,6 +13,7 @@
 //! carries are already written out (by `analysis::format`), so every rendering shows the
 //! same text.
 
+use crate::model::digest::SealScheme;
 use std::collections::BTreeMap;
 
 use benchseal_benches::{Family, KernelPath};
@@ -44,6 +45,8 @@ pub enum ReportError {
     },
     #[error("serialising the report: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("sealing the report: {0}")]
+    Seal(String),
 }
 
 /// State of the source tree the sign-off was made from.
@@ -137,8 +140,9 @@ pub struct Binding {
 
 /// Derivation rules of new reports. 1: every wall verdict gates. 2: wall verdicts gate
 /// only from a paired same-session comparison; cross-session ones are informational, and
-/// across machine classes wall and instruction counts are not compared.
-pub const RULES: u32 = 2;
+/// across machine classes wall and instruction counts are not compared. 3: a paired wall
+/// line's interval is at least the Student-t interval over its pair ratios.
+pub const RULES: u32 = 3;
 
 /// How a run's note begins when its sign-off could not pair wall clock with the baseline's
 /// own build; the reason follows.
@@ -557,6 +561,15 @@ impl SignoffReport {
     /// Derives the report from its inputs (pure). `Err` when an objective cannot be applied
     /// to the run (a unit that does not fit the workload).
     pub fn derive(inputs: ReportInputs) -> Result<SignoffReport, ReportError> {
+        Self::derive_sealed(inputs, SealScheme::Jcs)
+    }
+
+    /// As [`SignoffReport::derive`], sealed in `scheme` (re-deriving a report written
+    /// before 0.1.2 in the scheme it was sealed in).
+    pub fn derive_sealed(
+        inputs: ReportInputs,
+        scheme: SealScheme,
+    ) -> Result<SignoffReport, ReportError> {
         let run = &inputs.run;
         let baseline = inputs.baseline.as_ref();
         let mut rows = Vec::new();
@@ -588,8 +601,14 @@ impl SignoffReport {
             );
             let new =
                 crate::analysis::compare::Side::of(run, &format!("v{}", inputs.version), None);
+            use crate::analysis::compare::{PairedInterval, compare_records_with};
+            let interval = if inputs.rules < 3 {
+                PairedInterval::Bootstrap
+            } else {
+                PairedInterval::WidenedByStudentT
+            };
             let comparison =
-                crate::analysis::compare::compare_records(b, run, &inputs.slo.regression, old, new);
+                compare_records_with(b, run, &inputs.slo.regression, old, new, interval);
             if inputs.rules < 2 {
                 comparison.under_first_rules()
             } else {
@@ -705,24 +724,27 @@ impl SignoffReport {
             field_seals: BTreeMap::new(),
             seal: None,
         };
-        report.field_seals = report.compute_field_seals()?;
-        report.seal = Some(crate::model::digest::seal_of(&report)?);
+        report.field_seals = report
+            .compute_field_seals(scheme)
+            .map_err(ReportError::Seal)?;
+        report.seal =
+            Some(crate::model::digest::seal_with(&report, scheme).map_err(ReportError::Seal)?);
         Ok(report)
     }
 
-    /// Digest of each top-level field except `field_seals` and `seal`.
-    pub fn compute_field_seals(&self) -> Result<BTreeMap<String, String>, serde_json::Error> {
-        let value = serde_json::to_value(self)?;
+    /// Digest of each top-level field except `field_seals` and `seal`, in `scheme`.
+    pub fn compute_field_seals(
+        &self,
+        scheme: SealScheme,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let value = serde_json::to_value(self).map_err(|e| e.to_string())?;
         let mut out = BTreeMap::new();
         if let Some(map) = value.as_object() {
             for (k, v) in map
                 .iter()
                 .filter(|(k, _)| *k != "field_seals" && *k != "seal")
             {
-                out.insert(
-                    k.clone(),
-                    crate::model::digest::sha256_hex(serde_json::to_string(v)?.as_bytes()),
-                );
+                out.insert(k.clone(), scheme.digest(v)?);
             }
         }
         Ok(out)

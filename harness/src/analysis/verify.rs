@@ -19,6 +19,7 @@
 use crate::analysis::compare::Policy;
 use crate::analysis::format::significant;
 use crate::analysis::signoff::{ReportInputs, SignoffReport, first_difference};
+use crate::model::digest::SealScheme;
 use crate::model::golden::GoldenDigests;
 use crate::model::outcome::Outcome;
 use crate::model::record::RunRecord;
@@ -60,6 +61,15 @@ impl Check {
     }
 }
 
+/// The seal scheme of a sign-off report made under `rules`.
+pub fn seal_scheme_of_rules(rules: u32) -> SealScheme {
+    if rules >= 3 {
+        SealScheme::Jcs
+    } else {
+        SealScheme::Legacy
+    }
+}
+
 /// The checks of a sign-off report: embedded seals, re-derivation, field seals, seal,
 /// and the Markdown/HTML renderings given (`(file name, content)`).
 ///
@@ -82,12 +92,20 @@ pub fn check_report(
     ] {
         if let Some(record) = record {
             checks.push(match record.verify_seal() {
-                Ok(()) => Check::Ok(format!("{name}: seal of run {} matches", record.run_id)),
+                Ok(scheme) => Check::Ok(format!(
+                    "{name}: seal of run {} matches ({})",
+                    record.run_id,
+                    scheme.describe()
+                )),
                 Err(why) => Check::Broken(format!("{name}: {why}")),
             });
         }
     }
-    match SignoffReport::derive(inputs.clone()) {
+    // Re-derived under the report's own rules, sealed in their scheme: RFC 8785 from rules
+    // 3 on, the earlier scheme before (the rules are inside the seal; the seal's own form is
+    // not trusted to choose).
+    let scheme = seal_scheme_of_rules(report.inputs.rules);
+    match SignoffReport::derive_sealed(inputs.clone(), scheme) {
         Err(e) => checks.push(Check::Broken(format!(
             "the report cannot be derived from its inputs: {e}"
         ))),
@@ -103,7 +121,7 @@ pub fn check_report(
             });
         }
     }
-    let field_seals = report.compute_field_seals().map_err(|e| e.to_string())?;
+    let field_seals = report.compute_field_seals(scheme)?;
     let broken_field = field_seals
         .iter()
         .find(|(k, v)| report.field_seals.get(*k) != Some(*v))
@@ -114,12 +132,17 @@ pub fn check_report(
             "field seal of `{field}` does not match its content"
         )),
     });
-    let seal = crate::model::digest::seal_of(&stored).map_err(|e| e.to_string())?;
     checks.push(match &report.seal {
-        Some(s) if *s == seal => Check::Ok(format!("seal {seal} matches")),
-        Some(s) => Check::Broken(format!(
-            "seal mismatch: stored {s}, content hashes to {seal}"
-        )),
+        Some(s) => match crate::model::digest::check_seal(&stored, s) {
+            Ok(found) if found != scheme => Check::Broken(format!(
+                "seal {s} is of the scheme {}, but a report of rules {} is sealed with {}",
+                found.describe(),
+                report.inputs.rules,
+                scheme.describe()
+            )),
+            Ok(found) => Check::Ok(format!("seal {s} matches ({})", found.describe())),
+            Err(why) => Check::Broken(why),
+        },
         None => Check::Broken("the report has no seal".into()),
     });
     for (name, content) in renderings {
@@ -159,7 +182,11 @@ fn first_line_difference(expected: &str, actual: &str) -> Option<(usize, String,
 /// file stored beside it, if any.
 pub fn check_record(record: &RunRecord, golden: Option<&GoldenDigests>) -> Vec<Check> {
     let mut checks = vec![match record.verify_seal() {
-        Ok(()) => Check::Ok(format!("seal of run {} matches", record.run_id)),
+        Ok(scheme) => Check::Ok(format!(
+            "seal of run {} matches ({})",
+            record.run_id,
+            scheme.describe()
+        )),
         // No seal at all is an interrupted write (the run stopped before it was sealed),
         // not an edit.
         Err(_) if record.seal.is_none() => Check::Outside(format!(

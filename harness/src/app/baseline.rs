@@ -247,7 +247,7 @@ fn list(stores: &Stores, format: ListFormat) -> Result<Outcome> {
                     finished_at: record.finished_at.clone(),
                     workloads: record.workloads.len(),
                     seal: match record.verify_seal() {
-                        Ok(()) => "ok".into(),
+                        Ok(_) => "ok".into(),
                         Err(problem) => problem,
                     },
                 }),

@@ -62,7 +62,7 @@ pub struct CompareArgs {
         default_value = "wall,instr"
     )]
     pub engines: Vec<crate::model::record::EngineKind>,
-    /// With --ab: executions per side and case [default: 3 with --quick, else 5]
+    /// With --ab: executions per side and case [default: 5, --quick too]
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=100), requires = "ab")]
     pub executions: Option<u32>,
     #[arg(long, value_enum, default_value = "table")]

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, anyhow};
 use benchseal_benches::{Family, KernelPath, Size, Unit, WorkloadId};
 use serde::{Deserialize, Serialize};
 
@@ -432,23 +432,18 @@ impl RunRecord {
     /// Computes and stores the seal.
     pub fn seal(&mut self) -> Result<()> {
         self.seal = None;
-        self.seal = Some(digest::seal_of(self).context("sealing the run record")?);
+        self.seal =
+            Some(digest::seal_of(self).map_err(|e| anyhow!("sealing the run record: {e}"))?);
         Ok(())
     }
 
-    /// Whether the stored seal matches the content. `Err` names the problem.
-    pub fn verify_seal(&self) -> std::result::Result<(), String> {
+    /// Whether the stored seal matches the content, and in which scheme it was made.
+    /// `Err` names the problem.
+    pub fn verify_seal(&self) -> std::result::Result<digest::SealScheme, String> {
         let Some(stored) = &self.seal else {
             return Err("the record is not sealed".into());
         };
-        let actual = digest::seal_of(self).map_err(|e| e.to_string())?;
-        if &actual == stored {
-            Ok(())
-        } else {
-            Err(format!(
-                "seal mismatch: stored {stored}, content hashes to {actual}"
-            ))
-        }
+        digest::check_seal(self, stored)
     }
 
     /// Parses a record from JSON text; the error names the schema or the field at fault.

@@ -74,6 +74,7 @@ fn check_seal(record: &RunRecord, path: &Path) -> Result<()> {
     }
     record
         .verify_seal()
+        .map(|_| ())
         .map_err(|problem| Irreproducible(format!("{}: {problem}", path.display())).into())
 }
 

@@ -634,9 +634,40 @@ pub fn compare_records(
     old_side: Side,
     new_side: Side,
 ) -> Comparison {
+    compare_records_with(
+        old,
+        new,
+        policy,
+        old_side,
+        new_side,
+        PairedInterval::WidenedByStudentT,
+    )
+}
+
+/// Which interval judges a paired wall line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairedInterval {
+    /// The hierarchical bootstrap interval alone (sign-off reports of rules 2).
+    Bootstrap,
+    /// The bootstrap interval widened to the Student-t interval over the pair ratios where
+    /// that is wider ([`crate::analysis::replicates::paired_ratio`]).
+    WidenedByStudentT,
+}
+
+/// As [`compare_records`], judging paired wall lines on `interval` (re-deriving a report
+/// made under earlier rules).
+pub fn compare_records_with(
+    old: &RunRecord,
+    new: &RunRecord,
+    policy: &Policy,
+    old_side: Side,
+    new_side: Side,
+    interval: PairedInterval,
+) -> Comparison {
     let design = Design::of(old, new);
     let mut builder = Builder {
         policy,
+        interval,
         design: design.clone(),
         metrics: Vec::new(),
         reproducibility: Vec::new(),
@@ -681,6 +712,7 @@ pub fn compare_records(
 
 struct Builder<'p> {
     policy: &'p Policy,
+    interval: PairedInterval,
     design: Design,
     metrics: Vec<MetricComparison>,
     reproducibility: Vec<ReproducibilityIssue>,
@@ -935,13 +967,17 @@ impl Builder<'_> {
             .zip(new_runs.iter().copied())
             .collect();
         let seed = seed_for(name);
-        let Some(paired) = replicates::paired_ratio(&pairs, wall.resamples, wall.confidence, seed)
+        let Some(mut paired) =
+            replicates::paired_ratio(&pairs, wall.resamples, wall.confidence, seed)
         else {
             return MetricComparison {
                 note: Some("samples are not positive finite numbers".into()),
                 ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
             };
         };
+        if self.interval == PairedInterval::Bootstrap {
+            paired.estimate = paired.bootstrap;
+        }
         let threshold = wall.threshold_pct / 100.0;
         let verdict = replicates::classify_paired(&paired, threshold);
         let effective = replicates::effective_threshold(&paired, threshold);
