@@ -177,7 +177,13 @@ else
       ;;
     *) fail "the default command exited $verdict (2: bad usage or input, 3: a digest or seal broken)" ;;
   esac
-  grep -qE '^ *ok +[^ ]+ instructions: ' <<<"$rederived" || fail "the default command compared no instruction count"
+  # The committed baselines were measured on one machine class; on another (CI machines
+  # are Intel or AMD), only output digests are comparable and verify says so up front.
+  if grep -qE '^ *info +wall clock and instruction counts not comparable \(class ' <<<"$rederived"; then
+    echo "another machine class than the baseline's: only output digests compared (as verify states)"
+  else
+    grep -qE '^ *ok +[^ ]+ instructions: ' <<<"$rederived" || fail "the default command compared no instruction count"
+  fi
   grep -qE '^ *ok +.* output digest [0-9a-f]+ equal' <<<"$rederived" || fail "the default command compared no output digest"
 fi
 phase "container end-to-end passed"
