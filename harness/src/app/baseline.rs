@@ -30,8 +30,18 @@ use crate::store::baselines::{
 };
 use crate::store::{Seal, json_files, load};
 
+/// Examples and exit codes, after `--help`.
+const BASELINE_HELP: &str = r#"Examples:
+  benchseal baseline save --version 0.1.2 --sign-key ~/.ssh/release_ed25519
+  benchseal baseline list
+  benchseal baseline show 0.1.1 --machine-class <class>
+
+Exit codes: 0 done; 2 bad input (no complete sealed run, an existing baseline without
+--force); 3 a stored baseline whose seal does not match."#;
+
 /// Arguments of `benchseal baseline`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = BASELINE_HELP)]
 pub struct BaselineArgs {
     #[command(subcommand)]
     pub command: BaselineCommand,

@@ -13,8 +13,19 @@ use crate::store::{BASELINES_DIR, RUNS_DIR, Seal, load, load_policy, resolve};
 
 crate::app::args::value_enum!(Format);
 
+/// Examples and exit codes, after `--help`.
+const COMPARE_HELP: &str = r#"Examples:
+  benchseal compare 0.1.1 <run-id>                       # a baseline vs a run (cross-session)
+  benchseal compare --ab v0.1.1 --quick                  # paired: v0.1.1's build vs this checkout
+  benchseal compare old.json new.json --format md        # Markdown for a pull request
+
+Exit codes: 0 nothing fails; 1 a regression the policy counts as failing; 2 bad input;
+3 reproducibility broken (an output digest differs, or one executable counts other
+instructions)."#;
+
 /// Arguments of `benchseal compare`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = COMPARE_HELP)]
 pub struct CompareArgs {
     /// The old side: a run file, a run id, or a baseline version (tried in that order).
     #[arg(required_unless_present = "ab")]
@@ -27,7 +38,7 @@ pub struct CompareArgs {
     /// clock on the per-pair ratios. Builds are cached under .benchseal/builds/.
     #[arg(long, num_args = 1..=2, value_names = ["REV_A", "REV_B"], conflicts_with_all = ["old", "new"])]
     pub ab: Vec<String>,
-    /// With --ab: the quick suite (small tier, 3 executions, short sampling)
+    /// With --ab: the quick suite (small tier; 5 short executions a side)
     #[arg(long, requires = "ab")]
     pub quick: bool,
     /// With --ab: kernel families, comma-separated [default: all]
@@ -46,7 +57,7 @@ pub struct CompareArgs {
         requires = "ab"
     )]
     pub sizes: Vec<benchseal_benches::Size>,
-    /// With --ab: only these workload ids, comma-separated
+    /// With --ab: only these workloads (ids, segment prefixes or globs), comma-separated
     #[arg(
         long = "workload",
         value_name = "ID",

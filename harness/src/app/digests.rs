@@ -18,8 +18,18 @@ use crate::pipeline::select::{Filter, Selected, select};
 use crate::present::table::{Align, Table};
 use crate::sys::process::interrupt::Interrupt;
 
+/// Examples and exit codes, after `--help`.
+const DIGESTS_HELP: &str = r#"Examples:
+  benchseal digests                                  # the golden file against the registry
+  benchseal digests --check --suite codec            # recompute every path and compare
+  benchseal digests --write --workload codec/jsonl   # record the scalar oracle's digests
+
+Exit codes: 0 done; 1 a path failed (or, with --write, one failed and nothing was
+written); 2 bad input; 3 a digest differs (with --write: paths disagree, nothing written)."#;
+
 /// Arguments of `benchseal digests`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = DIGESTS_HELP)]
 pub struct DigestsArgs {
     /// Recompute every selected workload on every path and compare with the golden file
     /// (exit 3 on a mismatch)
@@ -38,7 +48,7 @@ pub struct DigestsArgs {
     /// Only these size tiers, comma-separated
     #[arg(long = "size", value_name = "TIER", value_delimiter = ',')]
     pub sizes: Vec<Size>,
-    /// Only these workload ids, comma-separated or repeated
+    /// Only these workloads (ids, segment prefixes or globs), comma-separated or repeated
     #[arg(long = "workload", value_name = "ID", value_delimiter = ',')]
     pub workloads: Vec<String>,
 }

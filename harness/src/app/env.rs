@@ -9,8 +9,18 @@ use crate::present::env::{render_check, render_dry_run, render_pin, render_snaps
 use crate::sys::env::pin;
 use crate::sys::env::{EnvSources, SystemCommands};
 
+/// Examples and exit codes, after `--help`.
+const ENV_HELP: &str = r#"Examples:
+  benchseal env                         # what can change a number, and the machine class
+  benchseal env --check                 # each tuning setting against the recommendation
+  benchseal env --pin --dry-run         # what --pin would change; --reset restores
+
+Exit codes: 0 done (--check reports each setting, it does not fail); 1 a setting that
+could not be applied or restored; 2 bad input."#;
+
 /// Arguments of `benchseal env`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = ENV_HELP)]
 pub struct EnvArgs {
     /// Print JSON instead of a table (the snapshot, or the check items).
     #[arg(long, conflicts_with_all = ["pin", "reset"])]

@@ -18,8 +18,16 @@ pub enum HistoryFormat {
     Json,
 }
 
+/// Examples and exit codes, after `--help`.
+const HISTORY_HELP: &str = r#"Examples:
+  benchseal history --workload codec/comp3               # trend and change points, Markdown
+  benchseal history --workload sync --format json
+
+Exit codes: 0 printed; 2 bad input (no stored record matches, an unsealed record)."#;
+
 /// Arguments of `benchseal history`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = HISTORY_HELP)]
 pub struct HistoryArgs {
     /// A workload id, or a prefix of ids (`codec/comp3`); default: every workload.
     #[arg(long)]

@@ -13,8 +13,18 @@ use benchseal_benches::Unit;
 use crate::model::outcome::{Outcome, bad_input};
 use crate::pipeline::engine::process::{self, ProcessPlan};
 
+/// Examples and exit codes, after `--help`.
+const MEASURE_HELP: &str = r#"Examples:
+  benchseal measure --runs 20 -- gzip -k -f big.tar
+  benchseal measure --unit bytes --units 268435456 --out reports/runs/<run-id>.json -- \
+      benchseal codec decode --layout x10.json in.bin
+
+Exit codes: 0 measured; 1 the command failed; 2 bad input; 3 --out names a record whose
+seal does not match."#;
+
 /// Arguments of `benchseal measure`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = MEASURE_HELP)]
 pub struct MeasureArgs {
     /// Measured runs.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

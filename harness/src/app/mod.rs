@@ -9,16 +9,18 @@ pub mod compare;
 pub mod digests;
 pub mod env;
 pub mod exit;
+pub mod export;
 pub mod history;
 pub mod measure;
 pub mod run;
 pub mod session;
+pub mod shell;
 pub mod sign;
 pub mod signoff;
 pub mod verify;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::model::outcome::Outcome;
 
@@ -57,6 +59,12 @@ pub enum Command {
     Digests(digests::DigestsArgs),
     /// Sign files with an SSH key (detached SSHSIG `<file>.sig`, namespace `benchseal`).
     Sign(sign::SignCommandArgs),
+    /// Export one run's numbers: Bencher (BMF), github-action-benchmark, JSON or CSV.
+    Export(export::ExportArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page, or write one page per subcommand into a directory.
+    Man(shell::ManArgs),
 }
 
 /// Runs one parsed command line.
@@ -74,6 +82,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Sync(args) => kernel_tool(benchseal_kernel_cli::sync::execute(args)),
         Command::Digests(args) => digests::execute(args),
         Command::Sign(args) => sign::execute(args),
+        Command::Export(args) => export::execute(args),
+        Command::Completions(args) => shell::completions(args, Cli::command()),
+        Command::Man(args) => shell::man(args, Cli::command()),
     }
 }
 

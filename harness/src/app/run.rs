@@ -16,8 +16,19 @@ use crate::store::{BASELINES_DIR, RUNS_DIR};
 
 crate::app::args::value_enum!(PathChoice);
 
+/// Examples and exit codes, after `--help`.
+const RUN_HELP: &str = r#"Examples:
+  benchseal run --quick                                  # quick suite: sealed record + summary
+  benchseal run --suite codec --workload codec/comp3 --path simd
+  benchseal run --quick --compare-to 0.1.1               # then compare with that baseline
+
+Exit codes: 0 every path measured and every digest matched; 1 a kernel or bench process
+failed, or --compare-to found a failing regression; 2 bad input; 3 an output digest did
+not match the golden one."#;
+
 /// Arguments of `benchseal run`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = RUN_HELP)]
 pub struct RunArgs {
     /// Kernel families to run, comma-separated: codec, quant, sync [default: all]
     #[arg(long = "suite", value_name = "FAMILY", value_delimiter = ',')]
@@ -54,7 +65,9 @@ pub struct RunArgs {
         default_value = "auto"
     )]
     pub paths: Vec<PathChoice>,
-    /// Only these workload ids (family/kernel/variant/size), comma-separated or repeated
+    /// Only these workloads, comma-separated or repeated: full ids (family/kernel/variant/size,
+    /// run whatever their tier), prefixes of whole segments (`codec/comp3`) or globs
+    /// (`*/cp037/*`), which select within the run's tiers
     #[arg(long = "workload", value_name = "ID", value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// Directory of run records

@@ -20,9 +20,19 @@ use crate::model::record::RunRecord;
 use crate::pipeline::engine::process;
 use crate::present::report::render_all;
 
+/// Examples and exit codes, after `--help`.
+const SIGNOFF_HELP: &str = r#"Examples:
+  benchseal signoff --version 0.1.2 --baseline 0.1.1 --sign-key ~/.ssh/release_ed25519
+  benchseal signoff --version 0.1.2 --run reports/runs/<run-id>.json --baseline 0.1.1
+  benchseal verify reports/v0.1.2                        # what an auditor runs afterwards
+
+Exit codes: 0 GO; 1 NO-GO; 2 bad input (an unsigned run or unknown signer, another commit
+or version, a bad slo.toml); 3 reproducibility broken."#;
+
 /// Arguments of `benchseal signoff --version V`.
 /// (`--version` names the release here, so `app/mod.rs` gives the subcommand no version flag.)
 #[derive(Debug, clap::Args)]
+#[command(after_help = SIGNOFF_HELP)]
 pub struct SignoffArgs {
     /// The release being signed off, e.g. 0.1.0; the report goes to OUT_DIR/vVERSION/.
     #[arg(long, value_parser = parse_version)]

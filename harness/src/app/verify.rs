@@ -15,6 +15,10 @@
 //! output digests must be equal (else exit 3); instruction counts equal when the bench
 //! executable has the same SHA-256, within the policy's tolerance otherwise; wall-clock
 //! medians within the comparison policy (else exit 1).
+//!
+//! Each block of checks ends with its counts; the last line is `integrity: …`, followed for
+//! a report by the release decision it records, so an intact NO-GO report never reads as
+//! an approval.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -31,8 +35,19 @@ use crate::pipeline::RunConfig;
 use crate::present::report::formats;
 use crate::store::Seal;
 
+/// Examples and exit codes, after `--help`.
+const VERIFY_HELP: &str = r#"Examples:
+  benchseal verify reports/v0.1.1               # seals, re-derivation, renderings, signatures
+  benchseal verify baselines/0.1.1/<class>.json --rerun --size tiny
+  benchseal verify reports/v0.1.1 --run reports/runs/<run-id>.json
+
+Exit codes: 0 integrity OK (a NO-GO report is intact, not approved: the last line says
+which); 1 re-derived numbers outside the policy, or an incomplete record; 2 bad input;
+3 broken: an edit, a digest that differs, a bad or missing signature."#;
+
 /// Arguments of `benchseal verify REPORT_OR_BASELINE`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = VERIFY_HELP)]
 pub struct VerifyArgs {
     /// A report directory, one of its files (signoff.json/.md/.html), a baseline or a run
     /// record.
@@ -109,7 +124,53 @@ fn print_checks(title: &str, checks: &[Check]) -> Outcome {
         println!("  {}", c.line());
         outcome = outcome.worst(c.outcome());
     }
+    println!("  {}", check_counts(checks));
     outcome
+}
+
+/// `"142 checks: 140 ok, 2 unchecked"`: the count of each kind present, worst last.
+fn check_counts(checks: &[Check]) -> String {
+    let mut counts = [0usize; 5];
+    for c in checks {
+        counts[match c {
+            Check::Ok(_) => 0,
+            Check::Info(_) => 1,
+            Check::Unchecked(_) => 2,
+            Check::Outside(_) => 3,
+            Check::Broken(_) => 4,
+        }] += 1;
+    }
+    let kinds = ["ok", "info", "unchecked", "OUTSIDE", "BROKEN"]
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| format!("{n} {kind}"))
+        .collect::<Vec<_>>();
+    format!(
+        "{} check{}: {}",
+        checks.len(),
+        if checks.len() == 1 { "" } else { "s" },
+        kinds.join(", ")
+    )
+}
+
+/// The last line of `verify`: what the checks say about the files (the exit code), and,
+/// for a sign-off report, the release decision it records, named as such so that an
+/// intact NO-GO report does not read as an approval.
+fn integrity_line(outcome: Outcome, decision: Option<&str>) -> String {
+    let integrity = match outcome {
+        Outcome::Success => "OK",
+        Outcome::Failed => {
+            "OUTSIDE POLICY (intact, but incomplete or not reproduced within the policy)"
+        }
+        Outcome::Irreproducible => "BROKEN (the document was edited or its inputs no longer match)",
+    };
+    match decision {
+        Some(decision) => {
+            format!("integrity: {integrity}; release decision recorded: {decision}")
+        }
+        None => format!("integrity: {integrity}"),
+    }
 }
 
 /// The run that measures the same workloads the same way as `reference` (engines, tiers,
@@ -192,6 +253,7 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         .map_err(|e| bad_input(format!("{}: not valid JSON: {e}", json_path.display())))?
         .get("schema")
         .and_then(|s| s.as_str().map(str::to_string));
+    let mut decision: Option<String> = None;
     let (reference, policy, mut outcome) = match schema.as_deref() {
         Some(REPORT_SCHEMA) => {
             let dir = json_path.parent().unwrap_or(Path::new("."));
@@ -247,6 +309,7 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
                     first.line().trim_start_matches("BROKEN").trim()
                 );
             }
+            decision = Some(report.decision.verdict.clone());
             (
                 report.inputs.run.clone(),
                 report.inputs.slo.regression.clone(),
@@ -293,7 +356,7 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         }
     };
     if outcome == Outcome::Irreproducible {
-        println!("overall: BROKEN (the document was edited or its inputs no longer match)");
+        println!("{}", integrity_line(outcome, decision.as_deref()));
         return Ok(outcome);
     }
     let fresh = if args.rerun {
@@ -336,13 +399,6 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
             &checks,
         ));
     }
-    println!(
-        "overall: {}",
-        match outcome {
-            Outcome::Success => "OK",
-            Outcome::Failed => "OUTSIDE POLICY",
-            Outcome::Irreproducible => "BROKEN",
-        }
-    );
+    println!("{}", integrity_line(outcome, decision.as_deref()));
     Ok(outcome)
 }

@@ -150,10 +150,18 @@ impl Plan {
         };
         let filter = Filter {
             suites: suites.clone(),
-            sizes: if args.workloads.is_empty() || !args.sizes.is_empty() {
+            // Workloads named by their full id run whatever their tier; a prefix or a glob
+            // selects within the run's tiers.
+            sizes: if args.workloads.is_empty()
+                || !args.sizes.is_empty()
+                || !args
+                    .workloads
+                    .iter()
+                    .all(|p| registry.iter().any(|w| w.id.to_string() == *p))
+            {
                 sizes.clone()
             } else {
-                Vec::new() // named workloads run whatever their tier
+                Vec::new()
             },
             workloads: args.workloads.clone(),
             paths: args.paths.clone(),

@@ -1,5 +1,6 @@
 //! Which workloads and paths a run covers, from the command line and the registry.
 
+use crate::analysis::names::{matches_pattern, nearest};
 use benchseal_benches::{Family, KernelPath, Size, Workload};
 
 /// `--path`: every path the workload registers, or one of them.
@@ -57,22 +58,32 @@ pub struct Filter {
     pub suites: Vec<Family>,
     /// Empty: every tier.
     pub sizes: Vec<Size>,
-    /// Workload ids; empty: every workload that passes the other filters.
+    /// Workload ids, prefixes of whole segments (`codec/comp3`) or globs (`*/cp037/*`);
+    /// empty: every workload that passes the other filters.
     pub workloads: Vec<String>,
     /// Empty: `auto`.
     pub paths: Vec<PathChoice>,
 }
 
-/// Applies `filter` to `registry`. An unknown workload id is an error listing the valid
-/// ones.
+/// How many registered ids an unknown `--workload` is answered with.
+const SUGGESTIONS: usize = 5;
+
+/// Applies `filter` to `registry`. A `--workload` that matches no registered workload is
+/// an error naming the [`SUGGESTIONS`] nearest ids.
 pub fn select(registry: &[Workload], filter: &Filter) -> Result<Vec<Selected>, String> {
-    for id in &filter.workloads {
-        if !registry.iter().any(|w| &w.id.to_string() == id) {
-            let valid: Vec<String> = registry.iter().map(|w| w.id.to_string()).collect();
+    let valid: Vec<String> = registry.iter().map(|w| w.id.to_string()).collect();
+    for pattern in &filter.workloads {
+        if !valid.iter().any(|id| matches_pattern(pattern, id)) {
             return Err(if valid.is_empty() {
-                format!("unknown workload `{id}`: no workloads are registered")
+                format!("unknown workload `{pattern}`: no workloads are registered")
             } else {
-                format!("unknown workload `{id}` (valid: {})", valid.join(", "))
+                format!(
+                    "unknown workload `{pattern}`: no registered workload matches it (nearest: \
+                     {}; {} are registered: `benchseal digests` lists them; a prefix such as \
+                     `codec/comp3` or a glob such as `*/small` selects several)",
+                    nearest(pattern, valid.iter().map(String::as_str), SUGGESTIONS).join(", "),
+                    valid.len()
+                )
             });
         }
     }
@@ -85,7 +96,10 @@ pub fn select(registry: &[Workload], filter: &Filter) -> Result<Vec<Selected>, S
         .iter()
         .filter(|w| filter.suites.is_empty() || filter.suites.contains(&w.id.family))
         .filter(|w| filter.sizes.is_empty() || filter.sizes.contains(&w.id.size))
-        .filter(|w| filter.workloads.is_empty() || filter.workloads.contains(&w.id.to_string()))
+        .filter(|w| {
+            let id = w.id.to_string();
+            filter.workloads.is_empty() || filter.workloads.iter().any(|p| matches_pattern(p, &id))
+        })
         .filter_map(|w| {
             let paths: Vec<KernelPath> = w
                 .paths
@@ -157,15 +171,41 @@ mod tests {
     }
 
     #[test]
-    fn unknown_workload_lists_the_valid_ids() {
+    fn unknown_workload_names_the_nearest_ids() {
         let filter = Filter {
             workloads: vec!["codec/a/x/huge".into()],
             ..Filter::default()
         };
         let err = select(&registry(), &filter).unwrap_err();
+        assert!(
+            err.starts_with(
+                "unknown workload `codec/a/x/huge`: no registered workload matches it (nearest: \
+                 codec/a/x/tiny, codec/a/x/small, sync/b/y/small; 3 are registered"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prefixes_and_globs_select_several() {
+        let select_ids = |patterns: &[&str]| {
+            let filter = Filter {
+                workloads: patterns.iter().map(|p| p.to_string()).collect(),
+                ..Filter::default()
+            };
+            ids(&select(&registry(), &filter).unwrap())
+        };
         assert_eq!(
-            err,
-            "unknown workload `codec/a/x/huge` (valid: codec/a/x/tiny, codec/a/x/small, sync/b/y/small)"
+            select_ids(&["codec/a"]),
+            ["codec/a/x/tiny", "codec/a/x/small"]
+        );
+        assert_eq!(
+            select_ids(&["*/small"]),
+            ["codec/a/x/small", "sync/b/y/small"]
+        );
+        assert_eq!(
+            select_ids(&["sync", "codec/a/x/tiny"]),
+            ["codec/a/x/tiny", "sync/b/y/small"]
         );
     }
 }

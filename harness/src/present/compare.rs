@@ -345,63 +345,9 @@ impl ComparisonFormat for JsonFormat {
     }
 }
 
-/// Bencher Metric Format of a record: `{benchmark: {measure: {value, lower_value,
-/// upper_value}}}`. Measures: `latency` (median ns, criterion's interval of the median),
-/// `throughput` (work units per second), `instructions`, and for whole commands
-/// `latency` (p50 ns, p95 as upper value) and `peak-rss` (bytes).
+/// Bencher Metric Format of a record, as `benchseal export --format bmf` writes it.
 pub fn render_bmf(record: &RunRecord) -> String {
-    use serde_json::{Map, Value, json};
-    let mut benchmarks = Map::new();
-    for workload in &record.workloads {
-        for path in workload.paths.iter().filter(|p| p.status.is_ok()) {
-            let mut measures = Map::new();
-            if let Some(w) = path
-                .wall
-                .as_ref()
-                .filter(|w| w.status.is_ok())
-                .and_then(|w| w.metrics.as_ref())
-            {
-                measures.insert(
-                        "latency".into(),
-                        json!({"value": w.median_ns, "lower_value": w.median_ci_lower_ns, "upper_value": w.median_ci_upper_ns}),
-                    );
-                measures.insert("throughput".into(), json!({"value": w.throughput_per_s}));
-            }
-            if let Some(i) = path
-                .instr
-                .as_ref()
-                .filter(|i| i.status.is_ok())
-                .and_then(|i| i.metrics.as_ref())
-            {
-                measures.insert("instructions".into(), json!({"value": i.instructions}));
-            }
-            if !measures.is_empty() {
-                benchmarks.insert(
-                    format!("{}@{}", workload.id, path.path),
-                    Value::Object(measures),
-                );
-            }
-        }
-    }
-    for process in record.processes.iter().filter(|p| p.status.is_ok()) {
-        let mut measures = Map::new();
-        if let Some(p50) = process.wall_p50_ns {
-            let mut latency = json!({"value": p50});
-            if let Some(p95) = process.wall_p95_ns {
-                latency["upper_value"] = json!(p95);
-            }
-            measures.insert("latency".into(), latency);
-        }
-        if let Some(rss) = process.peak_rss_bytes {
-            measures.insert("peak-rss".into(), json!({"value": rss}));
-        }
-        if !measures.is_empty() {
-            benchmarks.insert(format!("process:{}", process.id), Value::Object(measures));
-        }
-    }
-    let mut text = serde_json::to_string_pretty(&Value::Object(benchmarks)).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::present::export::render(record, crate::present::export::ExportFormat::Bmf)
 }
 
 /// A shields.io endpoint badge (`schemaVersion` 1).

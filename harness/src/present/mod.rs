@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod env;
+pub mod export;
 pub mod history;
 pub mod report;
 pub mod summary;

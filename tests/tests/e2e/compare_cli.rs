@@ -171,6 +171,73 @@ fn bmf_reports_the_new_record_in_bencher_metric_format() {
     );
 }
 
+/// `export` writes one run for other tools and exits 0 even when a comparison of that run
+/// would fail: the same numbers in every format, throughput named by its unit.
+#[test]
+fn export_writes_one_run_in_each_format_and_exits_0() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1300.0, 5000.0, 1),
+    );
+    compare(&dir, &[]).code(1);
+    let export = |format: &str| {
+        let out = benchseal_in(dir.path())
+            .args(["export", "new.json", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bmf: Value = serde_json::from_str(&export("bmf")).unwrap();
+    let comp3 = &bmf["codec/comp3/s9v2/tiny@simd"];
+    assert!(comp3["latency"]["value"].as_f64().unwrap() > 0.0, "{bmf}");
+    assert!(
+        comp3["bytes-per-second"]["value"].as_f64().unwrap() > 0.0,
+        "{bmf}"
+    );
+    assert!(
+        comp3.get("throughput").is_none(),
+        "no unit-less throughput: {bmf}"
+    );
+    assert_eq!(
+        bmf["sync/detect/text8k/tiny@simd"]["instructions"]["value"],
+        1002
+    );
+    let smaller: Vec<Value> = serde_json::from_str(&export("custom-smaller-is-better")).unwrap();
+    let bigger: Vec<Value> = serde_json::from_str(&export("custom-bigger-is-better")).unwrap();
+    assert!(smaller.iter().any(|e| e["unit"] == "ns"), "{smaller:?}");
+    assert!(
+        bigger
+            .iter()
+            .all(|e| e["unit"].as_str().unwrap().ends_with("/s")),
+        "{bigger:?}"
+    );
+    let csv = export("csv");
+    assert!(
+        csv.starts_with("benchmark,measure,unit,value,lower,upper,better\r\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count() - 1, smaller.len() + bigger.len());
+    let out = dir.path().join("rows.json");
+    benchseal_in(dir.path())
+        .args(["export", "new.json", "--format", "json", "-o"])
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("wrote"));
+    let rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(rows.len(), smaller.len() + bigger.len());
+    benchseal_in(dir.path())
+        .args(["export", "no-such-run"])
+        .assert()
+        .code(2);
+}
+
 #[test]
 fn badge_is_a_shields_endpoint() {
     let dir = pair(

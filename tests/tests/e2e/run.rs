@@ -253,23 +253,38 @@ fn unknown_suite_size_path_or_engine_is_a_usage_error_listing_the_valid_names() 
     }
 }
 
+/// A misspelt workload is answered with the five nearest ids, not the whole registry.
 #[test]
-fn unknown_workload_is_bad_input_listing_the_registered_ids() {
+fn unknown_workload_is_bad_input_naming_the_nearest_ids() {
     let dir = tempfile::tempdir().unwrap();
-    let first = benchseal_benches::registry()
-        .first()
-        .map(|w| w.id.to_string());
-    let assert = benchseal()
-        .args(["run", "--workload", "codec/none/such/tiny", "--out"])
+    let registry = benchseal_benches::registry();
+    let comp3 = registry
+        .iter()
+        .map(|w| w.id.to_string())
+        .find(|id| id.starts_with("codec/comp3/"))
+        .expect("a comp3 workload is registered");
+    let misspelt = comp3.replacen("comp3", "cmp3", 1);
+    let out = benchseal()
+        .args(["run", "--workload", &misspelt, "--out"])
         .arg(dir.path())
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "unknown workload `codec/none/such/tiny`",
-        ));
-    if let Some(first) = first {
-        assert.stderr(predicate::str::contains(first));
-    }
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "unknown workload `{misspelt}`: no registered workload matches it (nearest: {comp3}"
+        )),
+        "{stderr}"
+    );
+    let nearest = stderr
+        .split("(nearest: ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    assert_eq!(nearest.split(", ").count(), 5, "{stderr}");
 }
 
 #[test]

@@ -271,7 +271,7 @@ fn a_forged_and_resealed_run_is_refused_by_signoff_and_by_a_foreign_key() {
         .args(["verify", "reports/v0.1.0"])
         .assert()
         .code(3)
-        .stdout(predicate::str::contains("overall: BROKEN"));
+        .stdout(predicate::str::contains("integrity: BROKEN"));
 }
 
 #[test]

@@ -26,6 +26,8 @@ fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     std::fs::write(path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
 }
 
+/// An intact report of a NO-GO release: exit 0 speaks of the files, and the last line says
+/// so in words that cannot be read as an approval; each block ends with its counts.
 #[test]
 fn untouched_report_verifies() {
     let (_dir, out) = report_dir();
@@ -34,7 +36,14 @@ fn untouched_report_verifies() {
         .arg(&out)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("overall: OK"));
+        .stdout(predicate::str::contains(
+            "integrity: OK; release decision recorded: NO-GO",
+        ))
+        .stdout(
+            predicate::str::is_match(r"(?m)^  \d+ checks: \d+ ok(, \d+ (info|unchecked))*$")
+                .unwrap(),
+        )
+        .stdout(predicate::str::contains("overall").not());
 }
 
 /// A rendering that is not there is listed as not checked, never counted as a pass.
@@ -176,7 +185,7 @@ fn same_numbers_from_another_run_verify() {
         &[
             "output digest d599ab189d20 equal",
             "instructions: 25165824 equal",
-            "overall: OK",
+            "integrity: OK",
         ],
     );
 }
@@ -227,7 +236,7 @@ fn slower_wall_clock_in_another_session_is_informational_exit_0() {
         &[
             "info       wall clock compared across sessions: informational, not gating",
             "regressed (cross-session, executions 1 vs 1: informational, not gating",
-            "overall: OK",
+            "integrity: OK",
         ],
     );
 }
@@ -325,7 +334,7 @@ fn verify_rerun_of_the_committed_baseline_runs_end_to_end_on_the_tiny_tier() {
     );
     assert!(stdout.contains("re-derived from run"), "{stdout}");
     assert!(
-        stdout.contains("overall: OK") || stdout.contains("overall: OUTSIDE POLICY"),
+        stdout.contains("integrity: OK") || stdout.contains("integrity: OUTSIDE POLICY"),
         "{stdout}"
     );
     assert!(!stdout.contains("BROKEN"), "{stdout}");
