@@ -104,6 +104,9 @@ impl FieldCodec {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `resolve` reported that this CPU has the features.
             FastPath::Avx512Vbmi2 => unsafe { super::x86::display(tables, src, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            FastPath::Avx512Bw | FastPath::Avx2 => unsafe { text_avx2(tables, src, out) },
             _ => display::display(tables, src, out),
         })
     }
@@ -146,18 +149,26 @@ fn number_avx512(codec: &FieldCodec, src: &[u8]) -> Option<Result<i64, FieldFaul
 }
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn text_avx2(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+    // SAFETY: this function has AVX2, which the steps require.
+    unsafe { super::x86::display_avx2(&super::x86::table_rows(tables), tables, src, out) }
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi2")]
 fn number_avx2(codec: &FieldCodec, src: &[u8]) -> Option<Result<i64, FieldFault>> {
     codec.number::<Avx2Kernels>(src)
 }
 
-/// AVX2: vector zoned and COMP-3, scalar DISPLAY.
+/// AVX2: vector DISPLAY (AVX2 steps), zoned and COMP-3.
 #[cfg(target_arch = "x86_64")]
 struct Avx2Kernels;
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx2Kernels {
     const PACKED_WORDS: bool = true;
+    const TEXT_AVX2: bool = true;
     #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {
         // SAFETY: only reached from functions entered after detecting AVX2 + BMI2.
@@ -179,9 +190,19 @@ trait Kernels {
     /// COMP-3 columns go eight records a step through [`super::x86::packed_column`];
     /// only for kernels entered after detecting AVX-512 F/BW.
     const PACKED_EIGHT: bool = false;
+    /// DISPLAY fields go through the AVX2 steps ([`super::x86::display_avx2`]); only for
+    /// kernels entered after detecting AVX2.
+    const TEXT_AVX2: bool = false;
     /// One DISPLAY field; the oracle unless a path has vector code for it.
     #[inline(always)]
     fn text(tables: &DisplayTables, src: &[u8], out: &mut Vec<u8>) -> Result<(), FieldFault> {
+        #[cfg(target_arch = "x86_64")]
+        if Self::TEXT_AVX2 {
+            // SAFETY: only kernels entered after detecting AVX2 set TEXT_AVX2.
+            return unsafe {
+                super::x86::display_avx2(&super::x86::table_rows(tables), tables, src, out)
+            };
+        }
         display::display(tables, src, out)
     }
     /// One DISPLAY field over `spans`, appended to a text column; false at the first fault.
@@ -195,6 +216,13 @@ trait Kernels {
         bytes: &mut Vec<u8>,
         ends: &mut Vec<usize>,
     ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if Self::TEXT_AVX2 {
+            // SAFETY: only kernels entered after detecting AVX2 set TEXT_AVX2.
+            return unsafe {
+                super::x86::display_column_avx2(tables, input, spans, offset, length, bytes, ends)
+            };
+        }
         ends.reserve(spans.len());
         for &(start, _) in spans {
             let src = &input[start + offset..start + offset + length];
@@ -297,14 +325,15 @@ impl Kernels for ScalarKernels {
     }
 }
 
-/// AVX-512 BW: vector zoned and COMP-3, scalar DISPLAY. Only instantiated inside
-/// functions that require the features.
+/// AVX-512 BW: vector zoned and COMP-3, DISPLAY on the AVX2 steps (VBMI's byte
+/// permutes are missing). Only instantiated inside functions that require the features.
 #[cfg(target_arch = "x86_64")]
 struct Avx512Kernels;
 
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx512Kernels {
     const PACKED_WORDS: bool = true;
+    const TEXT_AVX2: bool = true;
     const PACKED_EIGHT: bool = true;
     #[inline(always)]
     fn zoned(src: &[u8], ebcdic: bool, signed: bool) -> Result<i64, FieldFault> {

@@ -62,10 +62,11 @@ pub enum CodecPath {
 pub enum FastPath {
     /// No usable vector extension: the oracles run.
     None,
-    /// AVX2 (+ BMI2): zoned and COMP-3 vectorised; DISPLAY runs the oracle. The widest
-    /// path valgrind can run, so it is what the instruction-count engine measures.
+    /// AVX2 (+ BMI2): DISPLAY (32-byte `vpshufb` table steps), zoned and COMP-3
+    /// vectorised. The widest path valgrind can run, so it is what the instruction-count
+    /// engine measures.
     Avx2,
-    /// AVX-512 BW/VL: zoned and COMP-3 vectorised; DISPLAY runs the oracle.
+    /// AVX-512 BW/VL: zoned and COMP-3 vectorised; DISPLAY on the AVX2 steps.
     Avx512Bw,
     /// AVX-512 BW/VL plus VBMI/VBMI2 (and BMI2): every vectorised kind.
     Avx512Vbmi2,

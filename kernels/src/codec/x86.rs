@@ -1,4 +1,4 @@
-//! AVX-512 fast paths, compiled for any x86-64 target and entered only after run-time
+//! AVX-512 and AVX2 fast paths, compiled for any x86-64 target and entered only after run-time
 //! detection (see [`super::FastPath`]).
 //!
 //! * DISPLAY (AVX-512 VBMI + VBMI2): 64 input bytes per step. Two `vpermi2b` lookups over
@@ -18,6 +18,11 @@
 //!   the eight 64-bit lanes of one register (nibbles to bytes by subtraction, then
 //!   `vpmaddubsw`, `vpmaddwd` and `vpmuludq` steps); a group with any invalid field is
 //!   handed back whole.
+//! * DISPLAY on AVX2 (no byte permutes across lanes): 32 input bytes per step, the
+//!   table as sixteen rows of sixteen, one `vpshufb` per row by the low nibbles blended in
+//!   where the high nibble matches; a step of ASCII is stored whole, one with Latin-1
+//!   letters widened byte by byte without branches; anything else goes to the oracle as
+//!   on AVX-512.
 //! * Zoned and COMP-3 on AVX2 (no masked loads): the field is first copied right-aligned
 //!   into a small zeroed array, then checked and folded the same way.
 //!
@@ -636,4 +641,221 @@ pub(super) unsafe fn packed_avx2(src: &[u8], pad: bool, signed: bool) -> Result<
     // SAFETY: `buf` is 16 bytes.
     let x = unsafe { _mm_loadu_si128(buf.as_ptr().cast()) };
     packed_checked(x, src, pad, signed)
+}
+
+/// The 256-entry Latin-1 table as sixteen rows of sixteen bytes, each row in both 128-bit
+/// lanes of a register: AVX2's `vpshufb` looks up sixteen entries within a lane.
+pub(super) struct TableRows([__m256i; 16]);
+
+/// The table's rows for the AVX2 DISPLAY steps. Requires AVX2.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn table_rows(tables: &DisplayTables) -> TableRows {
+    let base = tables.latin1.0.as_ptr();
+    let mut rows = [_mm256_setzero_si256(); 16];
+    for (r, row) in rows.iter_mut().enumerate() {
+        // SAFETY: row `r` is bytes 16·r .. 16·r + 16 of the 256-byte table.
+        *row = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(base.add(16 * r).cast()) });
+    }
+    TableRows(rows)
+}
+
+/// Appends the UTF-8 of one DISPLAY field to `out` with AVX2 steps, or through the oracle
+/// for a field they do not take (then the output and any error are the oracle's).
+/// Requires AVX2 (callers are compiled with it).
+///
+/// Each 32-byte step maps its bytes through the table (per high nibble, a `vpshufb` of
+/// that row by the low nibbles, blended in where the high nibble matches). A step of
+/// ASCII is stored as it is; one with Latin-1 letters is widened to two-byte UTF-8 byte
+/// by byte without branches. Like the AVX-512 steps, anything that does not map to
+/// printable Latin-1 (TAB/LF/CR, unmappable bytes, code points above U+00FF) sends the
+/// field to the oracle.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn display_avx2(
+    rows: &TableRows,
+    tables: &DisplayTables,
+    src: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), FieldFault> {
+    // Two UTF-8 bytes per input byte at most on this way, plus one full 32-byte store.
+    out.reserve(src.len() * 2 + 32);
+    let len = out.len();
+    // SAFETY: the room was reserved just above; the caller has AVX2.
+    match unsafe { display_steps_avx2(rows, src, out.as_mut_ptr().add(len)) } {
+        Some(written) => {
+            // SAFETY: `display_steps_avx2` initialised `written` bytes from `len`.
+            unsafe { out.set_len(len + written) };
+            Ok(())
+        }
+        None => super::display::display(tables, src, out),
+    }
+}
+
+/// The steps of [`display_avx2`]: writes the UTF-8 of `src` at `dst` and returns its
+/// length, or `None` (after writing garbage) for a field the steps do not take. The
+/// caller has AVX2 and left room for two bytes per input byte plus 32 at `dst`: a step
+/// at input offset `i` writes from at most `2·i` on, 32 bytes (a plain step) or at most
+/// two per live byte (a widened one).
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn display_steps_avx2(rows: &TableRows, src: &[u8], dst: *mut u8) -> Option<usize> {
+    let nibble = _mm256_set1_epi8(0x0F);
+    let space = _mm256_set1_epi8(0x20);
+    let mut written = 0usize;
+    let mut i = 0usize;
+    // Where the last step's output began, and which of its bytes took two UTF-8 bytes.
+    let mut last = (0usize, 0u32);
+    while i < src.len() {
+        let mut n = (src.len() - i).min(32);
+        let x = if n == 32 {
+            // SAFETY: 32 bytes of `src` from `i`.
+            unsafe { _mm256_loadu_si256(src.as_ptr().add(i).cast()) }
+        } else if i >= 32 {
+            // The partial last step is taken as a full one ending where the field ends
+            // (no copy, whose narrow stores a wide load would wait for): it starts at
+            // byte `n` of the step before and rewrites that step's output from where
+            // that byte's went, with the same bytes.
+            written = last.0 + n + (last.1 & ((1u32 << n) - 1)).count_ones() as usize;
+            i = src.len() - 32;
+            n = 32;
+            // SAFETY: the field has at least 32 bytes, the last 32 from `i`.
+            unsafe { _mm256_loadu_si256(src.as_ptr().add(i).cast()) }
+        } else {
+            let mut tail = [0u8; 32];
+            tail[..n].copy_from_slice(&src[i..]);
+            // SAFETY: `tail` is 32 bytes.
+            unsafe { _mm256_loadu_si256(tail.as_ptr().cast()) }
+        };
+        let live = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let low = _mm256_and_si256(x, nibble);
+        let high = _mm256_and_si256(_mm256_srli_epi16::<4>(x), nibble);
+        let mut mapped = _mm256_setzero_si256();
+        for (r, &row) in rows.0.iter().enumerate() {
+            let hit = _mm256_cmpeq_epi8(high, _mm256_set1_epi8(r as i8));
+            mapped = _mm256_blendv_epi8(mapped, _mm256_shuffle_epi8(row, low), hit);
+        }
+        // Printable means at least 0x20 (unsigned): max(m, 0x20) == m.
+        let printable =
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(mapped, space), mapped)) as u32;
+        if !printable & live != 0 {
+            return None;
+        }
+        let wide = _mm256_movemask_epi8(mapped) as u32 & live;
+        last = (written, wide);
+        let at = dst.add(written);
+        if wide == 0 {
+            // SAFETY: inside the room: `written ≤ 2·i`, and 32 more bytes were left.
+            unsafe { _mm256_storeu_si256(at.cast(), mapped) };
+            written += n;
+        } else {
+            // SAFETY: the caller has AVX2; the stores stay inside the room (see
+            // `widen_avx2`).
+            written += unsafe { widen_avx2(mapped, wide, n, at) };
+        }
+        i += n;
+    }
+    Some(written)
+}
+
+/// Per mask of which of eight bytes take two UTF-8 bytes: the `vpshufb` indices that keep
+/// the low byte of each 16-bit lane and the high byte of the two-byte ones, in order.
+static WIDEN: [[u8; 16]; 256] = widen_table();
+
+const fn widen_table() -> [[u8; 16]; 256] {
+    let mut table = [[0x80u8; 16]; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let (mut j, mut k) = (0, 0);
+        while j < 8 {
+            table[mask][k] = 2 * j as u8;
+            k += 1;
+            if (mask >> j) & 1 == 1 {
+                table[mask][k] = 2 * j as u8 + 1;
+                k += 1;
+            }
+            j += 1;
+        }
+        mask += 1;
+    }
+    table
+}
+
+/// Writes the UTF-8 of the first `n` bytes of `mapped` (Latin-1, `wide` marking those of
+/// 0x80 and above among them) at `dst` and returns its length. Sixteen bytes at a time are
+/// widened to 16-bit lanes holding either the byte or its two UTF-8 bytes, and each eight
+/// lanes are packed by one `vpshufb` from [`WIDEN`] and stored as sixteen bytes.
+/// Requires AVX2; stores reach at most 16 bytes past two output bytes per byte before
+/// the last group of eight with a live byte, so no further than `2·n + 14` from `dst`.
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn widen_avx2(mapped: __m256i, wide: u32, n: usize, dst: *mut u8) -> usize {
+    let mut k = 0usize;
+    for (h, half) in [
+        _mm256_castsi256_si128(mapped),
+        _mm256_extracti128_si256::<1>(mapped),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let base = 16 * h;
+        if base >= n {
+            break;
+        }
+        let lanes = _mm256_cvtepu8_epi16(half);
+        let lead = _mm256_or_si256(_mm256_srli_epi16::<6>(lanes), _mm256_set1_epi16(0xC0));
+        let cont = _mm256_or_si256(
+            _mm256_and_si256(lanes, _mm256_set1_epi16(0x3F)),
+            _mm256_set1_epi16(0x80),
+        );
+        let two = _mm256_or_si256(lead, _mm256_slli_epi16::<8>(cont));
+        let is_wide = _mm256_cmpgt_epi16(lanes, _mm256_set1_epi16(0x7F));
+        let utf8 = _mm256_blendv_epi8(lanes, two, is_wide);
+        let m = (wide >> base) & 0xFFFF;
+        let (m0, m1) = ((m & 0xFF) as usize, (m >> 8) as usize);
+        // SAFETY: each row of WIDEN is 16 bytes.
+        let shuffle = unsafe {
+            _mm256_set_m128i(
+                _mm_loadu_si128(WIDEN[m1].as_ptr().cast()),
+                _mm_loadu_si128(WIDEN[m0].as_ptr().cast()),
+            )
+        };
+        let packed = _mm256_shuffle_epi8(utf8, shuffle);
+        // SAFETY: see the room stated above.
+        unsafe { _mm_storeu_si128(dst.add(k).cast(), _mm256_castsi256_si128(packed)) };
+        k += (n - base).min(8) + m0.count_ones() as usize;
+        if n - base > 8 {
+            // SAFETY: as above.
+            unsafe { _mm_storeu_si128(dst.add(k).cast(), _mm256_extracti128_si256::<1>(packed)) };
+            k += (n - base - 8).min(8) + m1.count_ones() as usize;
+        }
+    }
+    k
+}
+
+/// DISPLAY decode of one field over `spans` into a text column with the AVX2 steps, the
+/// table rows built once. False at the first fault (the caller redoes the records one by
+/// one to locate it). Requires AVX2 (callers are compiled with it).
+#[inline(always)]
+#[allow(unsafe_op_in_unsafe_fn)]
+pub(super) unsafe fn display_column_avx2(
+    tables: &DisplayTables,
+    input: &[u8],
+    spans: &[(usize, usize)],
+    offset: usize,
+    length: usize,
+    bytes: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> bool {
+    let rows = table_rows(tables);
+    bytes.reserve(spans.len() * (length * 2 + 32));
+    ends.reserve(spans.len());
+    for &(start, _) in spans {
+        let src = &input[start + offset..start + offset + length];
+        if display_avx2(&rows, tables, src, bytes).is_err() {
+            return false;
+        }
+        ends.push(bytes.len());
+    }
+    true
 }
