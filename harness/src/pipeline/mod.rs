@@ -353,10 +353,27 @@ pub fn run_with(
         recorder.save()?;
         let mut partner = match &args.paired {
             Some(paired) => {
-                let keys: Vec<String> = Engines::cases(&recorder, None)
+                let mut keys: Vec<String> = Engines::cases(&recorder, None)
                     .into_iter()
                     .map(|c| c.key)
                     .collect();
+                if let Some(b) = built_b {
+                    // A candidate built from another commit may not have every workload
+                    // of this checkout's registry: only what it has is measured, on both
+                    // sides.
+                    let known_b = commit_build::known_cases(&executables.wall, &keys)
+                        .context("asking the candidate build which cases it has")?;
+                    let left_out = keys.len() - known_b.len();
+                    if left_out > 0 {
+                        keep_cases(&mut recorder.record, &known_b);
+                        recorder.record.notes.push(format!(
+                            "{left_out} case(s) of this checkout's registry are not in the \
+                             candidate build from commit {}: left out on both sides",
+                            b.build.commit
+                        ));
+                    }
+                    keys = known_b;
+                }
                 let known = commit_build::known_cases(&paired.a.executables.wall, &keys)
                     .context("asking the baseline build which cases it has")?;
                 let mut a = Recorder {
@@ -527,15 +544,12 @@ fn partner_record(b: &RunRecord, paired: &Paired, known: &[String]) -> RunRecord
             session.id, paired.a.build.commit
         ));
     }
+    keep_cases(&mut a, known);
     for workload in &mut a.workloads {
         let reference = paired
             .a_reference
             .as_ref()
             .and_then(|r| r.workload(&workload.id));
-        let id = workload.id.to_string();
-        workload
-            .paths
-            .retain(|p| known.contains(&benchseal_benches::protocol::case_key(&id, p.path)));
         for path in &mut workload.paths {
             path.wall = None;
             path.instr = None;
@@ -544,7 +558,6 @@ fn partner_record(b: &RunRecord, paired: &Paired, known: &[String]) -> RunRecord
                 .and_then(|p| p.output_sha256.clone());
         }
     }
-    a.workloads.retain(|w| !w.paths.is_empty());
     a.session = Some(Session {
         role: SessionRole::A,
         partner: Some(session.id.clone()),
@@ -553,6 +566,18 @@ fn partner_record(b: &RunRecord, paired: &Paired, known: &[String]) -> RunRecord
     });
     a.seal = None;
     a
+}
+
+/// Keeps only the workload paths of `record` whose case keys are in `known` (and the
+/// workloads that still have a path).
+fn keep_cases(record: &mut RunRecord, known: &[String]) {
+    for workload in &mut record.workloads {
+        let id = workload.id.to_string();
+        workload
+            .paths
+            .retain(|p| known.contains(&benchseal_benches::protocol::case_key(&id, p.path)));
+    }
+    record.workloads.retain(|w| !w.paths.is_empty());
 }
 
 /// A candidate built from a revision rather than this checkout: its commit, and no claim
