@@ -149,6 +149,9 @@ pub struct PairedEstimate {
     /// session's drift, which pairing removes. With a single pair it is the larger relative
     /// half-width of the two executions' own bootstrap median intervals.
     pub noise_floor: f64,
+    /// The session's prior when it raised the noise floor ([`moderate`]).
+    #[serde(skip)]
+    pub moderated: Option<VariancePrior>,
 }
 
 /// `pairs[i]` = (samples of A's execution i, samples of B's execution i).
@@ -248,7 +251,148 @@ pub fn paired_ratio(
         pairs: k,
         pair_ratios,
         noise_floor,
+        moderated: None,
     })
+}
+
+impl PairedEstimate {
+    /// The sample variance of the pairs' log ratios with its degrees of freedom (k − 1);
+    /// `None` for a single pair.
+    pub fn log_variance(&self) -> Option<(f64, usize)> {
+        log_mean_and_sd(&self.pair_ratios).map(|(_, sd)| (sd * sd, self.pairs - 1))
+    }
+
+    /// The two-sided p-value of "the pairs' mean log ratio is 0": Student's t over the
+    /// pairs' log ratios, with the moderated standard deviation and degrees of freedom where
+    /// [`moderate`] raised them. `None` for a single pair.
+    pub fn p_value(&self) -> Option<f64> {
+        let (mean, sd) = log_mean_and_sd(&self.pair_ratios)?;
+        let k = self.pairs as f64;
+        let (sd, df) = match self.moderated {
+            Some(prior) => (self.noise_floor, prior.df + k - 1.0),
+            None => (sd, k - 1.0),
+        };
+        let t = if sd > 0.0 {
+            mean / (sd / k.sqrt())
+        } else if mean == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        Some(crate::analysis::stats::t_two_sided_p(t, df))
+    }
+}
+
+/// Which of a family of tests are discoveries at false discovery rate `q` (Benjamini &
+/// Hochberg 1995): with the p-values ascending, p(1) ≤ … ≤ p(m), every test up to the largest
+/// i with p(i) ≤ i·q/m. When no change is real (an A/A session) this bounds the chance of
+/// any discovery at all by q, which a gate that fails on any line needs; when many changes
+/// are real it keeps most of their power, as a Bonferroni bound would not.
+pub fn benjamini_hochberg(p_values: &[f64], q: f64) -> Vec<bool> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let cutoff = order
+        .iter()
+        .enumerate()
+        .filter(|&(rank, &i)| p_values[i] <= (rank + 1) as f64 * q / m as f64)
+        .map(|(_, &i)| p_values[i])
+        .next_back();
+    p_values
+        .iter()
+        .map(|p| cutoff.is_some_and(|cutoff| *p <= cutoff))
+        .collect()
+}
+
+/// What the paired lines of one session say about its noise, for lines whose own few pairs
+/// may happen to agree: the prior of the variances of the pairs' log ratios, a scaled
+/// inverse χ² with `df` degrees of freedom around `variance`, fitted to the lines' sample
+/// variances by moments of their logarithms (Smyth 2004, "Linear models and empirical Bayes
+/// methods for assessing differential expression in microarray experiments", section 6.2:
+/// limma's `fitFDist` without covariates). Homogeneous lines give many prior degrees of
+/// freedom (infinitely many when the spread of the logarithms is within what sampling
+/// alone gives); lines with their own noise levels give few, and each keeps its own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VariancePrior {
+    pub df: f64,
+    pub variance: f64,
+    /// How many lines it was fitted to.
+    pub lines: usize,
+}
+
+impl VariancePrior {
+    /// At least this many lines with a positive variance fit a prior.
+    pub const MIN_LINES: usize = 3;
+
+    /// `lines` = (sample variance, its degrees of freedom) per line; lines with a variance
+    /// that is not positive and finite, or no degrees of freedom, are left out. `None` with
+    /// fewer than [`Self::MIN_LINES`] left.
+    pub fn fit(lines: &[(f64, usize)]) -> Option<VariancePrior> {
+        use crate::analysis::stats::{digamma, trigamma, trigamma_inverse};
+        let usable: Vec<(f64, f64)> = lines
+            .iter()
+            .filter(|(v, d)| *d > 0 && v.is_finite() && *v > 0.0)
+            .map(|&(v, d)| (v, d as f64))
+            .collect();
+        let n = usable.len();
+        if n < Self::MIN_LINES {
+            return None;
+        }
+        let e: Vec<f64> = usable
+            .iter()
+            .map(|(v, d)| v.ln() - digamma(d / 2.0) + (d / 2.0).ln())
+            .collect();
+        let mean = e.iter().sum::<f64>() / n as f64;
+        let spread = e.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+            - usable.iter().map(|(_, d)| trigamma(d / 2.0)).sum::<f64>() / n as f64;
+        let (df, variance) = if spread > 0.0 {
+            let df = 2.0 * trigamma_inverse(spread);
+            (df, (mean + digamma(df / 2.0) - (df / 2.0).ln()).exp())
+        } else {
+            (f64::INFINITY, mean.exp())
+        };
+        Some(VariancePrior {
+            df,
+            variance,
+            lines: n,
+        })
+    }
+}
+
+/// The moderated noise floor and interval of a paired estimate under the session's
+/// [`VariancePrior`]: the pairs' log variance s² with d = k − 1 degrees of freedom becomes
+/// (d0·s0² + d·s²)/(d0 + d) with d0 + d of them (Smyth's moderated t). Only ever widens:
+/// when the moderated standard deviation exceeds the pairs' own, it becomes the noise floor
+/// and its Student-t interval is joined to the estimate's; a line noisier than its session
+/// keeps its own, wider figures. Returns whether anything changed. A line of one pair has
+/// no sample variance and is left alone.
+pub fn moderate(estimate: &mut PairedEstimate, prior: &VariancePrior) -> bool {
+    let k = estimate.pairs;
+    let Some((mean, sd)) = log_mean_and_sd(&estimate.pair_ratios) else {
+        return false;
+    };
+    let d = (k - 1) as f64;
+    let (variance, df) = if prior.df.is_finite() {
+        (
+            (prior.df * prior.variance + d * sd * sd) / (prior.df + d),
+            prior.df + d,
+        )
+    } else {
+        (prior.variance, f64::INFINITY)
+    };
+    let moderated = variance.sqrt();
+    if moderated.is_nan() || moderated <= sd || moderated <= estimate.noise_floor {
+        return false;
+    }
+    let confidence = estimate.estimate.confidence;
+    let half = crate::analysis::stats::t_quantile_real((1.0 + confidence) / 2.0, df) * moderated
+        / (k as f64).sqrt();
+    let e = &mut estimate.estimate;
+    e.lower = e.lower.min((mean - half).exp());
+    e.upper = e.upper.max((mean + half).exp());
+    estimate.noise_floor = moderated;
+    estimate.moderated = Some(*prior);
+    true
 }
 
 /// The mean and the sample standard deviation of the logarithms of `ratios` (at least two).
@@ -769,6 +913,142 @@ mod tests {
         assert_eq!(classify_paired(&e, 0.03), Verdict::Inconclusive);
     }
 
+    /// Sample variances drawn as limma's model has them (each line's true variance from a
+    /// scaled inverse χ² with d0 = 6 around s0² = 0.01, then d = 4 degrees of freedom of
+    /// normal noise around it) give back the prior; equal true variances give a prior with
+    /// many degrees of freedom around them.
+    #[test]
+    fn variance_prior_recovers_the_model_it_assumes() {
+        let mut rng = SplitMix64::new(0x11A);
+        let chi2 = |rng: &mut SplitMix64, df: usize| -> f64 {
+            (0..df).map(|_| rng.next_normal().powi(2)).sum()
+        };
+        let sample_variance = |rng: &mut SplitMix64, variance: f64| {
+            let mut x = [0.0; 5];
+            for v in &mut x {
+                *v = variance.sqrt() * rng.next_normal();
+            }
+            let mean = x.iter().sum::<f64>() / 5.0;
+            (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0, 4)
+        };
+        let lines: Vec<(f64, usize)> = (0..4000)
+            .map(|_| {
+                let variance = 6.0 * 0.01 / chi2(&mut rng, 6);
+                sample_variance(&mut rng, variance)
+            })
+            .collect();
+        let prior = VariancePrior::fit(&lines).unwrap();
+        assert!((4.5..8.0).contains(&prior.df), "{prior:?}");
+        assert!((prior.variance / 0.01 - 1.0).abs() < 0.1, "{prior:?}");
+        assert_eq!(prior.lines, 4000);
+
+        let equal: Vec<(f64, usize)> = (0..4000)
+            .map(|_| sample_variance(&mut rng, 0.0004))
+            .collect();
+        let prior = VariancePrior::fit(&equal).unwrap();
+        assert!(prior.df > 50.0, "{prior:?}");
+        assert!((prior.variance / 0.0004 - 1.0).abs() < 0.05, "{prior:?}");
+
+        assert_eq!(VariancePrior::fit(&[(0.01, 4), (0.02, 4)]), None);
+        assert_eq!(
+            VariancePrior::fit(&[(0.01, 4), (0.0, 4), (f64::NAN, 4), (0.02, 0)]),
+            None
+        );
+    }
+
+    /// Five pairs of one workload agreeing on +10% (log sd 1.3%) among 19 paired lines whose
+    /// pairs spread by 18%: the fit reads the one close line as a sign that lines differ
+    /// (d0 ≈ 2.6), so it keeps part of its own spread, and its floor rises to about 7%, not
+    /// to 18%; the interval only widens and the ratio stays. A line noisier than its session
+    /// keeps its own figures.
+    #[test]
+    fn pairs_agreeing_by_luck_are_moderated_by_the_session() {
+        let a = [100.0; 10];
+        let tight: Vec<Vec<f64>> = [109.0, 110.0, 112.0, 110.0, 109.5]
+            .iter()
+            .map(|v| vec![*v; 10])
+            .collect();
+        let pairs: Vec<(&[f64], &[f64])> = tight.iter().map(|b| (&a[..], &b[..])).collect();
+        let mut lucky = paired_ratio(&pairs, 2000, 0.95, 3).unwrap();
+        assert_eq!(classify_paired(&lucky, 0.03), Verdict::Regressed);
+        let own = lucky.clone();
+
+        let mut rng = SplitMix64::new(0x5E55);
+        let mut lines: Vec<(f64, usize)> = (0..19)
+            .map(|_| {
+                let logs: Vec<f64> = (0..5).map(|_| 0.18 * rng.next_normal()).collect();
+                let ratios: Vec<f64> = logs.iter().map(|l| l.exp()).collect();
+                let (_, sd) = log_mean_and_sd(&ratios).unwrap();
+                (sd * sd, 4)
+            })
+            .collect();
+        lines.push(lucky.log_variance().unwrap());
+        let prior = VariancePrior::fit(&lines).unwrap();
+
+        assert!((1.5..5.0).contains(&prior.df), "{prior:?}");
+        assert!(moderate(&mut lucky, &prior));
+        assert_eq!(lucky.moderated, Some(prior));
+        assert!(
+            lucky.noise_floor > 5.0 * own.noise_floor && lucky.noise_floor < 0.18,
+            "{lucky:?} under {prior:?}"
+        );
+        assert!(lucky.estimate.lower < own.estimate.lower);
+        assert!(lucky.estimate.upper > own.estimate.upper);
+        assert_eq!(lucky.estimate.ratio, own.estimate.ratio);
+
+        let loud: Vec<Vec<f64>> = [60.0, 150.0, 100.0, 200.0, 80.0]
+            .iter()
+            .map(|v| vec![*v; 10])
+            .collect();
+        let pairs: Vec<(&[f64], &[f64])> = loud.iter().map(|b| (&a[..], &b[..])).collect();
+        let mut noisy = paired_ratio(&pairs, 2000, 0.95, 3).unwrap();
+        let before = noisy.clone();
+        assert!(!moderate(&mut noisy, &prior));
+        assert_eq!(noisy, before);
+    }
+
+    /// Checked by hand: of these 15 p-values at q = 0.05 the four smallest are discoveries
+    /// (p(4) = 0.0095 ≤ 4·0.05/15 = 0.0133, and no later p(i) is at or under i·0.05/15).
+    #[test]
+    fn benjamini_hochberg_matches_the_worked_example() {
+        let p = [
+            0.0201, 0.0001, 0.0278, 0.0004, 0.0298, 0.0019, 0.0344, 0.0095, 0.0459, 0.3240, 0.0356,
+            0.4262, 0.0381, 0.5719, 1.0,
+        ];
+        let found = benjamini_hochberg(&p, 0.05);
+        let discoveries: Vec<f64> = p
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| **f)
+            .map(|(p, _)| *p)
+            .collect();
+        assert_eq!(discoveries, [0.0001, 0.0004, 0.0019, 0.0095]);
+        assert!(benjamini_hochberg(&[], 0.05).is_empty());
+        assert_eq!(benjamini_hochberg(&[0.04, 0.01], 0.05), [true, true]);
+        assert_eq!(
+            benjamini_hochberg(&[0.04, 0.03, 0.2], 0.05),
+            [false, false, false]
+        );
+    }
+
+    #[test]
+    fn paired_p_value_is_students_t_over_the_log_ratios() {
+        let a = [100.0; 5];
+        let b: Vec<Vec<f64>> = [101.0, 110.0, 112.0].iter().map(|v| vec![*v; 5]).collect();
+        let pairs: Vec<(&[f64], &[f64])> = b.iter().map(|b| (&a[..], &b[..])).collect();
+        let e = paired_ratio(&pairs, 200, 0.95, 7).unwrap();
+        // The 95% t interval just reaches below 1 (see the test above): p just above 0.05.
+        let p = e.p_value().unwrap();
+        assert!((0.05..0.2).contains(&p), "{p}");
+        let one = paired_ratio(&pairs[..1], 200, 0.95, 7).unwrap();
+        assert_eq!(one.p_value(), None);
+        let same: Vec<(&[f64], &[f64])> = vec![(&a[..], &a[..]); 3];
+        assert_eq!(
+            paired_ratio(&same, 200, 0.95, 7).unwrap().p_value(),
+            Some(1.0)
+        );
+    }
+
     #[test]
     fn effective_threshold_and_classification_rules() {
         let paired = |ratio, lower, upper, noise_floor| PairedEstimate {
@@ -787,6 +1067,7 @@ mod tests {
             pairs: 5,
             pair_ratios: vec![],
             noise_floor,
+            moderated: None,
         };
         assert_eq!(
             effective_threshold(&paired(1.0, 1.0, 1.0, 0.01), 0.03),
@@ -1209,6 +1490,106 @@ mod tests {
             assert!(rate >= at_least, "k = {k}, n = {n}: {tally:?}");
             assert!(rate_at_policy >= at_policy, "k = {k}, n = {n}: {tally:?}");
         }
+    }
+
+    /// Sessions of 20 paired lines, line i drawn from `models[i % models.len()]` and B
+    /// `slowdowns[i % slowdowns.len()]` times as slow, judged as `compare` judges them: each
+    /// line on its pairs, then moderated by the session, then as one family. Returns (lines
+    /// changed on their own pairs, lines changed as judged, lines regressed as judged,
+    /// sessions with any line changed as judged).
+    fn session_trials(
+        models: &[Model],
+        slowdowns: &[f64],
+        sessions: usize,
+        k: usize,
+        seed: u64,
+    ) -> [usize; 4] {
+        const LINES: usize = 20;
+        let mut rng = SplitMix64::new(seed);
+        let mut counts = [0; 4];
+        for session_index in 0..sessions {
+            let session = Model::session(&mut rng);
+            let mut estimates: Vec<PairedEstimate> = (0..LINES)
+                .map(|line| {
+                    let model = models[line % models.len()];
+                    let slowdown = slowdowns[line % slowdowns.len()];
+                    let executions: Vec<(Vec<f64>, Vec<f64>)> = (0..k)
+                        .map(|_| {
+                            let a = model.execution(&mut rng, session, 1.0, 10);
+                            let b = model.execution(&mut rng, session, slowdown, 10);
+                            (a, b)
+                        })
+                        .collect();
+                    let pairs: Vec<(&[f64], &[f64])> =
+                        executions.iter().map(|(a, b)| (&a[..], &b[..])).collect();
+                    paired_ratio(&pairs, 400, 0.95, (session_index * LINES + line) as u64).unwrap()
+                })
+                .collect();
+            let verdict = |e: &PairedEstimate| classify_paired(e, 0.03);
+            let changed = |v: Verdict| matches!(v, Verdict::Regressed | Verdict::Improved);
+            counts[0] += estimates.iter().filter(|e| changed(verdict(e))).count();
+            let variances: Vec<(f64, usize)> =
+                estimates.iter().filter_map(|e| e.log_variance()).collect();
+            let prior = VariancePrior::fit(&variances).unwrap();
+            for e in &mut estimates {
+                moderate(e, &prior);
+            }
+            let p_values: Vec<f64> = estimates.iter().map(|e| e.p_value().unwrap()).collect();
+            let judged: Vec<Verdict> = estimates
+                .iter()
+                .zip(benjamini_hochberg(&p_values, 0.05))
+                .map(|(e, discovery)| {
+                    let v = verdict(e);
+                    if changed(v) && !discovery {
+                        Verdict::Inconclusive
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let flagged = judged.iter().filter(|v| changed(**v)).count();
+            counts[1] += flagged;
+            counts[2] += judged.iter().filter(|v| **v == Verdict::Regressed).count();
+            counts[3] += usize::from(flagged > 0);
+        }
+        counts
+    }
+
+    /// Lines judged one by one at 95% flag about one A/A line in fifty on the bursty machine
+    /// with lines of their own noise (between-execution CV of 1%, 3% or 10%), so a gate over
+    /// 20 lines would fail an unchanged build in about one session in three. Judged as a
+    /// family, over 200 sessions of 20 lines at k = 5 (4000 lines): A/A, 75 lines flagged
+    /// on their own pairs, none as judged. B 5% slower on [`MODEL`] (2% CV within an
+    /// execution): on every line, 3927 regressed on their own pairs and as judged; on one
+    /// line in five with the rest unchanged, 651 lines regressed as judged (of 800 slowed;
+    /// on their own pairs 785 lines changed, the unchanged lines' false flags included):
+    /// the price of asking more of a change when most lines did not move.
+    #[test]
+    fn simulated_sessions_judged_as_a_family_flag_no_unchanged_build() {
+        let mixed = [0.01, 0.03, 0.1].map(|execution_cv| Model {
+            execution_cv,
+            ..BURSTY
+        });
+        let [own, judged, _, sessions] = session_trials(&mixed, &[1.0], 200, 5, 0x5E5);
+        eprintln!(
+            "A/A: {own} of 4000 lines flagged on their own pairs, {judged} as judged \
+             ({sessions} of 200 sessions)"
+        );
+        assert!(judged * 100 <= 4000, "{judged} of 4000 A/A lines flagged");
+        assert!(
+            sessions * 100 <= 200 * 2,
+            "{sessions} of 200 A/A sessions flagged"
+        );
+        let [own, _, regressed, _] = session_trials(&[MODEL], &[1.05], 200, 5, 0x5E6);
+        eprintln!("5% slower everywhere: {own} own, {regressed} of 4000 regressed as judged");
+        assert!(
+            regressed * 100 >= 4000 * 95,
+            "{regressed} of 4000 regressed"
+        );
+        let one_in_five = [1.05, 1.0, 1.0, 1.0, 1.0];
+        let [own, _, regressed, _] = session_trials(&[MODEL], &one_in_five, 200, 5, 0x5E7);
+        eprintln!("5% slower on 800: {own} own, {regressed} regressed as judged");
+        assert!(regressed * 100 >= 800 * 75, "{regressed} of 800 regressed");
     }
 
     /// Why executions matter: with 3% between executions (k = 5, n = 50), the truth is the

@@ -141,8 +141,10 @@ pub struct Binding {
 /// Derivation rules of new reports. 1: every wall verdict gates. 2: wall verdicts gate
 /// only from a paired same-session comparison; cross-session ones are informational, and
 /// across machine classes wall and instruction counts are not compared. 3: a paired wall
-/// line's interval is at least the Student-t interval over its pair ratios.
-pub const RULES: u32 = 3;
+/// line's interval is at least the Student-t interval over its pair ratios. 4: and its
+/// noise floor and interval at least the moderated ones of the session's paired lines
+/// ([`crate::analysis::replicates::moderate`]).
+pub const RULES: u32 = 4;
 
 /// How a run's note begins when its sign-off could not pair wall clock with the baseline's
 /// own build; the reason follows.
@@ -602,10 +604,10 @@ impl SignoffReport {
             let new =
                 crate::analysis::compare::Side::of(run, &format!("v{}", inputs.version), None);
             use crate::analysis::compare::{PairedInterval, compare_records_with};
-            let interval = if inputs.rules < 3 {
-                PairedInterval::Bootstrap
-            } else {
-                PairedInterval::WidenedByStudentT
+            let interval = match inputs.rules {
+                ..=2 => PairedInterval::Bootstrap,
+                3 => PairedInterval::WidenedByStudentT,
+                _ => PairedInterval::Session,
             };
             let comparison =
                 compare_records_with(b, run, &inputs.slo.regression, old, new, interval);

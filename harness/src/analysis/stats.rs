@@ -552,10 +552,17 @@ pub fn t_quantile_975(df: usize) -> f64 {
 /// (0.5, 1): the t with P(T ≤ t) = p, found by bisection on the distribution function
 /// (through the regularized incomplete beta function). `df = 0` gives infinity.
 pub fn t_quantile(p: f64, df: usize) -> f64 {
-    if df == 0 || !(p > 0.5 && p < 1.0) {
+    t_quantile_real(p, df as f64)
+}
+
+/// [`t_quantile`] for real degrees of freedom (a moderated t has `d0 + d` of them, d0 not
+/// an integer). Beyond [`T_DF_CAP`] degrees of freedom the value at the cap is returned
+/// (at 0.975 within 0.001% of the normal quantile), infinite `df` included.
+pub fn t_quantile_real(p: f64, df: f64) -> f64 {
+    if df.is_nan() || df <= 0.0 || !(p > 0.5 && p < 1.0) {
         return f64::INFINITY;
     }
-    let n = df as f64;
+    let n = df.min(T_DF_CAP);
     // P(T > t) = I_{n/(n+t²)}(n/2, 1/2) / 2.
     let upper_tail = |t: f64| 0.5 * incomplete_beta(n / (n + t * t), n / 2.0, 0.5);
     let target = 1.0 - p;
@@ -576,6 +583,86 @@ pub fn t_quantile(p: f64, df: usize) -> f64 {
         }
     }
     (low + high) / 2.0
+}
+
+/// The two-sided p-value of Student's t statistic `t` with `df` degrees of freedom (real,
+/// capped at [`T_DF_CAP`] like [`t_quantile_real`]): P(|T| ≥ |t|) = I_{df/(df+t²)}(df/2, 1/2).
+/// 1 for a NaN statistic or no degrees of freedom.
+pub fn t_two_sided_p(t: f64, df: f64) -> f64 {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
+        return 1.0;
+    }
+    if t.is_infinite() {
+        return 0.0;
+    }
+    let n = df.min(T_DF_CAP);
+    incomplete_beta(n / (n + t * t), n / 2.0, 0.5)
+}
+
+/// The degrees of freedom beyond which [`t_quantile_real`] uses the value at this many.
+pub const T_DF_CAP: f64 = 100_000.0;
+
+/// Below this the polygamma functions step up by their recurrences before their
+/// asymptotic series, whose first omitted term is then under 1e-12.
+const POLYGAMMA_SERIES_FROM: f64 = 10.0;
+
+/// The digamma function ψ(x) = d/dx ln Γ(x) for x > 0: the recurrence ψ(x) = ψ(x + 1) − 1/x
+/// up to x ≥ 10, then the asymptotic series (Abramowitz & Stegun 6.3.18).
+pub fn digamma(x: f64) -> f64 {
+    let (mut x, mut shift) = (x, 0.0);
+    while x < POLYGAMMA_SERIES_FROM {
+        shift -= 1.0 / x;
+        x += 1.0;
+    }
+    let r = 1.0 / (x * x);
+    shift + x.ln()
+        - 0.5 / x
+        - r * (1.0 / 12.0 - r * (1.0 / 120.0 - r * (1.0 / 252.0 - r * (1.0 / 240.0))))
+}
+
+/// The trigamma function ψ′(x) for x > 0: ψ′(x) = ψ′(x + 1) + 1/x² up to x ≥ 10, then the
+/// asymptotic series (Abramowitz & Stegun 6.4.12).
+pub fn trigamma(x: f64) -> f64 {
+    let (mut x, mut shift) = (x, 0.0);
+    while x < POLYGAMMA_SERIES_FROM {
+        shift += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let r = 1.0 / (x * x);
+    shift + 1.0 / x + r / 2.0 + r / x * (1.0 / 6.0 - r * (1.0 / 30.0 - r * (1.0 / 42.0 - r / 30.0)))
+}
+
+/// The tetragamma function ψ″(x) for x > 0: ψ″(x) = ψ″(x + 1) − 2/x³ up to x ≥ 10, then
+/// the derivative of [`trigamma`]'s series.
+fn tetragamma(x: f64) -> f64 {
+    let (mut x, mut shift) = (x, 0.0);
+    while x < POLYGAMMA_SERIES_FROM {
+        shift -= 2.0 / (x * x * x);
+        x += 1.0;
+    }
+    let r = 1.0 / (x * x);
+    shift - r - r / x - r * r * (0.5 - r * (1.0 / 6.0 - r * (1.0 / 6.0 - r * 0.3)))
+}
+
+/// The x > 0 with ψ′(x) = y, for y > 0: Newton's method on 1/ψ′ from x = 0.5 + 1/y, as
+/// Smyth (2004) does for the prior degrees of freedom of moderated t statistics.
+pub fn trigamma_inverse(y: f64) -> f64 {
+    if y > 1e7 {
+        return 1.0 / y.sqrt();
+    }
+    if y < 1e-6 {
+        return 1.0 / y;
+    }
+    let mut x = 0.5 + 1.0 / y;
+    for _ in 0..50 {
+        let tri = trigamma(x);
+        let step = tri * (1.0 - tri / y) / tetragamma(x);
+        x += step;
+        if -step / x < 1e-8 {
+            break;
+        }
+    }
+    x
 }
 
 /// ln Γ(x) for x > 0 (Lanczos approximation, g = 7, nine coefficients; relative error
@@ -699,6 +786,44 @@ mod tests {
         }
         assert_eq!(t_quantile(0.975, 0), f64::INFINITY);
         assert_eq!(t_quantile(0.4, 3), f64::INFINITY);
+        let between = t_quantile_real(0.975, 8.5);
+        assert!(t_quantile(0.975, 9) < between && between < t_quantile(0.975, 8));
+        assert_eq!(t_quantile_real(0.975, 8.0), t_quantile(0.975, 8));
+        for (p, df) in [(0.975, 4usize), (0.995, 2), (0.95, 30)] {
+            let t = t_quantile(p, df);
+            let two_sided = t_two_sided_p(t, df as f64);
+            assert!(
+                (two_sided - 2.0 * (1.0 - p)).abs() < 1e-9,
+                "{p} {df}: {two_sided}"
+            );
+            assert_eq!(t_two_sided_p(-t, df as f64), two_sided);
+        }
+        assert_eq!(t_two_sided_p(0.0, 4.0), 1.0);
+        assert_eq!(t_two_sided_p(f64::NAN, 4.0), 1.0);
+        assert!((t_quantile_real(0.975, f64::INFINITY) - 1.95996).abs() < 1e-4);
+    }
+
+    /// Values from the tables of Abramowitz & Stegun (6.3, 6.4) and closed forms:
+    /// ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2, ψ′(1) = π²/6, ψ′(1/2) = π²/2, ψ″(1) = −2ζ(3).
+    #[test]
+    fn polygamma_functions_match_closed_forms() {
+        let gamma = 0.577_215_664_901_532_9;
+        let pi2 = std::f64::consts::PI.powi(2);
+        for (got, want) in [
+            (digamma(1.0), -gamma),
+            (digamma(0.5), -gamma - 2.0 * std::f64::consts::LN_2),
+            (digamma(10.0), 2.251_752_589_066_721),
+            (trigamma(1.0), pi2 / 6.0),
+            (trigamma(0.5), pi2 / 2.0),
+            (trigamma(10.0), 0.105_166_335_681_685_5),
+            (tetragamma(1.0), -2.0 * 1.202_056_903_159_594),
+        ] {
+            assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+        }
+        for x in [0.01, 0.3, 1.0, 2.5, 17.0, 400.0] {
+            let back = trigamma_inverse(trigamma(x));
+            assert!((back - x).abs() < 1e-6 * x.max(1.0), "{x} → {back}");
+        }
         for df in 1..=10 {
             assert!((t_quantile(0.975, df) - t_quantile_975(df)).abs() < 1e-3);
         }

@@ -640,7 +640,7 @@ pub fn compare_records(
         policy,
         old_side,
         new_side,
-        PairedInterval::WidenedByStudentT,
+        PairedInterval::Session,
     )
 }
 
@@ -652,6 +652,12 @@ pub enum PairedInterval {
     /// The bootstrap interval widened to the Student-t interval over the pair ratios where
     /// that is wider ([`crate::analysis::replicates::paired_ratio`]).
     WidenedByStudentT,
+    /// As [`PairedInterval::WidenedByStudentT`], then judged with the session's other
+    /// paired lines: widened again where they say its pairs agree by luck (the moderated
+    /// noise floor and interval of [`crate::analysis::replicates::moderate`]), and a change
+    /// only where it is a discovery among all of them
+    /// ([`crate::analysis::replicates::benjamini_hochberg`]).
+    Session,
 }
 
 /// As [`compare_records`], judging paired wall lines on `interval` (re-deriving a report
@@ -672,9 +678,14 @@ pub fn compare_records_with(
         metrics: Vec::new(),
         reproducibility: Vec::new(),
         not_compared: Vec::new(),
+        paired: Vec::new(),
+        same_instructions: Vec::new(),
     };
     builder.workloads(old, new);
     builder.processes(old, new);
+    builder.moderate_paired();
+    builder.discover_paired();
+    builder.put_down_to_placement();
     let Builder {
         metrics,
         reproducibility,
@@ -717,6 +728,11 @@ struct Builder<'p> {
     metrics: Vec<MetricComparison>,
     reproducibility: Vec<ReproducibilityIssue>,
     not_compared: Vec<NotCompared>,
+    /// The paired wall lines' estimates, by their index in `metrics`.
+    paired: Vec<(usize, crate::analysis::replicates::PairedEstimate)>,
+    /// Paths whose instruction count is the same on both sides, with that count: their
+    /// paired wall lines are judged by [`Builder::same_work`] once all lines are in.
+    same_instructions: Vec<(String, u64)>,
 }
 
 impl Builder<'_> {
@@ -798,7 +814,10 @@ impl Builder<'_> {
                     continue;
                 }
                 if let Some((a, b)) = engine_pair(&name, "wall", &prior.wall, &path.wall, self) {
-                    let line = self.wall_line(&name, Metric::Wall, a, b);
+                    let (line, paired) = self.wall_line(&name, Metric::Wall, a, b);
+                    if let Some(paired) = paired {
+                        self.paired.push((self.metrics.len(), paired));
+                    }
                     self.metrics.push(line);
                 }
                 if let Some((a, b)) = engine_pair(&name, "instr", &prior.instr, &path.instr, self) {
@@ -820,7 +839,7 @@ impl Builder<'_> {
                     });
                     self.metrics.push(line);
                     if old_count == new_count {
-                        self.same_work(&name, old_count);
+                        self.same_instructions.push((name.clone(), old_count));
                     }
                 }
             }
@@ -887,13 +906,18 @@ impl Builder<'_> {
     /// marked `approximate`, carries no p-value, and the interval alone decides
     /// ([`RankEvidence::IntervalOnly`]). Non-positive or non-finite medians or interval
     /// ends give no ratio at all and an inconclusive line.
+    ///
+    /// A paired line comes with its estimate, which [`Builder::moderate_paired`] may widen.
     fn wall_line(
         &self,
         name: &str,
         metric: Metric,
         a: &WallStats,
         b: &WallStats,
-    ) -> MetricComparison {
+    ) -> (
+        MetricComparison,
+        Option<crate::analysis::replicates::PairedEstimate>,
+    ) {
         let (old_runs, new_runs) = (a.execution_samples(), b.execution_samples());
         let has_samples = !a.samples_ns.is_empty() && !b.samples_ns.is_empty();
         if self.design == Design::Paired && has_samples && old_runs.len() == new_runs.len() {
@@ -901,7 +925,83 @@ impl Builder<'_> {
         }
         let mut line = self.cross_session_line(name, metric, a, b, &old_runs, &new_runs);
         Self::informational(&mut line, old_runs.len(), new_runs.len());
-        line
+        (line, None)
+    }
+
+    /// Pairs that agree closely by luck would set a noise floor far below the session's:
+    /// under [`PairedInterval::Session`], the variance prior of the session's
+    /// paired wall lines ([`VariancePrior::fit`](crate::analysis::replicates::VariancePrior::fit))
+    /// moderates each line's noise floor and interval, never narrowing them, and the lines
+    /// it widened are judged again.
+    fn moderate_paired(&mut self) {
+        use crate::analysis::replicates::{VariancePrior, moderate};
+        if self.interval != PairedInterval::Session {
+            return;
+        }
+        let variances: Vec<(f64, usize)> = self
+            .paired
+            .iter()
+            .filter_map(|(_, paired)| paired.log_variance())
+            .collect();
+        let Some(prior) = VariancePrior::fit(&variances) else {
+            return;
+        };
+        let mut paired = std::mem::take(&mut self.paired);
+        for (index, estimate) in &mut paired {
+            if moderate(estimate, &prior) {
+                let mut line = self.metrics[*index].clone();
+                self.judge_paired(&mut line, estimate);
+                self.metrics[*index] = line;
+            }
+        }
+        self.paired = paired;
+    }
+
+    /// A gate fails on any regressed line, so with 40 lines judged at 95% each an unchanged
+    /// build would fail it most of the time. Under [`PairedInterval::Session`] the paired
+    /// lines are one family: each carries its t-test p-value, and a change stands only if
+    /// it is a discovery at false discovery rate 1 − confidence; the others become
+    /// inconclusive and say why.
+    fn discover_paired(&mut self) {
+        use crate::analysis::replicates::benjamini_hochberg;
+        if self.interval != PairedInterval::Session {
+            return;
+        }
+        let tested: Vec<(usize, f64)> = self
+            .paired
+            .iter()
+            .filter_map(|(index, paired)| Some((*index, paired.p_value()?)))
+            .collect();
+        let p_values: Vec<f64> = tested.iter().map(|(_, p)| *p).collect();
+        let q = 1.0 - self.policy.wall.confidence;
+        let found = benjamini_hochberg(&p_values, q);
+        let family = tested.len();
+        for (&(index, p), discovery) in tested.iter().zip(found) {
+            let line = &mut self.metrics[index];
+            line.p_value = Some(p);
+            if discovery || !matches!(line.verdict, Verdict::Regressed | Verdict::Improved) {
+                continue;
+            }
+            let why = format!(
+                "{} on its own pairs (p = {p:.3}), but not a discovery among the {family} paired \
+                 lines of this comparison (Benjamini–Hochberg, false discovery rate {:.0} %)",
+                line.verdict,
+                q * 100.0
+            );
+            line.verdict = Verdict::Inconclusive;
+            line.fails = false;
+            line.note = Some(match line.note.take() {
+                Some(note) => format!("{why}; {note}"),
+                None => why,
+            });
+        }
+    }
+
+    /// [`Builder::same_work`] for every path whose instruction count did not change.
+    fn put_down_to_placement(&mut self) {
+        for (name, instructions) in std::mem::take(&mut self.same_instructions) {
+            self.same_work(&name, instructions);
+        }
     }
 
     /// A paired wall change on a path whose instruction count is identical on both sides:
@@ -958,7 +1058,10 @@ impl Builder<'_> {
         b: &WallStats,
         old_runs: &[&[f64]],
         new_runs: &[&[f64]],
-    ) -> MetricComparison {
+    ) -> (
+        MetricComparison,
+        Option<crate::analysis::replicates::PairedEstimate>,
+    ) {
         use crate::analysis::replicates;
         let wall = &self.policy.wall;
         let pairs: Vec<(&[f64], &[f64])> = old_runs
@@ -967,46 +1070,70 @@ impl Builder<'_> {
             .zip(new_runs.iter().copied())
             .collect();
         let seed = seed_for(name);
+        let mut line = MetricComparison {
+            note: Some("samples are not positive finite numbers".into()),
+            ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
+        };
         let Some(mut paired) =
             replicates::paired_ratio(&pairs, wall.resamples, wall.confidence, seed)
         else {
-            return MetricComparison {
-                note: Some("samples are not positive finite numbers".into()),
-                ..self.unusable_line(name, metric, a.median_ns, b.median_ns)
-            };
+            return (line, None);
         };
         if self.interval == PairedInterval::Bootstrap {
             paired.estimate = paired.bootstrap;
         }
+        self.judge_paired(&mut line, &paired);
+        (line, Some(paired))
+    }
+
+    /// Sets a paired line's ratio, interval, verdict, note, basis and noise floor from its
+    /// estimate.
+    fn judge_paired(
+        &self,
+        line: &mut MetricComparison,
+        paired: &crate::analysis::replicates::PairedEstimate,
+    ) {
+        use crate::analysis::replicates;
+        let wall = &self.policy.wall;
         let threshold = wall.threshold_pct / 100.0;
-        let verdict = replicates::classify_paired(&paired, threshold);
-        let effective = replicates::effective_threshold(&paired, threshold);
+        let verdict = replicates::classify_paired(paired, threshold);
+        let effective = replicates::effective_threshold(paired, threshold);
         let estimate = paired.estimate;
-        MetricComparison {
-            benchmark: name.into(),
-            metric,
-            old: a.median_ns,
-            new: b.median_ns,
+        let mut notes = Vec::new();
+        if let Some(prior) = paired.moderated {
+            let own = paired.log_variance().map_or(0.0, |(v, _)| v.sqrt());
+            notes.push(format!(
+                "noise floor moderated from {:.1} % (these {} pairs) to {:.1} % by the \
+                 session's {} paired lines",
+                own * 100.0,
+                paired.pairs,
+                paired.noise_floor * 100.0,
+                prior.lines
+            ));
+        }
+        if effective > threshold {
+            notes.push(format!(
+                "the noise floor ({:.1} %) is above the policy threshold ({:.1} %) and \
+                 replaces it",
+                effective * 100.0,
+                wall.threshold_pct
+            ));
+        }
+        *line = MetricComparison {
             ratio: estimate.ratio,
             ratio_lower: Some(estimate.lower),
             ratio_upper: Some(estimate.upper),
             p_value: None,
             verdict,
             fails: verdict == Verdict::Regressed,
-            note: (effective > threshold).then(|| {
-                format!(
-                    "the noise floor ({:.1} %) is above the policy threshold ({:.1} %) and \
-                     replaces it",
-                    effective * 100.0,
-                    wall.threshold_pct
-                )
-            }),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
             approximate: false,
             basis: Some(Basis::Paired {
                 pairs: paired.pairs,
             }),
             noise_floor_pct: Some(paired.noise_floor * 100.0),
-        }
+            ..line.clone()
+        };
     }
 
     /// Two sessions: the hierarchical bootstrap when both sides recorded executions, the
@@ -1640,6 +1767,116 @@ mod tests {
         assert_eq!(wall.basis, Some(Basis::Paired { pairs: 3 }));
         assert_eq!(wall.verdict, Verdict::Improved);
         assert!(wall.gates());
+    }
+
+    /// A paired session of many workloads, five executions of ten samples each: line i's A
+    /// executions at 1000 ns, its B executions at 1000 × `ratios[i][e]`, B counting
+    /// `instructions[i]` instructions to A's 1000.
+    fn paired_session(ratios: &[[f64; 5]], instructions: &[u64]) -> (RunRecord, RunRecord) {
+        let side = |role: SessionRole, line: usize| {
+            let samples: Vec<f64> = (0..5)
+                .flat_map(|e| {
+                    let scale = if role == SessionRole::A {
+                        1.0
+                    } else {
+                        ratios[line][e]
+                    };
+                    (0..10).map(move |j| 1000.0 * scale * (1.0 + 0.001 * j as f64))
+                })
+                .collect();
+            let count = if role == SessionRole::A {
+                1000
+            } else {
+                instructions[line]
+            };
+            in_session(&samples, 10, "s1", role, count)
+        };
+        let build = |role: SessionRole| {
+            let mut record = side(role, 0);
+            for line in 1..ratios.len() {
+                let mut workload = side(role, line).workloads.remove(0);
+                workload.id = format!("sync/cache/ttl-{line}/tiny").parse().unwrap();
+                record.workloads.push(workload);
+            }
+            if role == SessionRole::B {
+                let instr = record.artifact.bench_executables.get_mut("instr").unwrap();
+                instr.sha256 = "b build".into();
+            }
+            record
+        };
+        (build(SessionRole::A), build(SessionRole::B))
+    }
+
+    /// Eleven workloads whose pairs spread by about 15% and one whose five pairs agree on
+    /// +10% (with 10% more instructions, so placement does not excuse it): on its own pairs
+    /// that line regressed, but among the twelve it is no discovery, and no wall line fails
+    /// (the instruction count still does). A 40% slowdown in the same pattern is found.
+    #[test]
+    fn a_session_judges_its_paired_lines_as_one_family() {
+        let noisy = [
+            [0.85, 1.12, 0.98, 1.17, 0.9],
+            [1.1, 0.87, 1.02, 0.95, 1.15],
+            [0.92, 1.08, 1.2, 0.88, 1.0],
+        ];
+        let lucky = [1.09, 1.10, 1.12, 1.10, 1.095];
+        let mut ratios: Vec<[f64; 5]> = (0..11).map(|i| noisy[i % 3]).collect();
+        ratios.push(lucky);
+        let mut instructions = vec![1000; 11];
+        instructions.push(1100);
+        let (a, b) = paired_session(&ratios, &instructions);
+        let (x, y) = sides(&a);
+        let c = compare_records(&a, &b, &Policy::default(), x.clone(), y.clone());
+        let line = |c: &Comparison, name: &str| {
+            c.metrics
+                .iter()
+                .find(|m| m.metric == Metric::Wall && m.benchmark == name)
+                .unwrap()
+                .clone()
+        };
+        let wall = line(&c, "sync/cache/ttl-11/tiny@scalar");
+        assert_eq!(wall.verdict, Verdict::Inconclusive, "{wall:?}");
+        assert!(!wall.fails);
+        assert!(wall.p_value.is_some_and(|p| p > 0.05 / 12.0), "{wall:?}");
+        let note = wall.note.as_deref().unwrap();
+        assert!(
+            note.starts_with("regressed on its own pairs (p = "),
+            "{note}"
+        );
+        assert!(note.contains("among the 12 paired lines"), "{note}");
+        assert!(
+            note.contains("noise floor moderated from 1.0 % (these 5 pairs) to "),
+            "{note}"
+        );
+        let wall_fails = |c: &Comparison| {
+            c.metrics
+                .iter()
+                .filter(|m| m.metric == Metric::Wall && m.fails)
+                .count()
+        };
+        assert_eq!(wall_fails(&c), 0);
+
+        // Rules 3 judged each line on its own pairs: the same session failed.
+        let own = compare_records_with(
+            &a,
+            &b,
+            &Policy::default(),
+            x.clone(),
+            y.clone(),
+            PairedInterval::WidenedByStudentT,
+        );
+        assert_eq!(
+            line(&own, "sync/cache/ttl-11/tiny@scalar").verdict,
+            Verdict::Regressed
+        );
+        assert_eq!(wall_fails(&own), 1);
+
+        *ratios.last_mut().unwrap() = lucky.map(|r| r * 1.4 / 1.1);
+        let (a, b) = paired_session(&ratios, &instructions);
+        let c = compare_records(&a, &b, &Policy::default(), x, y);
+        let wall = line(&c, "sync/cache/ttl-11/tiny@scalar");
+        assert_eq!(wall.verdict, Verdict::Regressed, "{wall:?}");
+        assert!(wall.fails);
+        assert_eq!(wall_fails(&c), 1);
     }
 
     #[test]
