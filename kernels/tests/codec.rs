@@ -1094,7 +1094,8 @@ fn json_lines_of_a_value_that_is_not_utf8_is_an_empty_string() {
 }
 
 /// Bad bytes of the new kinds are located like every other fault: record, field, byte
-/// offset in the input, the byte.
+/// offset in the input, the byte. An unsigned 8-byte binary value above `i64::MAX` is a
+/// value like any other, up to 18446744073709551615.
 #[test]
 fn sign_faults_name_record_field_offset_and_byte() {
     let layout = Layout::new(
@@ -1110,27 +1111,43 @@ fn sign_faults_name_record_field_offset_and_byte() {
     )
     .unwrap();
     let mut input = Vec::new();
-    for (sign, top) in [(0x4E, 0x00), (0x40, 0x00), (0x60, 0x80)] {
-        input.extend_from_slice(&[sign, 0xF1, 0xF2, 0xF3, 1, 0, 0, 0, 0, 0, 0, top]);
+    for (sign, low, top) in [
+        (0x4E, 1, 0x00),
+        (0x40, 1, 0x00),
+        (0x60, 1, 0x80),
+        (0x4E, 0xFF, 0xFF),
+    ] {
+        let mut record = [
+            sign, 0xF1, 0xF2, 0xF3, low, low, low, low, low, low, low, top,
+        ];
+        if low == 1 {
+            record[5..11].fill(0);
+        }
+        input.extend_from_slice(&record);
     }
     for path in PATHS {
         let (columns, errors) = decode_all(&layout, path, RecordFormat::Fixed, &input);
-        assert_eq!(columns.records(), 1);
+        assert_eq!(columns.records(), 3);
         assert_eq!(columns.columns[0].number(0), Some(123));
         assert_eq!(columns.columns[1].number(0), Some(1));
+        assert_eq!(columns.columns[0].number(1), Some(-123));
+        assert_eq!(columns.columns[1].number(1), Some((1i128 << 63) + 1));
+        assert_eq!(columns.columns[1].number(2), Some(i128::from(u64::MAX)));
         let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        assert_eq!(errors.len(), 2, "{text:?}");
+        assert_eq!(errors.len(), 1, "{text:?}");
         assert_eq!(errors[0].kind(), ErrorKind::BadSign);
         assert!(
             text[0].contains("record 1") && text[0].contains("`lead`") && text[0].contains("12"),
             "{}",
             text[0]
         );
-        assert_eq!(errors[1].kind(), ErrorKind::OutOfRange);
-        assert!(
-            text[1].contains("record 2") && text[1].contains("`n5`") && text[1].contains("35"),
-            "{}",
-            text[1]
+        let mut out = Vec::new();
+        columns.write_jsonl(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"lead\":\"123\",\"n5\":\"1\"}\n\
+             {\"lead\":\"-123\",\"n5\":\"9223372036854775809\"}\n\
+             {\"lead\":\"123\",\"n5\":\"18446744073709551615\"}\n"
         );
     }
 }

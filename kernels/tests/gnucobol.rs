@@ -351,7 +351,7 @@ fn check(flags: &[&str]) -> usize {
             for (i, &value) in values.iter().enumerate() {
                 assert_eq!(
                     columns.columns[i].number(row),
-                    Some(value),
+                    Some(i128::from(value)),
                     "{flags:?} {path:?}: record {row}, field f{i} {}",
                     FIELDS[i].picture()
                 );

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::ops::Range;
 
 use super::layout::{FieldKind, Layout};
-use super::numeric::format_decimal;
+use super::numeric::{format_decimal, format_unsigned_decimal};
 
 /// Schema line that opens the serialised form; changing the form means a new version.
 pub const COLUMNS_SCHEMA: &str = "benchseal.codec.columns/1";
@@ -18,7 +18,8 @@ const TEXT_HINT_LIMIT: usize = 1 << 30;
 pub enum ColumnData {
     /// UTF-8 text of every value back to back; `ends[i]` is where value `i` ends.
     Text { bytes: Vec<u8>, ends: Vec<usize> },
-    /// Scaled integers: the value is `values[i] / 10^scale`.
+    /// Scaled integers: the value is `values[i] / 10^scale`, `values[i]` read as `u64`
+    /// in an [`unsigned`](Column::unsigned) column.
     Number { values: Vec<i64> },
 }
 
@@ -27,6 +28,9 @@ pub enum ColumnData {
 pub struct Column {
     pub name: String,
     pub scale: u8,
+    /// An unsigned 8-byte binary field: its values are `u64`s (up to 18446744073709551615),
+    /// held as their bit patterns in `i64`s. Shorter or signed fields fit an `i64` as is.
+    pub unsigned: bool,
     pub data: ColumnData,
 }
 
@@ -42,10 +46,17 @@ impl Column {
         }
     }
 
-    /// The scaled integer of record `row` (numeric columns).
-    pub fn number(&self, row: usize) -> Option<i64> {
+    /// The scaled integer of record `row` (numeric columns), wide enough for a signed or
+    /// an [`unsigned`](Column::unsigned) column.
+    pub fn number(&self, row: usize) -> Option<i128> {
         match &self.data {
-            ColumnData::Number { values } => values.get(row).copied(),
+            ColumnData::Number { values } => values.get(row).map(|&v| {
+                if self.unsigned {
+                    i128::from(v as u64)
+                } else {
+                    i128::from(v)
+                }
+            }),
             ColumnData::Text { .. } => None,
         }
     }
@@ -68,6 +79,7 @@ impl Columns {
             .map(|f| Column {
                 name: f.name.clone(),
                 scale: f.scale,
+                unsigned: f.kind == FieldKind::Binary && !f.signed && f.length == 8,
                 data: match f.kind {
                     // The capacity is a hint, held to TEXT_HINT_LIMIT: the decoder
                     // reserves what each run of records needs anyway, so a layout with
@@ -134,7 +146,8 @@ impl Columns {
 
     /// Feeds the deterministic serialisation to `sink`: the schema line, then per column
     /// its name, kind, scale, record count and values (text: u64 LE end offsets then the
-    /// UTF-8 bytes; numbers: i64 LE).
+    /// UTF-8 bytes; numbers: i64 LE, the u64's own bytes in an unsigned column, which the
+    /// layout, part of the input, tells apart).
     pub fn serialize(&self, sink: &mut dyn FnMut(&[u8])) {
         sink(COLUMNS_SCHEMA.as_bytes());
         sink(b"\n");
@@ -284,7 +297,15 @@ impl JsonlWriter {
                     }
                     ColumnData::Number { values } => {
                         self.buf.push(b'"');
-                        format_decimal(values[row], column.scale, &mut self.buf);
+                        if column.unsigned {
+                            format_unsigned_decimal(
+                                values[row] as u64,
+                                column.scale,
+                                &mut self.buf,
+                            );
+                        } else {
+                            format_decimal(values[row], column.scale, &mut self.buf);
+                        }
                         self.buf.push(b'"');
                     }
                 }

@@ -19,7 +19,8 @@ pub enum FaultKind {
     BadSign,
     /// A DISPLAY byte has no printable mapping and the policy is `error`.
     Unmappable,
-    /// An unsigned 8-byte binary value does not fit the signed 64-bit column.
+    /// A binary field of a length no layout admits (1 to 8 bytes are): reachable only
+    /// through a hand-built codec.
     OutOfRange,
 }
 
@@ -112,7 +113,7 @@ pub enum CodecError {
         codepage: String,
     },
     #[error(
-        "record {record}, field `{field}`, byte offset {offset}: unsigned value does not fit a signed 64-bit column (most significant byte 0x{byte:02X})"
+        "record {record}, field `{field}`, byte offset {offset}: a binary field must be 1 to 8 bytes long (first byte 0x{byte:02X})"
     )]
     OutOfRange {
         record: u64,

@@ -139,8 +139,9 @@ pub fn packed_word(word: u64, len: usize, pad: bool, signed: bool) -> Option<i64
 }
 
 /// Two's complement binary of 1 to 8 bytes → integer; `little` for COMP-5 on a
-/// little-endian machine (least significant byte first). An unsigned 8-byte value above
-/// `i64::MAX` is out of range, reported at its most significant byte.
+/// little-endian machine (least significant byte first). An unsigned 8-byte field gives the
+/// bit pattern of its `u64` (values above `i64::MAX` read as negative `i64`s): its column
+/// is marked [`unsigned`](super::columns::Column::unsigned) and read back as `u64`.
 pub fn binary_ordered(src: &[u8], signed: bool, little: bool) -> Result<i64, FieldFault> {
     let len = src.len();
     if !(1..=8).contains(&len) {
@@ -166,12 +167,13 @@ pub fn binary_ordered(src: &[u8], signed: bool, little: bool) -> Result<i64, Fie
         }),
     };
     let spare = 64 - 8 * len as u32;
-    if signed {
+    Ok(if signed {
         // Sign-extend from the field's top bit.
-        return Ok(((raw << spare) as i64) >> spare);
-    }
-    let top = if little { len - 1 } else { 0 };
-    i64::try_from(raw).map_err(|_| FieldFault::new(FaultKind::OutOfRange, top, src[top]))
+        ((raw << spare) as i64) >> spare
+    } else {
+        // Below 8 bytes the value fits; at 8 bytes the bits are the u64's.
+        raw as i64
+    })
 }
 
 /// The sign byte of a `SIGN ... SEPARATE` zoned field: `+` or `-` in the code page.
@@ -240,15 +242,23 @@ pub fn zoned_signed(src: &[u8], ebcdic: bool, sign: ZonedSign) -> Result<i64, Fi
 /// Appends `value / 10^scale` as a decimal string: `-123.45`, no leading zeros, the
 /// fraction padded to `scale` digits, zero never negative.
 pub fn format_decimal(value: i64, scale: u8, out: &mut Vec<u8>) {
+    format_magnitude(value < 0, value.unsigned_abs(), scale, out);
+}
+
+/// [`format_decimal`] of an unsigned scaled integer (an unsigned 8-byte binary column).
+pub fn format_unsigned_decimal(value: u64, scale: u8, out: &mut Vec<u8>) {
+    format_magnitude(false, value, scale, out);
+}
+
+fn format_magnitude(negative: bool, mut magnitude: u64, scale: u8, out: &mut Vec<u8>) {
     let mut digits = [0u8; 40];
     let mut n = 0;
-    let mut magnitude = value.unsigned_abs();
     while magnitude > 0 || n <= usize::from(scale) {
         digits[n] = b'0' + (magnitude % 10) as u8;
         magnitude /= 10;
         n += 1;
     }
-    if value < 0 {
+    if negative {
         out.push(b'-');
     }
     for i in (0..n).rev() {
@@ -309,6 +319,9 @@ mod tests {
         assert_eq!(text(120, 0), "120");
         assert_eq!(text(i64::MIN, 0), "-9223372036854775808");
         assert_eq!(text(i64::MAX, 18), "9.223372036854775807");
+        let mut out = Vec::new();
+        format_unsigned_decimal(u64::MAX, 2, &mut out);
+        assert_eq!(out, b"184467440737095516.15");
     }
 
     #[test]
@@ -357,10 +370,13 @@ mod tests {
     fn binary_examples() {
         assert_eq!(binary(&[0xFF, 0xFE], true), Ok(-2));
         assert_eq!(binary(&[0xFF, 0xFE], false), Ok(65534));
+        // Unsigned 8 bytes: the u64's bits, whatever the top bit.
         assert_eq!(
             binary(&[0x80, 0, 0, 0, 0, 0, 0, 0], false),
-            Err(FieldFault::new(FaultKind::OutOfRange, 0, 0x80))
+            Ok((1u64 << 63) as i64)
         );
+        assert_eq!(binary(&[0xFF; 8], false), Ok(-1));
+        assert_eq!(binary(&[0xFF; 8], true), Ok(-1));
         // One byte (GnuCOBOL's binary-size 1-2-4-8), odd sizes, and COMP-5.
         assert_eq!(binary(&[0xFF], true), Ok(-1));
         assert_eq!(binary(&[0xFF], false), Ok(255));
@@ -372,8 +388,13 @@ mod tests {
             Ok(-2)
         );
         assert_eq!(
-            binary_ordered(&[0, 0, 0, 0, 0, 0, 0, 0x80], false, true),
-            Err(FieldFault::new(FaultKind::OutOfRange, 7, 0x80))
+            binary_ordered(&[1, 0, 0, 0, 0, 0, 0, 0x80], false, true),
+            Ok(((1u64 << 63) | 1) as i64)
+        );
+        assert_eq!(binary_ordered(&[1, 2, 3], false, false), Ok(0x01_02_03));
+        assert_eq!(
+            binary_ordered(&[], false, false),
+            Err(FieldFault::new(FaultKind::OutOfRange, 0, 0))
         );
     }
 
