@@ -49,7 +49,7 @@ pub enum Command {
     Signoff(signoff::SignoffArgs),
     /// Re-check a report or baseline: seal, digests, instruction counts, wall-clock.
     Verify(verify::VerifyArgs),
-    /// Measure a whole command N times: p50/p95/p99 wall time and peak RSS.
+    /// Measure a whole command N times: mean ± σ, range, the percentiles its runs support, peak RSS.
     Measure(measure::MeasureArgs),
     /// Decode COBOL copybook records.
     Codec(benchseal_kernel_cli::codec::CodecArgs),

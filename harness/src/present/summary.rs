@@ -187,36 +187,87 @@ pub fn timing_lines(record: &RunRecord) -> Vec<String> {
     lines
 }
 
-/// The human-readable lines for one process measurement.
+/// The fewest runs that estimate a p-th percentile from the runs themselves: with fewer
+/// than 1/(1 − p) runs the slowest run is all there is above it (20 for p95, 100 for p99).
+fn runs_for_percentile(p: f64) -> u32 {
+    (1.0 / (1.0 - p)).round() as u32
+}
+
+/// The human-readable lines for one process measurement, in the manner of hyperfine:
+/// mean ± σ, range, the median, the p95 and p99 only when enough runs stand behind them
+/// (else said so), and peak RSS.
 pub fn process(r: &ProcessRecord) -> String {
-    let ms = |ns: Option<f64>| {
-        ns.map_or("-".to_string(), |v| {
-            format!("{} ms", crate::analysis::format::significant(v / 1e6, 4))
-        })
-    };
+    use crate::analysis::compare::Metric;
+    use crate::analysis::format::format_value;
     let mut out = format!("{}: {}\n", r.id, r.command.join(" "));
-    match &r.status {
-        Status::Ok => {
-            out += &format!(
-                "  runs {}  p50 {}  p95 {}  p99 {}  peak RSS {}\n",
-                r.runs,
-                ms(r.wall_p50_ns),
-                ms(r.wall_p95_ns),
-                ms(r.wall_p99_ns),
-                r.peak_rss_bytes.map_or("-".into(), |b| format!(
-                    "{} MiB",
-                    crate::analysis::format::significant(b as f64 / (1u64 << 20) as f64, 4)
-                ))
-            );
-            if let (Some(unit), Some(units), Some(p50)) = (r.unit, r.units, r.wall_p50_ns) {
-                out += &format!(
-                    "  throughput at p50: {} {}/s\n",
-                    crate::analysis::format::significant(units as f64 * 1e9 / p50, 4),
-                    unit.name()
-                );
-            }
+    let Status::Ok = &r.status else {
+        out += &format!("  {}\n", r.status);
+        return out;
+    };
+    let samples = &r.samples_ns;
+    let n = samples.len();
+    if n > 0 {
+        let mean = samples.iter().sum::<f64>() / n as f64;
+        let spread = if n > 1 {
+            let variance = samples.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            format!(" ± {}", format_time(variance.sqrt()))
+        } else {
+            " (σ needs 2 runs)".into()
+        };
+        let (min, max) = samples
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        out += &format!(
+            "  time (mean ± σ)    {}{spread}   [{} runs]\n",
+            format_time(mean),
+            r.runs
+        );
+        out += &format!(
+            "  range (min … max)  {} … {}\n",
+            format_time(min),
+            format_time(max)
+        );
+    } else {
+        out += &format!("  runs {}\n", r.runs);
+    }
+    let mut percentiles = Vec::new();
+    let mut too_few = Vec::new();
+    for (name, p, value) in [
+        ("p50", 0.5, r.wall_p50_ns),
+        ("p95", 0.95, r.wall_p95_ns),
+        ("p99", 0.99, r.wall_p99_ns),
+    ] {
+        let Some(value) = value else { continue };
+        let needed = runs_for_percentile(p);
+        if r.runs >= needed {
+            percentiles.push(format!("{name} {}", format_time(value)));
+        } else {
+            too_few.push(format!("{name} needs ≥ {needed}"));
         }
-        other => out += &format!("  {other}\n"),
+    }
+    if !too_few.is_empty() {
+        percentiles.push(format!(
+            "not shown: {} runs ({})",
+            r.runs,
+            too_few.join(", ")
+        ));
+    }
+    if !percentiles.is_empty() {
+        out += &format!("  percentiles        {}\n", percentiles.join("  "));
+    }
+    if let Some(bytes) = r.peak_rss_bytes {
+        out += &format!(
+            "  peak RSS           {}\n",
+            format_value(Metric::PeakRss, bytes as f64)
+        );
+    }
+    if let (Some(unit), Some(units), Some(p50)) = (r.unit, r.units, r.wall_p50_ns) {
+        out += &format!(
+            "  throughput at p50  {}\n",
+            format_throughput(unit, units, p50)
+        );
     }
     out
 }
@@ -226,6 +277,42 @@ mod tests {
     use super::*;
     use crate::analysis::fixture::record_with;
     use crate::model::record::{ExtraMetric, InstrMetrics};
+
+    /// Five runs: mean ± σ and the range from the samples, the median, and the p95 and p99
+    /// held back with the number of runs each needs; 100 runs show all three.
+    #[test]
+    fn process_lines_show_only_the_percentiles_the_runs_support() {
+        let record = crate::analysis::fixture::run();
+        let five = &record.processes[0];
+        assert_eq!(
+            process(five),
+            "harness-startup: target/release/benchseal --version\n\
+             \x20 time (mean ± σ)    3.22 ms ± 449 µs   [5 runs]\n\
+             \x20 range (min … max)  2.90 ms … 4.00 ms\n\
+             \x20 percentiles        p50 3.00 ms  not shown: 5 runs (p95 needs ≥ 20, p99 needs ≥ 100)\n\
+             \x20 peak RSS           6.000 MiB\n"
+        );
+        let hundred = ProcessRecord {
+            runs: 100,
+            samples_ns: vec![3.0e6; 100],
+            ..five.clone()
+        };
+        let text = process(&hundred);
+        assert!(
+            text.contains("time (mean ± σ)    3.00 ms ± 0.00 ns   [100 runs]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("percentiles        p50 3.00 ms  p95 3.80 ms  p99 3.96 ms\n"),
+            "{text}"
+        );
+        let one = ProcessRecord {
+            runs: 1,
+            samples_ns: vec![3.0e6],
+            ..five.clone()
+        };
+        assert!(process(&one).contains("3.00 ms (σ needs 2 runs)   [1 runs]"));
+    }
 
     #[test]
     fn summary_shows_path_extra_metrics_and_an_instr_label_that_differs_from_wall() {
