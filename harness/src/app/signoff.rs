@@ -24,6 +24,7 @@ use crate::present::report::render_all;
 const SIGNOFF_HELP: &str = r#"Examples:
   benchseal signoff --version 0.1.2 --baseline 0.1.1 --sign-key ~/.ssh/release_ed25519
   benchseal signoff --version 0.1.2 --run reports/runs/<run-id>.json --baseline 0.1.1
+  benchseal signoff --version 0.1.2 --baseline 0.1.1 --quick   # a pull request's check
   benchseal verify reports/v0.1.2                        # what an auditor runs afterwards
 
 Exit codes: 0 GO; 1 NO-GO; 2 bad input (an unsigned run or unknown signer, another commit
@@ -50,6 +51,11 @@ pub struct SignoffArgs {
     /// Sign off from a working tree with uncommitted changes (the report says so).
     #[arg(long)]
     pub allow_dirty: bool,
+    /// Run the quick suite instead of the sign-off suite (small tier, short sampling; 5
+    /// executions a side when paired): a pull request's check, not a release's. The report
+    /// says so in its notes, and objectives on other tiers have no data
+    #[arg(long, conflicts_with = "run")]
+    pub quick: bool,
     /// Where reports go.
     #[arg(long, default_value = "reports")]
     pub out_dir: PathBuf,
@@ -293,6 +299,10 @@ fn history(
     Ok(points)
 }
 
+/// The note a `--quick` sign-off adds to its run, so the report says what it covers.
+const QUICK_NOTE: &str = "quick suite (small tier, short sampling), not the sign-off suite: \
+                          a pull request's check, not a release's";
+
 pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let slo = crate::store::load_slo(&args.slo)?;
     let dir = args.out_dir.join(format!("v{}", args.version));
@@ -351,7 +361,10 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
                     args.allowed_signers.display()
                 )));
             }
-            let mut config = crate::pipeline::RunConfig::default();
+            let mut config = crate::pipeline::RunConfig {
+                quick: args.quick,
+                ..crate::pipeline::RunConfig::default()
+            };
             if let Some(version) = &args.baseline {
                 match paired_with_baseline(&args.baselines_dir, version) {
                     Ok(paired) => config.paired = Some(paired),
@@ -381,6 +394,12 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             (run.record, trust)
         }
     };
+    if args.quick {
+        wall_note = Some(match wall_note {
+            Some(note) => format!("{QUICK_NOTE}; {note}"),
+            None => QUICK_NOTE.into(),
+        });
+    }
     if let Some(note) = wall_note {
         run.notes.push(note);
         run.seal()?;
