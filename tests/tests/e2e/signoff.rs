@@ -154,6 +154,18 @@ fn bad_slo_file_is_exit_2_with_line_and_column() {
         ));
 }
 
+/// `--quick` runs the quick suite; a stored run has its own suite, so the two are refused
+/// together, exit 2, naming both.
+#[test]
+fn quick_with_a_stored_run_is_exit_2() {
+    let (dir, run) = workspace(&fixture::run(), &passing_slo());
+    signoff(dir.path(), &run)
+        .arg("--quick")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--quick").and(predicate::str::contains("--run")));
+}
+
 #[test]
 fn missing_run_record_is_exit_2() {
     let (dir, _) = workspace(&fixture::run(), &passing_slo());
