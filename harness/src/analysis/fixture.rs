@@ -420,6 +420,7 @@ pub fn inputs() -> ReportInputs {
         session_baseline: None,
         history,
         rules: crate::analysis::signoff::RULES,
+        layout: crate::analysis::signoff::LAYOUT,
         trust: None,
     }
 }

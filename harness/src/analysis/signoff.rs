@@ -108,6 +108,10 @@ pub struct ReportInputs {
     /// made under rules 1, which are re-derived under those rules.
     #[serde(default = "first_rules", skip_serializing_if = "is_first_rules")]
     pub rules: u32,
+    /// How the Markdown and HTML renderings are laid out (see [`LAYOUT`]); absent in
+    /// reports rendered in the first layout, which verify against that layout.
+    #[serde(default = "first_layout", skip_serializing_if = "is_first_layout")]
+    pub layout: u32,
     /// Who signed the run and what the sign-off was allowed to overlook; absent in
     /// reports made before runs were signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +153,20 @@ pub const RULES: u32 = 4;
 /// How a run's note begins when its sign-off could not pair wall clock with the baseline's
 /// own build; the reason follows.
 pub const WALL_NOT_PAIRED: &str = "wall clock not paired with baseline";
+
+/// Layout of new reports' Markdown and HTML. 1: every digest, instruction count and
+/// compared line in full tables, skipped items one per line. 2: what needs attention in
+/// full, the rest counted (and listed in collapsed HTML sections and `signoff.json`);
+/// skipped items grouped by reason; the history drawn per objective with a value axis.
+pub const LAYOUT: u32 = 2;
+
+fn first_layout() -> u32 {
+    1
+}
+
+fn is_first_layout(layout: &u32) -> bool {
+    *layout == 1
+}
 
 fn first_rules() -> u32 {
     1

@@ -464,6 +464,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         session_baseline,
         history,
         rules: crate::analysis::signoff::RULES,
+        layout: crate::analysis::signoff::LAYOUT,
         trust: Some(trust),
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;

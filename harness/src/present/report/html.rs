@@ -2,18 +2,21 @@
 //! nothing fetched), every piece of text escaped by tera's autoescape.
 //!
 //! Chart geometry is computed here, in Rust, and handed to the template as numbers; the
-//! template only lays it out. Both charts plot *goodness*: measured / target for a
+//! template only lays it out. The bar chart plots *goodness*: measured / target for a
 //! higher-is-better objective, target / measured for a lower-is-better one, on a log scale
 //! from 0.1 to 10, so every objective shares one axis and the target is the middle line.
+//! The history is one small chart per objective with its own value axis in the
+//! objective's unit (layout 2; layout 1 drew it as goodness rows without an axis).
 
 use serde::Serialize;
 use serde_json::json;
 
 use super::template::{ReportFormat, render_template};
+use super::view::View;
 use crate::analysis::format::significant;
 use crate::analysis::signoff::ReportError;
 use crate::analysis::signoff::SignoffReport;
-use crate::analysis::slo::Comparator;
+use crate::analysis::slo::{Comparator, format_in};
 
 /// `signoff.html`.
 pub struct Html;
@@ -65,6 +68,141 @@ fn axis(g: f64) -> f64 {
 
 fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
+}
+
+/// One objective's history: a small chart with a value axis.
+#[derive(Serialize)]
+struct Panel {
+    id: String,
+    /// `higher is better`, `lower is better` or `closer is better`.
+    better: &'static str,
+    status: String,
+    points: String,
+    dots: Vec<Dot>,
+    target_y: f64,
+    target_label: String,
+    /// Value labels on the y axis (its top and bottom).
+    ticks: Vec<Tick>,
+    /// Release labels on the x axis.
+    releases: Vec<Tick>,
+}
+
+#[derive(Serialize)]
+struct Tick {
+    x: f64,
+    y: f64,
+    text: String,
+}
+
+const PANEL_W: f64 = 270.0;
+const PANEL_H: f64 = 140.0;
+const PANEL_LEFT: f64 = 74.0;
+const PANEL_RIGHT: f64 = 14.0;
+const PANEL_TOP: f64 = 22.0;
+const PANEL_BOTTOM: f64 = 26.0;
+
+/// The history's x axis: each earlier release, then this one.
+fn release_labels(report: &SignoffReport) -> Vec<String> {
+    let history = report.inputs.history.iter().map(|h| h.label.clone());
+    history.chain([format!("v{}", report.version)]).collect()
+}
+
+/// The history panels of layout 2: each history point and this run, on a log value axis
+/// spanning the values and the target.
+fn panels(report: &SignoffReport) -> Vec<Panel> {
+    let plot_w = PANEL_W - PANEL_LEFT - PANEL_RIGHT;
+    let plot_h = PANEL_H - PANEL_TOP - PANEL_BOTTOM;
+    let labels = release_labels(report);
+    let x_of = |i: usize| {
+        let x = if labels.len() > 1 {
+            PANEL_LEFT + i as f64 * plot_w / (labels.len() - 1) as f64
+        } else {
+            PANEL_LEFT + plot_w / 2.0
+        };
+        round1(x)
+    };
+    let shown: Vec<usize> = if labels.len() <= 4 {
+        (0..labels.len()).collect()
+    } else {
+        vec![0, labels.len() - 1]
+    };
+    let mut out = Vec::new();
+    for (row, objective) in report.objectives.iter().zip(&report.inputs.slo.objectives) {
+        let unit = &objective.target.unit;
+        let mut series: Vec<Option<f64>> = report
+            .inputs
+            .history
+            .iter()
+            .map(|h| h.values.get(&row.id).copied().flatten())
+            .collect();
+        series.push(row.measured_base);
+        let values: Vec<(usize, f64)> = series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.filter(|v| *v > 0.0 && v.is_finite()).map(|v| (i, v)))
+            .collect();
+        if values.is_empty() || row.target_base <= 0.0 {
+            continue;
+        }
+        let all = values.iter().map(|(_, v)| *v).chain([row.target_base]);
+        let (mut lo, mut hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        if hi / lo < 1.2 {
+            let mid = (hi * lo).sqrt();
+            lo = mid / 1.2f64.sqrt();
+            hi = mid * 1.2f64.sqrt();
+        }
+        lo /= 1.05;
+        hi *= 1.05;
+        let y_of = |v: f64| round1(PANEL_TOP + (1.0 - (v / lo).ln() / (hi / lo).ln()) * plot_h);
+        let dots: Vec<Dot> = values
+            .iter()
+            .map(|(i, v)| Dot {
+                x: x_of(*i),
+                y: y_of(*v),
+                title: format!("{}: {}", labels[*i], format_in(unit, *v)),
+            })
+            .collect();
+        let points = dots
+            .iter()
+            .map(|d| format!("{},{}", d.x, d.y))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let target_y = y_of(row.target_base);
+        // The axis ends, unless the target's own label would overlap them.
+        let ticks = [(PANEL_TOP, hi), (PANEL_TOP + plot_h, lo)]
+            .into_iter()
+            .filter(|(y, _)| (y - target_y).abs() >= 12.0)
+            .map(|(y, v)| Tick {
+                x: PANEL_LEFT - 4.0,
+                y: round1(y + 4.0),
+                text: format_in(unit, v),
+            })
+            .collect();
+        let releases = shown
+            .iter()
+            .map(|&i| Tick {
+                x: x_of(i),
+                y: PANEL_H - 8.0,
+                text: labels[i].clone(),
+            })
+            .collect();
+        out.push(Panel {
+            id: row.id.clone(),
+            better: match objective.target.comparator {
+                Comparator::AtLeast | Comparator::Above => "higher is better",
+                Comparator::AtMost | Comparator::Below => "lower is better",
+                Comparator::Equal => "closer is better",
+            },
+            status: row.status.clone(),
+            points,
+            dots,
+            target_y,
+            target_label: format_in(unit, row.target_base),
+            ticks,
+            releases,
+        });
+    }
+    out
 }
 
 impl Html {
@@ -133,13 +271,7 @@ impl Html {
                 dots,
             });
         }
-        let mut labels: Vec<String> = report
-            .inputs
-            .history
-            .iter()
-            .map(|h| h.label.clone())
-            .collect();
-        labels.push(format!("v{}", report.version));
+        let labels = release_labels(report);
         let step = if labels.len() > 1 {
             PLOT_W / (labels.len() - 1) as f64
         } else {
@@ -161,6 +293,7 @@ impl ReportFormat for Html {
 
     fn render(&self, report: &SignoffReport) -> Result<String, ReportError> {
         let (bars, trends, axis_labels) = Html::charts(report);
+        let layout1 = report.inputs.layout < 2;
         let geometry = json!({
             "label_w": LABEL_W,
             "plot_w": PLOT_W,
@@ -168,18 +301,33 @@ impl ReportFormat for Html {
             "bars_h": round1(bars.len() as f64 * ROW_H),
             "trends_h": round1(trends.len() as f64 * ROW_H),
             "width": LABEL_W + PLOT_W + 260.0,
+            "panel_w": PANEL_W,
+            "panel_h": PANEL_H,
+            "panel_left": PANEL_LEFT,
+            "panel_right": PANEL_W - PANEL_RIGHT,
+            "panel_top": PANEL_TOP,
+            "panel_bottom": PANEL_H - PANEL_BOTTOM,
         });
+        let mut extra = vec![("bars", serde_json::to_value(bars)?), ("g", geometry)];
+        if layout1 {
+            extra.push(("trends", serde_json::to_value(trends)?));
+            extra.push(("axis_labels", serde_json::Value::Array(axis_labels)));
+            return render_template(
+                "html",
+                "signoff.html",
+                include_str!("../../../templates/signoff-layout1.html.tera"),
+                report,
+                &extra,
+            );
+        }
+        extra.push(("panels", serde_json::to_value(panels(report))?));
+        extra.push(("v", serde_json::to_value(View::of(report))?));
         render_template(
             "html",
             "signoff.html",
             include_str!("../../../templates/signoff.html.tera"),
             report,
-            &[
-                ("bars", serde_json::to_value(bars)?),
-                ("trends", serde_json::to_value(trends)?),
-                ("axis_labels", serde_json::Value::Array(axis_labels)),
-                ("g", geometry),
-            ],
+            &extra,
         )
     }
 }

@@ -1,6 +1,7 @@
 //! The Markdown rendering: for reading in a pull request or a terminal.
 
 use super::template::{ReportFormat, render_template};
+use super::view::View;
 use crate::analysis::signoff::ReportError;
 use crate::analysis::signoff::SignoffReport;
 
@@ -13,12 +14,21 @@ impl ReportFormat for Markdown {
     }
 
     fn render(&self, report: &SignoffReport) -> Result<String, ReportError> {
+        if report.inputs.layout < 2 {
+            return render_template(
+                "markdown",
+                "signoff.md",
+                include_str!("../../../templates/signoff-layout1.md.tera"),
+                report,
+                &[],
+            );
+        }
         render_template(
             "markdown",
             "signoff.md",
             include_str!("../../../templates/signoff.md.tera"),
             report,
-            &[],
+            &[("v", serde_json::to_value(View::of(report))?)],
         )
     }
 }

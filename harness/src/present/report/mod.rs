@@ -8,6 +8,7 @@ pub mod html;
 pub mod json;
 pub mod md;
 pub mod template;
+pub mod view;
 
 use crate::analysis::signoff::{ReportError, SignoffReport};
 pub use template::ReportFormat;
