@@ -34,7 +34,7 @@ use crate::store::{Seal, json_files, load};
 const BASELINE_HELP: &str = r#"Examples:
   benchseal baseline save --version 0.1.2 --sign-key ~/.ssh/release_ed25519
   benchseal baseline list
-  benchseal baseline show 0.1.1 --machine-class <class>
+  benchseal baseline show --version 0.1.1 --machine-class <class>
 
 Exit codes: 0 done; 2 bad input (no complete sealed run, an existing baseline without
 --force); 3 a stored baseline whose seal does not match."#;
@@ -79,7 +79,16 @@ pub enum BaselineCommand {
     /// Show one baseline.
     #[command(disable_version_flag = true)]
     Show {
-        version: String,
+        /// The release version, e.g. `0.1.1` (as `baseline save --version`).
+        #[arg(
+            long = "version",
+            value_name = "V",
+            required_unless_present = "positional"
+        )]
+        version: Option<String>,
+        /// The version as a bare word, as earlier releases of benchseal took it.
+        #[arg(value_name = "V", hide = true, conflicts_with = "version")]
+        positional: Option<String>,
         /// Needed when the version holds baselines of several machine classes.
         #[arg(long)]
         machine_class: Option<String>,
@@ -109,10 +118,14 @@ pub fn execute(args: BaselineArgs) -> Result<Outcome> {
         BaselineCommand::List { format, stores } => list(&stores, format),
         BaselineCommand::Show {
             version,
+            positional,
             machine_class,
             format,
             stores,
-        } => show(&stores, &version, machine_class.as_deref(), format),
+        } => {
+            let version = version.or(positional).unwrap_or_default();
+            show(&stores, &version, machine_class.as_deref(), format)
+        }
     }
 }
 

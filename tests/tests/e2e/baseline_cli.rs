@@ -127,7 +127,7 @@ fn list_and_show_describe_stored_baselines() {
     .unwrap();
     assert_eq!(listed[0]["workloads"], 2);
     benchseal_in(dir.path())
-        .args(["baseline", "show", "1.4.0"])
+        .args(["baseline", "show", "--version", "1.4.0"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains(format!(
