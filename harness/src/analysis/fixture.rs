@@ -422,6 +422,7 @@ pub fn inputs() -> ReportInputs {
         rules: crate::analysis::signoff::RULES,
         layout: crate::analysis::signoff::LAYOUT,
         trust: None,
+        quick: false,
     }
 }
 

@@ -16,7 +16,7 @@
 use crate::model::digest::SealScheme;
 use std::collections::BTreeMap;
 
-use benchseal_benches::{Family, KernelPath};
+use benchseal_benches::{Family, KernelPath, Size};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -32,6 +32,26 @@ could not be evaluated (skipped), when the comparison with the baseline finds a 
 counts as failing, when the run is incomplete, or when reproducibility is broken (an output or input \
 digest differs from the golden or baseline digest). Medium objectives and skipped high or medium \
 objectives are reported but do not block. Exit codes: 0 GO, 1 NO-GO, 3 reproducibility broken.";
+
+/// What a quick sign-off adds to [`DECISION_RULE`].
+pub const QUICK_RULE: &str = " A quick sign-off (`--quick`, a pull request's check) runs the small \
+tier only: a critical objective on a tier the run did not select is reported as not covered by the \
+quick suite and does not block; a release is signed off on the full suite.";
+
+/// The tier of `objective`'s workloads that `run` did not select (`run --size`), if any:
+/// the run never set out to measure it.
+fn tier_not_selected(objective: &slo::Objective, run: &RunRecord) -> Option<Size> {
+    let mut ids = Vec::new();
+    if let Subject::Workload(id) = &objective.subject {
+        ids.push(id);
+    }
+    if let Some(slo::SpeedupBase::Workload { reference }) = &objective.speedup {
+        ids.push(reference);
+    }
+    ids.into_iter()
+        .map(|id| id.size)
+        .find(|size| !run.options.sizes.contains(size))
+}
 
 /// Rendering or deriving a report failed.
 #[derive(Debug, Error)]
@@ -116,6 +136,11 @@ pub struct ReportInputs {
     /// reports made before runs were signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<Trust>,
+    /// A `signoff --quick`: a pull request's check on the quick suite. A critical objective
+    /// on a tier that suite does not run is reported as not covered instead of blocking
+    /// ([`QUICK_RULE`]); absent (false) in every other report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quick: bool,
 }
 
 /// What the run's signature proved when it was signed off, and the explicit allowances.
@@ -599,10 +624,20 @@ impl SignoffReport {
         }
         let reproducibility = reproducibility_section(run, baseline);
         let mut reasons = Vec::new();
-        for (row, objective) in rows.iter().zip(&inputs.slo.objectives) {
+        for (row, objective) in rows.iter_mut().zip(&inputs.slo.objectives) {
             let blocks_fail = row.status == "fail" && objective.priority.blocks_release();
-            let blocks_skip =
+            let mut blocks_skip =
                 row.status == "skipped" && objective.priority == slo::Priority::Critical;
+            if blocks_skip
+                && inputs.quick
+                && let Some(size) = tier_not_selected(objective, run)
+            {
+                blocks_skip = false;
+                row.reason = Some(format!(
+                    "not covered by the quick suite (tier {}); the release sign-off runs it",
+                    size.name()
+                ));
+            }
             if blocks_fail || blocks_skip {
                 reasons.push(format!(
                     "{} objective {} {}: {}",
@@ -705,7 +740,11 @@ impl SignoffReport {
                 reproducibility_broken: reproducibility.broken,
                 exit_code,
                 reasons,
-                rule: DECISION_RULE.into(),
+                rule: if inputs.quick {
+                    format!("{DECISION_RULE}{QUICK_RULE}")
+                } else {
+                    DECISION_RULE.into()
+                },
             },
             source: inputs.source.clone(),
             dirty_statement,
@@ -842,4 +881,56 @@ pub fn first_difference(
         v.map_or("(absent)".into(), |v| v.to_string())
     }
     walk("", expected, actual)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixture;
+
+    /// The fixture's inputs with the large tier left out of the run, as the quick suite
+    /// does: the critical DISPLAY objective (large tier) has no data.
+    fn without_large(quick: bool, deselect: bool) -> SignoffReport {
+        let mut inputs = fixture::inputs();
+        inputs.quick = quick;
+        inputs.run.workloads.retain(|w| w.id.size != Size::Large);
+        if deselect {
+            inputs.run.options.sizes.retain(|s| *s != Size::Large);
+        }
+        SignoffReport::derive(inputs).expect("the fixture derives")
+    }
+
+    fn blocks_on_display(report: &SignoffReport) -> bool {
+        report
+            .decision
+            .reasons
+            .iter()
+            .any(|r| r.contains("codec-display-throughput"))
+    }
+
+    #[test]
+    fn a_quick_signoff_does_not_block_on_a_tier_it_did_not_select() {
+        let report = without_large(true, true);
+        assert!(!blocks_on_display(&report), "{:?}", report.decision.reasons);
+        let row = report
+            .objectives
+            .iter()
+            .find(|r| r.id == "codec-display-throughput")
+            .expect("the objective is reported");
+        assert_eq!(row.status, "skipped");
+        assert_eq!(
+            row.reason.as_deref(),
+            Some("not covered by the quick suite (tier large); the release sign-off runs it")
+        );
+        assert!(report.decision.rule.ends_with(QUICK_RULE));
+    }
+
+    #[test]
+    fn a_critical_objective_without_data_still_blocks_otherwise() {
+        // A full sign-off of a run that left the tier out.
+        assert!(blocks_on_display(&without_large(false, true)));
+        // A quick sign-off whose run selected the tier but has no data for it.
+        assert!(blocks_on_display(&without_large(true, false)));
+        assert_eq!(without_large(false, true).decision.rule, DECISION_RULE);
+    }
 }

@@ -466,6 +466,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         rules: crate::analysis::signoff::RULES,
         layout: crate::analysis::signoff::LAYOUT,
         trust: Some(trust),
+        quick: args.quick,
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
     write_report(&dir, &report, key.as_ref())?;
