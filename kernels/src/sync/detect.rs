@@ -294,6 +294,9 @@ mod x86 {
         -1, -1, -1, -1, -1, -1, -1, -1, -1, 9, 10, -1, -1, 13, -1, -1,
     ];
 
+    /// How many 64-byte pieces after a failed LF-only test take the full rule at once.
+    const FULL_RULE_RUN: u32 = 4;
+
     /// AVX-512BW content scan. `sample.len() <= SAMPLE_LEN`.
     ///
     /// Per 64 bytes: a signed `< 32` compare selects controls *and* bytes above 127 in
@@ -343,6 +346,8 @@ mod x86 {
             suspicious += partial(rest);
         }
         let newline = _mm512_set1_epi8(b'\n' as i8);
+        // Pieces left before the LF-only test is tried again after it failed.
+        let mut full_rule_for = 0u32;
         for chunk in &mut chunks {
             // SAFETY: `chunk` is 64 readable bytes (normally 64-byte aligned; the unaligned
             // form costs nothing when it is, and stays correct when it is not).
@@ -351,10 +356,17 @@ mod x86 {
             // Fast path, the common case of text with Unix line ends: every control or
             // high byte is LF, so nothing is suspicious and there is no NUL. Two mask
             // compares, where the full rule needs a shuffle and a third (all three compete
-            // for one execution port on recent Intel cores).
-            let lf = _mm512_cmpeq_epi8_mask(v, newline);
-            if control_or_high & !lf == 0 {
-                continue;
+            // for one execution port on recent Intel cores). Where the test fails (binary
+            // data, CRLF text) it costs a compare, so after a failure the next
+            // `FULL_RULE_RUN` pieces go straight to the full rule.
+            if full_rule_for == 0 {
+                let lf = _mm512_cmpeq_epi8_mask(v, newline);
+                if control_or_high & !lf == 0 {
+                    continue;
+                }
+                full_rule_for = FULL_RULE_RUN;
+            } else {
+                full_rule_for -= 1;
             }
             let lookup = _mm512_shuffle_epi8(table, v);
             let flagged = _mm512_mask_cmpneq_epi8_mask(control_or_high, v, lookup);
