@@ -628,7 +628,7 @@ impl SignoffReport {
             let blocks_fail = row.status == "fail" && objective.priority.blocks_release();
             let mut blocks_skip =
                 row.status == "skipped" && objective.priority == slo::Priority::Critical;
-            if blocks_skip
+            if row.status == "skipped"
                 && inputs.quick
                 && let Some(size) = tier_not_selected(objective, run)
             {
