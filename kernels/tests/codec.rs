@@ -9,7 +9,7 @@ use benchseal_kernels::codec::file::MappedInput;
 use benchseal_kernels::codec::{
     ByteOrder, CodePage, CodecError, CodecPath, Column, ColumnData, Columns, Cursor, ErrorKind,
     FastPath, Field, FieldCodec, FieldKind, JsonlWriter, Layout, MAX_RECORD_LENGTH, RecordDecoder,
-    RecordFormat, Unmappable, ZonedSign, binary_min_length,
+    RecordFormat, Unmappable, ZonedSign, binary_min_length, escape_json_string,
 };
 use proptest::prelude::*;
 
@@ -1149,5 +1149,31 @@ fn sign_faults_name_record_field_offset_and_byte() {
              {\"lead\":\"-123\",\"n5\":\"9223372036854775809\"}\n\
              {\"lead\":\"123\",\"n5\":\"18446744073709551615\"}\n"
         );
+    }
+}
+
+/// Strings mostly of text that needs no escape, with quotes, backslashes, control
+/// characters and multi-byte characters at any position (before, inside and after each
+/// 32-byte vector and the overlapping tail).
+fn json_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            8 => proptest::char::range('a', 'z'),
+            1 => prop::sample::select(vec!['"', '\\', '\n', '\t', '\u{0}', '\u{1f}', '\u{7f}']),
+            1 => prop::sample::select(vec!['é', 'ß', 'ñ', '€', '😀', ' ']),
+        ],
+        0..150,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn escaped_strings_are_serde_jsons(text in json_text()) {
+        let mut out = Vec::new();
+        escape_json_string(text.as_bytes(), &mut out);
+        prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&text).unwrap());
     }
 }

@@ -228,7 +228,7 @@ fn utf8_rows(bytes: &[u8], ends: &[usize], rows: Range<usize>) -> bool {
         ends[rows.start - 1]
     };
     let end = ends[rows.end - 1];
-    match bytes.get(start..end).map(std::str::from_utf8) {
+    match bytes.get(start..end).map(simdutf8::basic::from_utf8) {
         Some(Ok(text)) => ends[rows]
             .iter()
             .all(|&e| e >= start && text.is_char_boundary(e - start)),
@@ -363,19 +363,9 @@ pub fn escape_json_string(text: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     let mut clean = 0;
     let mut at = 0;
-    while at < text.len() {
-        if let Some(word) = text.get(at..at + 8) {
-            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-            if !word_needs_escape(word) {
-                at += 8;
-                continue;
-            }
-        }
-        let byte = text[at];
-        if !needs_escape(byte) {
-            at += 1;
-            continue;
-        }
+    loop {
+        at += first_escape(&text[at..]);
+        let Some(&byte) = text.get(at) else { break };
         out.extend_from_slice(&text[clean..at]);
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -399,6 +389,74 @@ pub fn escape_json_string(text: &[u8], out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&text[clean..]);
     out.push(b'"');
+}
+
+/// The index of the first byte of `text` that needs an escape, or `text.len()`: 32 bytes
+/// at a time with AVX2 where the CPU has it, else eight at a time (SWAR).
+#[inline]
+fn first_escape(text: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if text.len() >= 32 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected on this CPU, the only feature the function enables.
+        return unsafe { first_escape_avx2(text) };
+    }
+    first_escape_swar(text)
+}
+
+fn first_escape_swar(text: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(word) = text.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        if word_needs_escape(word) {
+            break;
+        }
+        at += 8;
+    }
+    at + text[at..]
+        .iter()
+        .position(|&b| needs_escape(b))
+        .unwrap_or(text.len() - at)
+}
+
+/// [`first_escape`] with 32-byte vectors: a byte needs an escape when it is `"` or `\`, or
+/// when it is at most 0x1F (unsigned minimum with 0x1F equal to the byte). The tail shorter
+/// than a vector is read as the last 32 bytes of `text` (overlapping what was checked).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn first_escape_avx2(text: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    debug_assert!(text.len() >= 32);
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let control = _mm256_set1_epi8(0x1F);
+    let flags = |at: usize| {
+        // SAFETY: callers pass `at + 32 <= text.len()`, so the 32 bytes are readable.
+        let v = unsafe { _mm256_loadu_si256(text.as_ptr().add(at).cast()) };
+        let hits = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
+            _mm256_cmpeq_epi8(_mm256_min_epu8(v, control), v),
+        );
+        _mm256_movemask_epi8(hits) as u32
+    };
+    let mut at = 0;
+    while at + 32 <= text.len() {
+        let hits = flags(at);
+        if hits != 0 {
+            return at + hits.trailing_zeros() as usize;
+        }
+        at += 32;
+    }
+    if at == text.len() {
+        return at;
+    }
+    // The last 32 bytes; those before `at` are known clean.
+    let last = text.len() - 32;
+    let hits = flags(last) >> (at - last);
+    if hits != 0 {
+        at + hits.trailing_zeros() as usize
+    } else {
+        text.len()
+    }
 }
 
 /// Whether any of the eight bytes of `word` needs an escape (SWAR: a byte below 0x20,
