@@ -275,7 +275,7 @@ fn decode(args: DecodeArgs) -> Result<ToolExit> {
             &mut report,
             "write",
             format!(
-                "{} for {} bytes of JSON Lines",
+                "{} on a second thread, for {} bytes of JSON Lines",
                 part(times.write_seconds),
                 times.written
             ),
@@ -316,24 +316,18 @@ fn throughput(bytes: u64, seconds: f64) -> String {
 /// so a failed decode never leaves a partial file behind. Formatting and writing are
 /// timed apart for the summary's split.
 struct JsonlOutput {
-    path: PathBuf,
-    file: Sink,
     writer: Option<JsonlWriter>,
     format_seconds: f64,
-    write_seconds: f64,
-    written: u64,
+    background: BackgroundWriter,
 }
 
 impl JsonlOutput {
     fn create(path: &Path) -> Result<JsonlOutput> {
         let file = Sink::open(path)?;
         Ok(JsonlOutput {
-            path: path.to_path_buf(),
-            file,
             writer: None,
             format_seconds: 0.0,
-            write_seconds: 0.0,
-            written: 0,
+            background: BackgroundWriter::start(file, path.to_path_buf()),
         })
     }
 
@@ -345,52 +339,128 @@ impl JsonlOutput {
             row = writer.format(columns, row..columns.records());
             self.format_seconds += started.elapsed().as_secs_f64();
             if writer.is_full() {
-                Self::drain(
-                    writer,
-                    &mut self.file,
-                    &self.path,
-                    &mut self.write_seconds,
-                    &mut self.written,
-                )?;
+                self.background.send(writer)?;
             }
         }
         Ok(())
     }
 
-    fn drain(
-        writer: &mut JsonlWriter,
-        file: &mut Sink,
-        path: &Path,
-        seconds: &mut f64,
-        written: &mut u64,
-    ) -> Result<()> {
-        let started = Instant::now();
-        *written += writer.pending().len() as u64;
-        writer
-            .flush(file)
-            .with_context(|| format!("writing {}", path.display()))?;
-        *seconds += started.elapsed().as_secs_f64();
-        Ok(())
-    }
-
-    /// Writes what is left and renames the file into place.
+    /// Writes what is left, waits for the writing thread and renames the file into place.
     fn finish(mut self) -> Result<JsonlTimes> {
         if let Some(writer) = self.writer.as_mut() {
-            Self::drain(
-                writer,
-                &mut self.file,
-                &self.path,
-                &mut self.write_seconds,
-                &mut self.written,
-            )?;
+            self.background.send(writer)?;
         }
-        let started = Instant::now();
-        self.file.finish(&self.path)?;
+        let (write_seconds, written) = self.background.finish()?;
         Ok(JsonlTimes {
             format_seconds: self.format_seconds,
-            write_seconds: self.write_seconds + started.elapsed().as_secs_f64(),
-            written: self.written,
+            write_seconds,
+            written,
         })
+    }
+}
+
+/// Formatted buffers of JSON Lines in flight at most: the one being written, one queued,
+/// the one being filled.
+const JSONL_BUFFERS: usize = 3;
+
+/// What the writing thread gives back: the output, seconds spent writing, bytes written.
+type Written = std::io::Result<(Sink, f64, u64)>;
+
+/// A thread that writes formatted JSON Lines while the next records are decoded and
+/// formatted. Buffers go to it through a bounded channel and come back empty to be filled
+/// again, so memory stays at [`JSONL_BUFFERS`] buffers however large the file.
+struct BackgroundWriter {
+    path: PathBuf,
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    allocated: usize,
+    thread: Option<std::thread::JoinHandle<Written>>,
+}
+
+impl BackgroundWriter {
+    fn start(mut sink: Sink, path: PathBuf) -> BackgroundWriter {
+        let (full, queued) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let (returned, empty) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::spawn(move || -> Written {
+            let (mut seconds, mut written) = (0.0, 0u64);
+            for buf in queued {
+                let started = Instant::now();
+                sink.write_all(&buf)?;
+                seconds += started.elapsed().as_secs_f64();
+                written += buf.len() as u64;
+                // The formatting side may have finished already; then the buffer is freed.
+                let _ = returned.send(buf);
+            }
+            Ok((sink, seconds, written))
+        });
+        BackgroundWriter {
+            path,
+            full: Some(full),
+            empty,
+            allocated: 0,
+            thread: Some(thread),
+        }
+    }
+
+    /// Hands `writer`'s formatted bytes to the thread, taking an empty buffer in exchange
+    /// (a new one while fewer than [`JSONL_BUFFERS`] exist, else one the thread is done
+    /// with). A write that failed on the thread is reported here.
+    fn send(&mut self, writer: &mut JsonlWriter) -> Result<()> {
+        if writer.pending().is_empty() {
+            return Ok(());
+        }
+        let spare = match self.empty.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if self.allocated + 1 < JSONL_BUFFERS => {
+                self.allocated += 1;
+                Vec::new()
+            }
+            Err(_) => match self.empty.recv() {
+                Ok(buf) => buf,
+                Err(_) => return Err(self.failure()),
+            },
+        };
+        let buf = writer.take_pending(spare);
+        let sent = self.full.as_ref().map(|full| full.send(buf));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            _ => Err(self.failure()),
+        }
+    }
+
+    /// The thread stopped early: its write error, with the path.
+    fn failure(&mut self) -> anyhow::Error {
+        match self.join() {
+            Err(e) => e,
+            Ok(_) => anyhow::anyhow!(
+                "writing {}: the writing thread stopped",
+                self.path.display()
+            ),
+        }
+    }
+
+    fn join(&mut self) -> Result<(Sink, f64, u64)> {
+        self.full = None;
+        let thread = self
+            .thread
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("writing {}: already finished", self.path.display()))?;
+        match thread.join() {
+            Ok(result) => result.with_context(|| format!("writing {}", self.path.display())),
+            Err(_) => Err(anyhow::anyhow!(
+                "writing {}: the writing thread panicked",
+                self.path.display()
+            )),
+        }
+    }
+
+    /// Waits for every buffer to be written and puts the file in place; seconds spent
+    /// writing and bytes written.
+    fn finish(mut self) -> Result<(f64, u64)> {
+        let (sink, seconds, written) = self.join()?;
+        let started = Instant::now();
+        sink.finish(&self.path)?;
+        Ok((seconds + started.elapsed().as_secs_f64(), written))
     }
 }
 

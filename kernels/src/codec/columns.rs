@@ -321,6 +321,15 @@ impl JsonlWriter {
         &self.buf
     }
 
+    /// Hands over the formatted bytes not yet written, leaving `empty` (cleared) as the
+    /// buffer: for output written on another thread, which hands the buffer back to be
+    /// passed in here again.
+    pub fn take_pending(&mut self, mut empty: Vec<u8>) -> Vec<u8> {
+        empty.clear();
+        empty.reserve(JSONL_FLUSH_BYTES + 64 * 1024);
+        std::mem::replace(&mut self.buf, empty)
+    }
+
     /// Whether the buffer is due to be written.
     pub fn is_full(&self) -> bool {
         self.buf.len() >= JSONL_FLUSH_BYTES
