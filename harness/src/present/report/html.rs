@@ -96,8 +96,8 @@ struct Tick {
 
 const PANEL_W: f64 = 270.0;
 const PANEL_H: f64 = 140.0;
-const PANEL_LEFT: f64 = 74.0;
-const PANEL_RIGHT: f64 = 14.0;
+const PANEL_LEFT: f64 = 90.0;
+const PANEL_RIGHT: f64 = 22.0;
 const PANEL_TOP: f64 = 22.0;
 const PANEL_BOTTOM: f64 = 26.0;
 
