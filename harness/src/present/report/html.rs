@@ -80,7 +80,8 @@ struct Panel {
     points: String,
     dots: Vec<Dot>,
     target_y: f64,
-    target_label: String,
+    /// The target's value on the y axis, at its dashed line.
+    target: Tick,
     /// Value labels on the y axis (its top and bottom).
     ticks: Vec<Tick>,
     /// Release labels on the x axis.
@@ -92,13 +93,28 @@ struct Tick {
     x: f64,
     y: f64,
     text: String,
+    /// A value's unit, drawn under its number so long units (`ms/1000 files`) stay inside
+    /// the panel's margin; empty for release labels.
+    unit: String,
+}
+
+/// A label on the value axis for `formatted` (`"10.00 ms/1000 files"`) centred on `y`: the
+/// number, and the unit on a second line when there is one.
+fn value_tick(y: f64, formatted: &str) -> Tick {
+    let (number, unit) = formatted.split_once(' ').unwrap_or((formatted, ""));
+    Tick {
+        x: PANEL_LEFT - 4.0,
+        y: round1(if unit.is_empty() { y + 4.0 } else { y - 1.0 }),
+        text: number.to_string(),
+        unit: unit.to_string(),
+    }
 }
 
 const PANEL_W: f64 = 270.0;
 const PANEL_H: f64 = 140.0;
 const PANEL_LEFT: f64 = 90.0;
 const PANEL_RIGHT: f64 = 22.0;
-const PANEL_TOP: f64 = 22.0;
+const PANEL_TOP: f64 = 30.0;
 const PANEL_BOTTOM: f64 = 26.0;
 
 /// The history's x axis: each earlier release, then this one.
@@ -171,12 +187,8 @@ fn panels(report: &SignoffReport) -> Vec<Panel> {
         // The axis ends, unless the target's own label would overlap them.
         let ticks = [(PANEL_TOP, hi), (PANEL_TOP + plot_h, lo)]
             .into_iter()
-            .filter(|(y, _)| (y - target_y).abs() >= 12.0)
-            .map(|(y, v)| Tick {
-                x: PANEL_LEFT - 4.0,
-                y: round1(y + 4.0),
-                text: format_in(unit, v),
-            })
+            .filter(|(y, _)| (y - target_y).abs() >= 22.0)
+            .map(|(y, v)| value_tick(y, &format_in(unit, v)))
             .collect();
         let releases = shown
             .iter()
@@ -184,6 +196,7 @@ fn panels(report: &SignoffReport) -> Vec<Panel> {
                 x: x_of(i),
                 y: PANEL_H - 8.0,
                 text: labels[i].clone(),
+                unit: String::new(),
             })
             .collect();
         out.push(Panel {
@@ -197,7 +210,7 @@ fn panels(report: &SignoffReport) -> Vec<Panel> {
             points,
             dots,
             target_y,
-            target_label: format_in(unit, row.target_base),
+            target: value_tick(target_y, &format_in(unit, row.target_base)),
             ticks,
             releases,
         });
