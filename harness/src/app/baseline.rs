@@ -297,20 +297,19 @@ fn list(stores: &Stores, format: ListFormat) -> Result<Outcome> {
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                crate::present::table::Table::left(
+            crate::present::style::print_out(
+                &crate::present::table::Table::left(
                     &[
                         "version",
                         "machine class",
                         "run",
                         "started",
                         "workloads",
-                        "seal"
+                        "seal",
                     ],
-                    &table
+                    &table,
                 )
-                .render()
+                .render(),
             );
         }
     }
@@ -432,20 +431,19 @@ fn show(
             "-".into(),
         ]);
     }
-    print!(
-        "{}",
-        crate::present::table::Table::left(
+    crate::present::style::print_out(
+        &crate::present::table::Table::left(
             &[
                 "benchmark",
                 "path",
                 "status",
                 "median",
                 "throughput",
-                "instructions"
+                "instructions",
             ],
-            &table
+            &table,
         )
-        .render()
+        .render(),
     );
     Ok(Outcome::Success)
 }

@@ -150,10 +150,11 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
         &policy,
         args.allow_env_mismatch,
     )?;
-    print!(
-        "{}",
-        crate::present::compare::render(&comparison, args.format, &new.record)
-    );
+    crate::present::style::print_out(&crate::present::compare::render(
+        &comparison,
+        args.format,
+        &new.record,
+    ));
     Ok(comparison.outcome())
 }
 
@@ -218,10 +219,11 @@ fn paired(args: &CompareArgs, policy: &Policy) -> Result<Outcome> {
     eprintln!("A (old): {} = {}", args.ab[0], old.source);
     eprintln!("B (new): {label_b} = {}", new.source);
     let comparison = compare_resolved(&old, &new, &args.ab[0], &label_b, policy, false)?;
-    print!(
-        "{}",
-        crate::present::compare::render(&comparison, args.format, &run.record)
-    );
+    crate::present::style::print_out(&crate::present::compare::render(
+        &comparison,
+        args.format,
+        &run.record,
+    ));
     Ok(comparison.outcome().worst(run.outcome))
 }
 
@@ -240,10 +242,11 @@ pub fn compare_to_baseline(
         Path::new(BASELINES_DIR),
         &Policy::default(),
     )?;
-    print!(
-        "{}",
-        crate::present::compare::render(&comparison, Format::Table, record)
-    );
+    crate::present::style::print_out(&crate::present::compare::render(
+        &comparison,
+        Format::Table,
+        record,
+    ));
     Ok(comparison.outcome())
 }
 

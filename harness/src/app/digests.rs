@@ -145,7 +145,7 @@ pub fn execute(args: DigestsArgs) -> Result<Outcome> {
         }
         computed_all.push((id, computed, verdicts));
     }
-    print!("{}", table.render());
+    crate::present::style::print_out(&table.render());
     let mismatch = computed_all
         .iter()
         .any(|(_, _, verdicts)| verdicts.iter().any(|(_, s)| is_digest_mismatch(s)));
@@ -220,6 +220,6 @@ fn show(golden: &GoldenDigests, selected: &[Selected]) -> Outcome {
             None => table.row(vec![id, "(none)".into(), "(none)".into()]),
         }
     }
-    print!("{}", table.render());
+    crate::present::style::print_out(&table.render());
     Outcome::Success
 }

@@ -82,7 +82,7 @@ pub fn execute(args: MeasureArgs) -> Result<Outcome> {
         units: args.units,
     };
     let record = process::measure(&plan).map_err(|e| bad_input(e.to_string()))?;
-    print!("{}", crate::present::summary::process(&record));
+    crate::present::style::print_out(&crate::present::summary::process(&record));
     if let Some(out) = &args.out {
         process::append_to_run(out, record.clone())?;
         println!("added to {} (resealed)", out.display());

@@ -23,14 +23,21 @@ use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::model::outcome::Outcome;
+use crate::present::style::ColorChoice;
 
 /// benchseal: benchmark numbers that are real, reproducible and good enough to ship.
 #[derive(Debug, Parser)]
 #[command(name = "benchseal", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// When to colour the output: auto colours what goes to a terminal unless NO_COLOR is
+    /// set (CLICOLOR_FORCE forces it); pipes and files get plain text
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
+
+args::value_enum!(ColorChoice);
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -69,6 +76,7 @@ pub enum Command {
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
+    crate::present::style::init(cli.color);
     match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Env(args) => env::execute(args),

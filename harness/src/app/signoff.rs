@@ -470,7 +470,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     };
     let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
     write_report(&dir, &report, key.as_ref())?;
-    print!("{}", crate::present::report::summary(&report, &dir));
+    crate::present::style::print_out(&crate::present::report::summary(&report, &dir));
     Ok(match report.decision.exit_code {
         0 => Outcome::Success,
         3 => Outcome::Irreproducible,

@@ -33,6 +33,7 @@ use crate::model::outcome::{Outcome, bad_input};
 use crate::model::record::{EngineKind, RUN_SCHEMA, RunRecord};
 use crate::pipeline::RunConfig;
 use crate::present::report::formats;
+use crate::present::style;
 use crate::store::Seal;
 
 /// Examples and exit codes, after `--help`.
@@ -121,7 +122,7 @@ fn print_checks(title: &str, checks: &[Check]) -> Outcome {
     println!("{title}");
     let mut outcome = Outcome::Success;
     for c in checks {
-        println!("  {}", c.line());
+        style::print_out(&format!("  {}\n", style::verdict(&c.line())));
         outcome = outcome.worst(c.outcome());
     }
     println!("  {}", check_counts(checks));
@@ -165,10 +166,12 @@ fn integrity_line(outcome: Outcome, decision: Option<&str>) -> String {
         }
         Outcome::Irreproducible => "BROKEN (the document was edited or its inputs no longer match)",
     };
+    let integrity = style::verdict(integrity);
     match decision {
-        Some(decision) => {
-            format!("integrity: {integrity}; release decision recorded: {decision}")
-        }
+        Some(decision) => format!(
+            "integrity: {integrity}; release decision recorded: {}",
+            style::verdict(decision)
+        ),
         None => format!("integrity: {integrity}"),
     }
 }
@@ -356,7 +359,10 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         }
     };
     if outcome == Outcome::Irreproducible {
-        println!("{}", integrity_line(outcome, decision.as_deref()));
+        style::print_out(&format!(
+            "{}\n",
+            integrity_line(outcome, decision.as_deref())
+        ));
         return Ok(outcome);
     }
     let fresh = if args.rerun {
@@ -399,6 +405,9 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
             &checks,
         ));
     }
-    println!("{}", integrity_line(outcome, decision.as_deref()));
+    style::print_out(&format!(
+        "{}\n",
+        integrity_line(outcome, decision.as_deref())
+    ));
     Ok(outcome)
 }

@@ -273,13 +273,16 @@ pub fn run_with(
     // (a) Digest pass, on every core: workloads are independent and their digests do not
     // depend on timing. Records are added in registry order as they complete.
     let digest_started = Instant::now();
+    progress.phase_start("digest", plan.selected.len());
     let computed = digest_pass::compute_all(&plan.selected, &interrupt, |done, selected| {
-        progress.line(&format!(
-            "digest [{done}/{}] {}",
+        progress.advance(
+            "digest",
+            done,
             plan.selected.len(),
-            selected.workload.id
-        ));
+            &selected.workload.id.to_string(),
+        );
     });
+    progress.phase_end();
     for (selected, computed) in plan.selected.iter().zip(computed) {
         let record =
             digest_pass::digest_record(selected, computed, &golden, &mut recorder.record.notes);

@@ -96,6 +96,50 @@ fn a_ten_percent_slowdown_is_a_regression_and_exit_1() {
 }
 
 #[test]
+fn colour_only_when_asked_for_and_never_under_no_color() {
+    let dir = pair(
+        &two_benches(1000.0, 5000.0, 1),
+        &two_benches(1100.0, 5000.0, 7),
+    );
+    let stdout = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = benchseal_in(dir.path());
+        cmd.args(["compare", "old.json", "new.json"]).args(extra);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        String::from_utf8(cmd.assert().code(1).get_output().stdout.clone()).unwrap()
+    };
+    let plain = stdout(&[], &[]);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    let coloured = stdout(&["--color", "always"], &[]);
+    // The verdict in red and bold, the header bold; the text itself unchanged.
+    assert!(
+        coloured.contains("\u{1b}[1m\u{1b}[31mregressed\u{1b}[0m"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\u{1b}[1mbenchmark\u{1b}[0m"),
+        "{coloured}"
+    );
+    assert_eq!(benchseal::present::style::strip(&coloured), plain);
+    // The flag goes anywhere on the line; CLICOLOR_FORCE colours a pipe, NO_COLOR wins.
+    assert_eq!(stdout(&[], &[("CLICOLOR_FORCE", "1")]), coloured);
+    assert_eq!(
+        stdout(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
+        plain
+    );
+    assert_eq!(
+        stdout(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]),
+        plain
+    );
+    // Markdown and JSON are for files: never coloured.
+    for format in ["md", "json"] {
+        let text = stdout(&["--color", "always", "--format", format], &[]);
+        assert!(!text.contains('\u{1b}'), "{format}: {text}");
+    }
+}
+
+#[test]
 fn the_same_slowdown_across_sessions_is_informational_and_exit_0() {
     let dir = across_sessions(
         &two_benches(1000.0, 5000.0, 1),

@@ -108,6 +108,18 @@ impl Engines<'_> {
         recorder: &mut Recorder,
         cases: Vec<Case>,
     ) -> Result<Duration> {
+        self.progress.phase_start(&engine.label(), cases.len());
+        let spent = self.run_engine_cases(engine, recorder, cases);
+        self.progress.phase_end();
+        spent
+    }
+
+    fn run_engine_cases<E: EngineRun>(
+        &self,
+        engine: &E,
+        recorder: &mut Recorder,
+        cases: Vec<Case>,
+    ) -> Result<Duration> {
         let mut spent = Duration::ZERO;
         let mut remaining = cases;
         let total = remaining.len();
@@ -167,8 +179,7 @@ impl Engines<'_> {
                 let started = child::run(command, self.interrupt, E::stderr_noise, |line| {
                     if let Some(name) = E::finished(line, &mut last, &remaining) {
                         finished_count += 1;
-                        self.progress
-                            .line(&format!("{label} [{finished_count}/{total}] {name}"));
+                        self.progress.advance(&label, finished_count, total, &name);
                         if let Err(e) = absorb(recorder, &mut done, false) {
                             save_error.get_or_insert(e);
                         }

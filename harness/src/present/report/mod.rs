@@ -11,6 +11,7 @@ pub mod template;
 pub mod view;
 
 use crate::analysis::signoff::{ReportError, SignoffReport};
+use crate::present::style;
 pub use template::ReportFormat;
 
 /// All formats, in the order they are written.
@@ -30,7 +31,8 @@ pub fn render_all(report: &SignoffReport) -> Result<Vec<(&'static str, String)>,
 pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
     let mut out = format!(
         "benchseal v{} sign-off: {}\n",
-        report.version, report.decision.verdict
+        report.version,
+        style::verdict(&report.decision.verdict.to_string())
     );
     for reason in &report.decision.reasons {
         out += &format!("  - {reason}\n");
@@ -44,7 +46,12 @@ pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
     for o in &report.objectives {
         out += &format!(
             "  {:<width$}  {:<8}  {:>18}  {:>18}  {:>9}  {}\n",
-            o.id, o.priority, o.target, o.measured, o.margin, o.status
+            o.id,
+            o.priority,
+            o.target,
+            o.measured,
+            o.margin,
+            style::verdict(&o.status.to_string())
         );
     }
     out += &format!(

@@ -10,8 +10,11 @@ pub mod records;
 pub mod signing;
 
 /// The built `benchseal` executable.
+/// Colour is left to each test: the environment's own colour settings are removed.
 pub fn benchseal() -> Command {
-    Command::cargo_bin("benchseal").expect("the benchseal binary is built")
+    let mut cmd = Command::cargo_bin("benchseal").expect("the benchseal binary is built");
+    cmd.env_remove("CLICOLOR_FORCE").env_remove("NO_COLOR");
+    cmd
 }
 
 /// `benchseal` run in `dir`.
