@@ -101,9 +101,23 @@ impl Table {
                     .unwrap_or(0)
             })
             .collect();
-        let aligns: Vec<Align> = self.columns.iter().map(|(_, a)| *a).collect();
+        // Right-aligned columns hold numbers, and so do columns whose every cell reads as
+        // one (`1.23 ms`, `+4.5%`, `[-1%, +2%]`, `-`): those keep their digits longest.
+        let numeric: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.columns[i].1 == Align::Right
+                    || self.rows.iter().all(|r| {
+                        let cell = style::strip(&r[i]);
+                        cell.is_empty()
+                            || cell
+                                .chars()
+                                .next()
+                                .is_some_and(|c| c.is_ascii_digit() || "+-[<>~".contains(c))
+                    })
+            })
+            .collect();
         let widths = match width {
-            Some(width) => fit_widths(&natural, &aligns, width),
+            Some(width) => fit_widths(&natural, &numeric, width),
             None => natural,
         };
         // Verdicts and statuses are coloured in the columns that hold them.
@@ -140,7 +154,7 @@ impl Table {
                 if i > 0 {
                     line.push_str("  ");
                 }
-                match aligns[i] {
+                match self.columns[i].1 {
                     Align::Left => line.push_str(&format!("{cell}{pad}")),
                     Align::Right => line.push_str(&format!("{pad}{cell}")),
                 }
@@ -165,18 +179,29 @@ const VERDICT_COLUMNS: [&str; 4] = ["verdict", "status", "result", "decision"];
 /// The narrowest a text (left-aligned) column is made before numbers give way.
 const ELIDE_MIN: usize = 8;
 
+/// The narrowest the first column (the ids) is made before numbers give way: enough for
+/// an id elided in its middle to stay recognisable (`codec/display/c…10x50/large`).
+const ID_MIN: usize = 28;
+
+/// The narrowest other text columns are made before the ids give way: a verdict word
+/// (`inconclusive`) stays whole.
+const WORD_MIN: usize = 12;
+
 /// Column widths that fit `width` (two spaces between columns), from the widths the
-/// cells want: a last text column (notes) gives way first, down to [`ELIDE_MIN`], then the
-/// widest text (left-aligned) column a character at a time down to [`ELIDE_MIN`], then the
-/// widest of any column down to one. Where even that is too wide the widths stay at their
-/// least.
-pub fn fit_widths(natural: &[usize], aligns: &[Align], width: usize) -> Vec<usize> {
+/// cells want and which columns hold numbers: a last text column (notes) gives way first,
+/// down to [`ELIDE_MIN`]; then the other text columns after the first, widest first, down
+/// to [`WORD_MIN`]; then the first column (the ids) down to [`ID_MIN`]; then every text
+/// column down to [`ELIDE_MIN`]; then the widest of any column down to one. Where even
+/// that is too wide the widths stay at their least.
+pub fn fit_widths(natural: &[usize], numeric: &[bool], width: usize) -> Vec<usize> {
     let mut widths = natural.to_vec();
     let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
     let last = widths.len().saturating_sub(1);
-    let text = |i: usize| aligns[i] == Align::Left;
-    let stages: [(usize, &dyn Fn(usize) -> bool); 3] = [
+    let text = |i: usize| !numeric[i];
+    let stages: [(usize, &dyn Fn(usize) -> bool); 5] = [
         (ELIDE_MIN, &|i| i == last && text(i)),
+        (WORD_MIN, &|i| i > 0 && text(i)),
+        (ID_MIN, &|i| i == 0),
         (ELIDE_MIN, &text),
         (1, &|_| true),
     ];
@@ -299,7 +324,8 @@ mod tests {
             "{at_80}"
         );
         assert!(ids[0].contains('…'), "{at_80}");
-        assert!(at_80.contains("regressed (pa"), "{at_80}");
+        // A verdict keeps its word whole, the ids keep both ends.
+        assert!(at_80.contains("regressed (…"), "{at_80}");
         // Numbers keep their digits while text columns can still give way.
         assert!(
             at_80.contains("1.234 ms") && at_80.contains("12,345"),
@@ -323,21 +349,23 @@ mod tests {
 
     #[test]
     fn widths_give_way_text_first() {
-        use Align::*;
+        // Which columns hold numbers.
+        const TEXT: bool = false;
+        const NUMBER: bool = true;
         assert_eq!(
-            fit_widths(&[30, 10, 8], &[Left, Left, Right], 100),
+            fit_widths(&[30, 10, 8], &[TEXT, TEXT, NUMBER], 100),
             [30, 10, 8]
         );
         assert_eq!(
-            fit_widths(&[30, 10, 8], &[Left, Left, Right], 40),
+            fit_widths(&[30, 10, 8], &[TEXT, TEXT, NUMBER], 40),
             [18, 10, 8]
         );
         assert_eq!(
-            fit_widths(&[30, 10, 8], &[Left, Left, Right], 24),
+            fit_widths(&[30, 10, 8], &[TEXT, TEXT, NUMBER], 24),
             [7, 6, 7]
         );
         // A note at the end goes first, then the widest text column.
-        let note = [Left, Right, Left];
+        let note = [TEXT, NUMBER, TEXT];
         assert_eq!(fit_widths(&[20, 6, 30], &note, 40), [20, 6, 10]);
         assert_eq!(fit_widths(&[20, 6, 30], &note, 30), [12, 6, 8]);
         assert_eq!(elide_end("regressed (paired)", 12), "regressed (…");
