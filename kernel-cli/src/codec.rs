@@ -464,6 +464,18 @@ impl BackgroundWriter {
     }
 }
 
+/// A decode that stops early (a bad record, an error) drops the writer: the thread is
+/// told to stop and waited for, so its temporary file is removed before the process exits
+/// instead of being left beside the output.
+impl Drop for BackgroundWriter {
+    fn drop(&mut self) {
+        self.full = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Where JSON Lines go: a regular file (or a new name) through a temporary file renamed
 /// into place when complete; a symbolic link is written through to its target, and a
 /// special file (`/dev/null`, a pipe) is written directly, never replaced.

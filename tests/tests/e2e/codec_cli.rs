@@ -151,6 +151,12 @@ fn strict_mode_stops_with_exit_2_naming_file_record_and_offset() {
         ))
         .stderr(predicate::str::contains("byte 0xFA"));
     assert!(!jsonl.exists(), "a failed decode leaves no partial output");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".benchseal-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
 #[test]
