@@ -31,19 +31,21 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// The scalar content scan of binary detection made about 5% more expensive: after its loop
-/// it scans the first twentieth of the sample again, the same way, into a black box.
-const PLANTED: &str = "    for &b in sample {
-        stats.has_nul |= b == 0;
-        stats.suspicious += usize::from(is_suspicious(b));
-    }
-    let extra = std::hint::black_box(&sample[..sample.len() / 20]);
-    let mut again = SampleStats::default();
-    for &b in extra {
-        again.has_nul |= b == 0;
-        again.suspicious += usize::from(is_suspicious(b));
-    }
-    std::hint::black_box(again);
+/// The scalar content scan of binary detection made 5% slower: the dispatcher times the
+/// scalar scan and then spins for a twentieth of that time. The scan's own code is left as
+/// it is: changing its loop (scanning a twentieth of the sample again, in the same
+/// function) moved the loop's code and cost 17-20% in these runs, and the same source
+/// change measured from -35% to +55% in a stand-alone program across build settings; a
+/// slowdown planted by code placement would not be 5%.
+const PLANTED: &str = "        _ => {
+            let started = std::time::Instant::now();
+            let stats = sample_stats_scalar(sample);
+            let spent = started.elapsed();
+            while started.elapsed() < spent * 21 / 20 {
+                std::hint::spin_loop();
+            }
+            stats
+        }
 ";
 
 /// A commit of HEAD with the slowdown planted, made in a temporary worktree that is removed
@@ -58,12 +60,8 @@ fn planted_commit(root: &Path) -> String {
     );
     let file = worktree.join("kernels/src/sync/detect.rs");
     let source = std::fs::read_to_string(&file).unwrap();
-    let original = "    for &b in sample {
-        stats.has_nul |= b == 0;
-        stats.suspicious += usize::from(is_suspicious(b));
-    }
-";
-    assert!(source.contains(original), "the scalar scan moved");
+    let original = "        _ => sample_stats_scalar(sample),\n";
+    assert!(source.contains(original), "the scalar dispatch moved");
     std::fs::write(&file, source.replacen(original, PLANTED, 1)).unwrap();
     git(
         &worktree,
@@ -118,17 +116,24 @@ fn a_planted_five_percent_slowdown_is_detected() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     let comparison: Value = serde_json::from_str(&stdout).expect("stdout is the comparison");
     let scalar = line(&comparison, "sync/detect/text-8kib/small@scalar", "wall");
-    assert_eq!(scalar["verdict"], "regressed", "{scalar}");
-    assert_eq!(scalar["basis"]["kind"], "paired", "{scalar}");
-    let ratio = scalar["ratio"].as_f64().unwrap();
-    assert!((1.02..1.12).contains(&ratio), "{scalar}");
     let instructions = line(
         &comparison,
         "sync/detect/text-8kib/small@scalar",
         "instructions",
     );
-    assert_eq!(instructions["verdict"], "regressed", "{instructions}");
     let simd = line(&comparison, "sync/detect/text-8kib/small@simd", "wall");
-    assert_ne!(simd["verdict"], "regressed", "{simd}");
     eprintln!("scalar wall: {scalar}\nsimd wall: {simd}\ninstructions: {instructions}");
+    assert_eq!(scalar["verdict"], "regressed", "{scalar}");
+    assert_eq!(scalar["basis"]["kind"], "paired", "{scalar}");
+    assert_eq!(scalar["fails"], true, "{scalar}");
+    let ratio = scalar["ratio"].as_f64().unwrap();
+    assert!((1.02..1.12).contains(&ratio), "{scalar}");
+    // The slowdown is time, not work: the spin adds a few instructions (its loop runs as
+    // long under callgrind as the scan's twentieth does), so the counts differ a little and
+    // the wall regression is not put down to code placement.
+    assert!(
+        instructions["new"].as_f64() > instructions["old"].as_f64(),
+        "{instructions}"
+    );
+    assert_ne!(simd["verdict"], "regressed", "{simd}");
 }
