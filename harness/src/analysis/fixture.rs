@@ -355,6 +355,8 @@ pub fn run() -> RunRecord {
         engine_failures: Vec::new(),
         timing: None,
         session: None,
+        shard: None,
+        parts: Vec::new(),
         seal: None,
     };
     record.seal().expect("the fixture serialises");
@@ -469,6 +471,8 @@ pub fn record_with(statuses: &[Status]) -> RunRecord {
         engine_failures: Vec::new(),
         timing: None,
         session: None,
+        shard: None,
+        parts: Vec::new(),
         seal: None,
     }
 }

@@ -9,6 +9,7 @@ pub mod env;
 pub mod fixture;
 pub mod format;
 pub mod history;
+pub mod merge;
 pub mod names;
 pub mod replicates;
 pub mod signoff;

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod export;
 pub mod history;
 pub mod measure;
+pub mod merge;
 pub mod run;
 pub mod session;
 pub mod shell;
@@ -45,6 +46,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Print, check, pin or reset the environment that can change a number.
     Env(env::EnvArgs),
+    /// Join the shard records of one machine class (`run --shard I/N`) into one record.
+    Merge(merge::MergeArgs),
     /// Save, list and show versioned baselines.
     Baseline(baseline::BaselineArgs),
     /// Compare two stored runs or baselines.
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Env(args) => env::execute(args),
+        Command::Merge(args) => merge::execute(args),
         Command::Baseline(args) => baseline::execute(args),
         Command::Compare(args) => compare::execute(args),
         Command::History(args) => history::execute(args),

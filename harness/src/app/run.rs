@@ -12,6 +12,7 @@ use crate::model::outcome::Outcome;
 use crate::model::record::EngineKind;
 use crate::pipeline::RunConfig;
 use crate::pipeline::select::PathChoice;
+use crate::pipeline::shard::ShardSpec;
 use crate::store::{BASELINES_DIR, RUNS_DIR};
 
 crate::app::args::value_enum!(PathChoice);
@@ -21,6 +22,7 @@ const RUN_HELP: &str = r#"Examples:
   benchseal run --quick                                  # quick suite: sealed record + summary
   benchseal run --suite codec --workload codec/comp3 --path simd
   benchseal run --quick --compare-to 0.1.1               # then compare with that baseline
+  benchseal run --size tiny --shard 0/2                  # one of two shards; then `benchseal merge`
 
 Exit codes: 0 every path measured and every digest matched; 1 a kernel or bench process
 failed, or --compare-to found a failing regression; 2 bad input; 3 an output digest did
@@ -70,6 +72,11 @@ pub struct RunArgs {
     /// (`*/cp037/*`), which select within the run's tiers
     #[arg(long = "workload", value_name = "ID", value_delimiter = ',')]
     pub workloads: Vec<String>,
+    /// Run only the I-th (from 0) of N shards of the selected cases (workload x path), e.g.
+    /// on one node of a fleet; the split is the same on every machine, balanced by expected
+    /// cost, and the record lists the cases it took. `benchseal merge` joins the N records
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ShardSpec>,
     /// Directory of run records
     #[arg(long, value_name = "DIR", default_value = RUNS_DIR)]
     pub out: PathBuf,
@@ -110,6 +117,7 @@ impl RunArgs {
             golden: self.golden.clone(),
             executions: self.executions.map(|k| k as usize),
             paired: None,
+            shard: self.shard,
         }
     }
 }

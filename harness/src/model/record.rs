@@ -65,8 +65,53 @@ pub struct RunRecord {
     /// partner of a paired session. Left out when absent (records from before executions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<Session>,
+    /// The part of its selection this run took (`run --shard I/N`); left out when it ran
+    /// the whole selection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The shard records this record was joined from (`benchseal merge`), in shard order;
+    /// left out for a record a run wrote.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
     /// SHA-256 of the canonical JSON of everything else; `None` until sealed.
     pub seal: Option<String>,
+}
+
+/// Which cases of a selection one shard of a fleet run took.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Shard {
+    /// From 0.
+    pub index: usize,
+    pub count: usize,
+    /// Every case (`id@path`) the command selects, in registry order: what the `count`
+    /// shards cover together.
+    pub selection: Vec<String>,
+    /// The cases this shard took, in the same order.
+    pub cases: Vec<String>,
+    /// The expected cost of these cases, and of the whole selection, in the unit of
+    /// `pipeline::shard::CostModel` (tenths of a wall execution).
+    pub expected_cost: u64,
+    pub total_cost: u64,
+}
+
+/// A shard a merged record was joined from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Part {
+    /// The file as `merge` was given it.
+    pub file: String,
+    pub run_id: String,
+    /// The shard record's own seal.
+    pub seal: String,
+    pub index: usize,
+    pub count: usize,
+    pub cases: usize,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// What the allowed-signers file said of the shard record's signature when it was
+    /// merged (e.g. `signed by ci@example (ED25519 SHA256:…)`, `unsigned`); left out when
+    /// there was no such file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// What was asked for.

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod progress;
 pub mod recorder;
 pub mod select;
+pub mod shard;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -27,7 +28,7 @@ use benchseal_benches::{Family, KernelPath, Size, Workload};
 use crate::model::golden::GOLDEN_PATH;
 use crate::model::outcome::{Outcome, bad_input};
 use crate::model::record::{EngineKind, RUN_SCHEMA, RunOptions, RunRecord, RunTiming, Tuning};
-use crate::model::record::{Session, SessionRole};
+use crate::model::record::{Session, SessionRole, Shard};
 use crate::store::RUNS_DIR;
 use crate::sys::clock;
 use crate::sys::process::cpu;
@@ -60,6 +61,8 @@ pub struct RunConfig {
     pub executions: Option<usize>,
     /// A paired session: the other build's executables run alternately with this one's.
     pub paired: Option<Paired>,
+    /// Only this shard of the selection ([`shard`]).
+    pub shard: Option<shard::ShardSpec>,
 }
 
 /// The sides of a paired session, other than the working tree's own build.
@@ -98,6 +101,7 @@ impl Default for RunConfig {
             golden: PathBuf::from(GOLDEN_PATH),
             executions: None,
             paired: None,
+            shard: None,
         }
     }
 }
@@ -120,6 +124,8 @@ struct Plan {
     instr_sizes: Vec<Size>,
     sampling: wall::Sampling,
     options: RunOptions,
+    /// The shard of the selection this run took, if it is one.
+    shard: Option<Shard>,
 }
 
 impl Plan {
@@ -132,7 +138,7 @@ impl Plan {
             Size::ALL.to_vec()
         };
         // valgrind slows code about 50x: larger tiers only when asked for by name.
-        let instr_sizes = sizes
+        let instr_sizes: Vec<Size> = sizes
             .iter()
             .copied()
             .filter(|s| {
@@ -167,6 +173,21 @@ impl Plan {
             paths: args.paths.clone(),
         };
         let selected = select::select(registry, &filter).map_err(bad_input)?;
+        let engines = dedup(&args.engines);
+        let (selected, shard) = match args.shard {
+            Some(spec) => {
+                let costs = shard::CostModel {
+                    engines: engines.clone(),
+                    executions: args
+                        .executions
+                        .unwrap_or_else(|| default_executions(args.quick, args.paired.is_some())),
+                    instr_sizes: instr_sizes.clone(),
+                };
+                let (kept, taken) = shard::split(selected, spec, &costs);
+                (kept, Some(taken))
+            }
+            None => (selected, None),
+        };
         let paths: BTreeSet<KernelPath> = selected
             .iter()
             .flat_map(|s| s.paths.iter().copied())
@@ -184,10 +205,11 @@ impl Plan {
             options: RunOptions {
                 suites,
                 sizes,
-                engines: dedup(&args.engines),
+                engines,
                 paths: paths.into_iter().collect(),
                 quick: args.quick,
             },
+            shard,
         })
     }
 }
@@ -258,11 +280,29 @@ pub fn run_with(
             engine_failures: Vec::new(),
             timing: None,
             session: None,
+            shard: plan.shard.clone(),
+            parts: Vec::new(),
             seal: None,
         },
     };
     recorder.save()?;
     progress.line(&format!("run record {}", recorder.path.display()));
+    if let Some(shard) = &plan.shard {
+        progress.line(&format!(
+            "shard {}/{}: {} of {} cases (expected cost {} of {}): {}",
+            shard.index,
+            shard.count,
+            shard.cases.len(),
+            shard.selection.len(),
+            shard.expected_cost,
+            shard.total_cost,
+            if shard.cases.is_empty() {
+                "none".to_string()
+            } else {
+                shard.cases.join(", ")
+            }
+        ));
+    }
     if plan.selected.is_empty() {
         recorder
             .record

@@ -14,6 +14,7 @@ mod compare_cli;
 mod digests_cli;
 mod env;
 mod env_cli;
+mod fleet_cli;
 mod measure;
 mod packaging;
 mod paired;

@@ -1,7 +1,8 @@
-//! End to end: `benchseal run --quick --size tiny`, twice, through the real bench
-//! executables. Both records must be sealed and complete, cover every registered tiny
-//! workload on every path it registers with digests, wall statistics and instruction
-//! counts, and agree exactly on digests and instruction counts.
+//! End to end: `benchseal run --quick --size tiny` through the real bench executables,
+//! then the same again as two shards (`--shard 0/2`, `1/2`) joined by `benchseal merge`.
+//! Both records must be sealed and complete, cover every registered tiny workload on every
+//! path it registers with digests, wall statistics and instruction counts, and agree
+//! exactly on digests and instruction counts.
 //!
 //! No runner needs to be on `PATH`: the instr engine finds or installs the pinned one and
 //! puts it first on the bench process's `PATH`, and the records name the one used.
@@ -14,15 +15,43 @@ use benchseal_benches::{Size, registry};
 
 use crate::support::benchseal;
 
+/// One whole run, and the same selection run again as two shards and merged: the merged
+/// record must hold what an unsharded run does.
 fn make_records(dir: &Path) {
-    for _ in 0..2 {
+    let quick_tiny = ["run", "--quick", "--size", "tiny"];
+    benchseal()
+        .args(quick_tiny)
+        .arg("--out")
+        .arg(dir)
+        .timeout(std::time::Duration::from_secs(1800))
+        .assert()
+        .success();
+    let shards = tempfile::tempdir().unwrap();
+    for shard in ["0/2", "1/2"] {
         benchseal()
-            .args(["run", "--quick", "--size", "tiny", "--out"])
-            .arg(dir)
+            .args(quick_tiny)
+            .args(["--shard", shard, "--out"])
+            .arg(shards.path())
             .timeout(std::time::Duration::from_secs(1800))
             .assert()
-            .success();
+            .success()
+            .stderr(predicates::str::contains(format!("shard {shard}: ")));
     }
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(shards.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    parts.sort();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    benchseal()
+        .arg("merge")
+        .args(&parts)
+        .arg("-o")
+        .arg(dir.join("merged.json"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("merged 2 shards of class"));
 }
 
 fn load_records(dir: &Path) -> Vec<RunRecord> {
@@ -126,7 +155,7 @@ fn check(record: &RunRecord) -> Fingerprint {
 }
 
 #[test]
-fn two_quick_tiny_runs_are_sealed_complete_and_agree_exactly() {
+fn a_quick_tiny_run_and_its_merged_shards_are_sealed_complete_and_agree_exactly() {
     let own = tempfile::tempdir().unwrap();
     make_records(own.path());
     let dir = own.path().to_path_buf();
@@ -136,6 +165,9 @@ fn two_quick_tiny_runs_are_sealed_complete_and_agree_exactly() {
         "expected two run records in {}",
         dir.display()
     );
+    let merged = records.last().unwrap();
+    assert_eq!(merged.parts.len(), 2, "the last record is the merged one");
+    assert!(merged.parts.iter().all(|p| p.count == 2));
     let first = check(&records[0]);
     for other in &records[1..] {
         let fingerprint = check(other);

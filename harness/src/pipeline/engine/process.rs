@@ -225,6 +225,8 @@ pub fn new_run_record() -> RunRecord {
         engine_failures: Vec::new(),
         timing: None,
         session: None,
+        shard: None,
+        parts: Vec::new(),
         seal: None,
     }
 }
