@@ -1,10 +1,12 @@
 //! Instruction-count bench target (gungraun), generated from the workload registry.
 //!
 //! One gungraun library benchmark with one case per (workload, path), built with
-//! `#[benches::cases(iter = ...)]` over [`support::selected_cases`]. The iterator is
-//! evaluated again in every valgrind child, so the variables that choose the cases are
-//! passed through to it (gungraun clears the environment otherwise) and case `i` means the
-//! same workload and path everywhere; `benchseal run` maps summaries back by that index.
+//! `#[benches::cases(iter = ...)]` over the indices of [`support::selected_cases`]. The
+//! iterator is evaluated again in every valgrind child, so the variables that choose the
+//! cases are passed through to it (gungraun clears the environment otherwise) and case `i`
+//! means the same workload and path everywhere; `benchseal run` maps summaries back by that
+//! index. The child builds only its own case ([`support::case_at`]), so a case counts the
+//! same instructions whichever other cases the run selected.
 //! Only the kernel call is counted: input generation runs in the setup function, and the
 //! prepared instance is returned from the benchmark so that freeing it is not counted
 //! either. Default tiers: tiny and small (valgrind slows code about 50x).
@@ -17,15 +19,15 @@ use benchseal_benches::protocol::LABELS_VAR;
 use benchseal_benches::registry::path_label;
 use benchseal_benches::{Instance, KernelPath, Size};
 use gungraun::{LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
-use support::{CASES_VAR, Case, selected_cases};
+use support::{CASES_VAR, Case, case_at, case_count};
 
-/// The keys of the cases, in the order gungraun numbers them.
-fn case_keys() -> Vec<String> {
-    selected_cases(&[Size::Tiny, Size::Small])
-        .iter()
-        .map(|c| c.key())
-        .collect()
+/// The cases gungraun numbers: `0..n`, which allocates nothing.
+fn case_indices() -> std::ops::Range<usize> {
+    0..case_count(SIZES)
 }
+
+/// The tiers run without [`CASES_VAR`].
+const SIZES: &[Size] = &[Size::Tiny, Size::Small];
 
 /// A case ready to run: built outside the counted region.
 struct Prepared {
@@ -53,10 +55,9 @@ fn write_label(case: &Case) {
     }
 }
 
-fn prepare(key: String) -> Option<Prepared> {
-    let case = selected_cases(&[Size::Tiny, Size::Small])
-        .into_iter()
-        .find(|c| c.key() == key)?;
+fn prepare(index: usize) -> Option<Prepared> {
+    let case = case_at(SIZES, index)?;
+    let key = case.key();
     write_label(&case);
     match case.prepare() {
         Ok(Some(instance)) => Some(Prepared {
@@ -73,7 +74,7 @@ fn prepare(key: String) -> Option<Prepared> {
 }
 
 #[library_benchmark]
-#[benches::cases(iter = case_keys(), setup = prepare)]
+#[benches::cases(iter = case_indices(), setup = prepare)]
 fn kernel(prepared: Option<Prepared>) -> Option<Prepared> {
     let mut prepared = prepared?;
     if let Err(err) = black_box(&mut prepared.instance).run(black_box(prepared.path)) {

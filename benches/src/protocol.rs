@@ -34,6 +34,23 @@ pub fn case_list<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
     keys.into_iter().collect::<Vec<_>>().join(",")
 }
 
+/// The length the instr engine pads a [`CASES_VAR`] value to (a multiple of it), with
+/// empty entries.
+pub const PADDED_CASE_LIST: usize = 32 * 1024;
+
+/// The [`CASES_VAR`] value for these keys, padded with commas to a multiple of
+/// [`PADDED_CASE_LIST`] bytes. A callgrind count depends by a few instructions on where the
+/// bench process's heap and stack put the kernel's buffers, and both depend on the size of
+/// the environment and of what is parsed from it; a list of one length whatever cases a run
+/// took (a shard, a `--workload` filter) keeps those the same, so a case counts the same
+/// instructions in every run.
+pub fn padded_case_list<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+    let mut list = case_list(keys);
+    let target = list.len().div_ceil(PADDED_CASE_LIST).max(1) * PADDED_CASE_LIST;
+    list.extend(std::iter::repeat_n(',', target - list.len()));
+    list
+}
+
 /// The keys of a [`CASES_VAR`] value (empty entries skipped).
 pub fn parse_case_list(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|entry| !entry.is_empty())
@@ -72,6 +89,9 @@ mod tests {
         );
         assert_eq!(split_case_key("no-path"), None);
         assert_eq!(parse_case_list(",,").count(), 0);
+        let padded = padded_case_list(keys.iter().map(String::as_str));
+        assert_eq!(padded.len(), PADDED_CASE_LIST);
+        assert_eq!(parse_case_list(&padded).collect::<Vec<_>>(), back);
     }
 
     #[test]

@@ -68,23 +68,53 @@ pub fn selected_cases(default_sizes: &[Size]) -> Vec<Case> {
 fn parse_cases(list: &str) -> Result<Vec<Case>, String> {
     let all = registry();
     parse_case_list(list)
-        .map(|entry| {
-            let (id, path) = split_case_key(entry)
-                .ok_or_else(|| format!("`{entry}` is not of the form workload-id@path"))?;
-            let path: KernelPath = path.parse()?;
-            let workload = all
-                .iter()
-                .find(|w| w.id.to_string() == id)
-                .ok_or_else(|| format!("unknown workload `{id}`"))?;
-            if !workload.paths.contains(&path) {
-                return Err(format!("workload `{id}` has no {path} path"));
-            }
-            Ok(Case {
-                workload: workload.clone(),
-                path,
-            })
-        })
+        .map(|entry| parse_case(&all, entry))
         .collect()
+}
+
+fn parse_case(all: &[Workload], entry: &str) -> Result<Case, String> {
+    let (id, path) = split_case_key(entry)
+        .ok_or_else(|| format!("`{entry}` is not of the form workload-id@path"))?;
+    let path: KernelPath = path.parse()?;
+    let workload = all
+        .iter()
+        .find(|w| w.id.to_string() == id)
+        .ok_or_else(|| format!("unknown workload `{id}`"))?;
+    if !workload.paths.contains(&path) {
+        return Err(format!("workload `{id}` has no {path} path"));
+    }
+    Ok(Case {
+        workload: workload.clone(),
+        path,
+    })
+}
+
+/// How many cases [`selected_cases`] returns, counted without building them.
+pub fn case_count(default_sizes: &[Size]) -> usize {
+    match std::env::var(CASES_VAR) {
+        Ok(list) => parse_case_list(&list).count(),
+        Err(_) => selected_cases(default_sizes).len(),
+    }
+}
+
+/// Case `index` of [`selected_cases`], built alone: nothing else of the selection is
+/// allocated, so what the process holds on its heap when the case is prepared (and where
+/// the kernel's buffers land) does not depend on which other cases were selected. A
+/// callgrind count moves by a few instructions with that placement; this keeps a case's
+/// count the same in a shard, under a `--workload` filter and in a full run. A malformed
+/// entry ends the process with exit status 2.
+pub fn case_at(default_sizes: &[Size], index: usize) -> Option<Case> {
+    match std::env::var(CASES_VAR) {
+        Ok(list) => {
+            let entry = parse_case_list(&list).nth(index)?;
+            let case = parse_case(&registry(), entry).unwrap_or_else(|err| {
+                eprintln!("benchseal: {CASES_VAR}: {err}");
+                std::process::exit(2)
+            });
+            Some(case)
+        }
+        Err(_) => selected_cases(default_sizes).into_iter().nth(index),
+    }
 }
 
 /// A number from the environment, or `default` when unset; a malformed value ends the

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use benchseal_benches::{Size, protocol};
 
-use super::{EngineRun, Engines, ToolsSpent, case_list};
+use super::{EngineRun, Engines, ToolsSpent};
 use crate::model::record::{EngineKind, EngineResult, InstrMetrics, PathRecord, Status};
 use crate::pipeline::engine::ingest::{IngestError, JsonFile, files_named};
 use crate::pipeline::progress::Progress;
@@ -340,7 +340,10 @@ impl EngineRun for InstrRun<'_> {
         let mut command = Command::new(&self.engines.executables.instr);
         command
             .args(["--bench", "--save-summary=json"])
-            .env(protocol::CASES_VAR, case_list(cases))
+            .env(
+                protocol::CASES_VAR,
+                protocol::padded_case_list(cases.iter().map(|c| c.key.as_str())),
+            )
             .env("GUNGRAUN_HOME", home)
             .env(LABELS_VAR, home.join(INSTR_LABELS_DIR))
             .env("GUNGRAUN_WORKSPACE_ROOT", &self.engines.root)
