@@ -7,6 +7,7 @@ pub mod compare;
 pub mod env;
 #[cfg(any(test, feature = "fixture"))]
 pub mod fixture;
+pub mod fleet;
 pub mod format;
 pub mod history;
 pub mod merge;

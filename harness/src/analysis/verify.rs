@@ -17,6 +17,7 @@
 //! medians within the comparison policy (else exit 1).
 
 use crate::analysis::compare::Policy;
+use crate::analysis::fleet::{FleetReport, class_of};
 use crate::analysis::format::significant;
 use crate::analysis::signoff::{ReportInputs, SignoffReport, first_difference};
 use crate::model::digest::SealScheme;
@@ -26,6 +27,12 @@ use crate::model::record::RunRecord;
 
 /// The fresh rendering of a report file by its name; `None` for a name that is not one.
 pub type Renderer = dyn Fn(&SignoffReport, &str) -> Option<Result<String, String>>;
+
+/// The fresh rendering of a fleet report's file by its name, as [`Renderer`].
+pub type FleetRenderer = dyn Fn(&FleetReport, &str) -> Option<Result<String, String>>;
+
+/// A report's renderings as found beside it: `(file name, content)`.
+pub type Renderings = Vec<(String, String)>;
 
 /// The verdict on one checked item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,13 +156,78 @@ pub fn check_report(
         let Some(expected) = render(&report, name) else {
             continue;
         };
-        let expected = expected?;
-        checks.push(match first_line_difference(&expected, content) {
-            None => Check::Ok(format!("{name} equals the rendering of signoff.json")),
-            Some((line, want, got)) => Check::Broken(format!("{name} line {line} differs from the rendering of signoff.json: expected `{want}`, found `{got}`")),
-        });
+        checks.push(rendering_check(name, &expected?, content));
     }
     Ok((report, checks))
+}
+
+/// The checks of a fleet report against the class reports beside it (already checked on
+/// their own): the fleet report derived again from them equals the stored one field by
+/// field (its seal among them), and each rendering given (`(file name, content)`) equals
+/// a fresh one (`render`, `None` for a name that is not a rendering).
+pub fn check_fleet(
+    json_text: &str,
+    reports: &[SignoffReport],
+    renderings: &[(String, String)],
+    render: &FleetRenderer,
+) -> Result<(FleetReport, Vec<Check>), String> {
+    let stored: serde_json::Value = serde_json::from_str(json_text)
+        .map_err(|e| format!("signoff.json is not valid JSON: {e}"))?;
+    let fleet = FleetReport::from_json(json_text)?;
+    let mut checks = Vec::new();
+    for c in &fleet.classes {
+        let found = reports.iter().find(|r| class_of(r) == c.class);
+        if c.report.is_some() && found.is_none() {
+            checks.push(Check::Broken(format!(
+                "the report of class {} is missing or could not be read",
+                c.class
+            )));
+        }
+    }
+    match FleetReport::derive(&fleet.version, &fleet.generated_at, reports) {
+        Err(e) => checks.push(Check::Broken(format!(
+            "the fleet report cannot be derived from its class reports: {e}"
+        ))),
+        Ok(derived) => {
+            let derived = serde_json::to_value(&derived).map_err(|e| e.to_string())?;
+            checks.push(match first_difference(&derived, &stored) {
+                None => Check::Ok(
+                    "every field equals the fleet report derived again from its class reports"
+                        .into(),
+                ),
+                Some((path, expected, actual)) => Check::Broken(format!(
+                    "field `{path}` differs: the fleet report says {actual}, its class reports \
+                     give {expected}"
+                )),
+            });
+        }
+    }
+    checks.push(match &fleet.seal {
+        Some(s) => match crate::model::digest::check_seal(&stored, s) {
+            Ok(found) => Check::Ok(format!("seal {s} matches ({})", found.describe())),
+            Err(why) => Check::Broken(why),
+        },
+        None => Check::Broken("the fleet report has no seal".into()),
+    });
+    for (name, content) in renderings {
+        let Some(expected) = render(&fleet, name) else {
+            continue;
+        };
+        checks.push(rendering_check(name, &expected?, content));
+    }
+    Ok((fleet, checks))
+}
+
+/// Whether `content` of the file `name` equals its fresh rendering, else the first line
+/// that differs.
+fn rendering_check(name: &str, expected: &str, content: &str) -> Check {
+    match first_line_difference(expected, content) {
+        None => Check::Ok(format!("{name} equals the rendering of signoff.json")),
+        Some((line, want, got)) => Check::Broken(format!(
+            "{name} line {line} differs from the rendering of signoff.json: expected \
+             `{want}`, found `{got}`"
+        )),
+    }
 }
 
 fn first_line_difference(expected: &str, actual: &str) -> Option<(usize, String, String)> {

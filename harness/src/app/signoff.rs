@@ -24,11 +24,14 @@ use crate::present::report::render_all;
 const SIGNOFF_HELP: &str = r#"Examples:
   benchseal signoff --version 0.1.2 --baseline 0.1.1 --sign-key ~/.ssh/release_ed25519
   benchseal signoff --version 0.1.2 --run reports/runs/<run-id>.json --baseline 0.1.1
+  benchseal signoff --version 0.1.2 --run amd.json --run intel.json --baseline 0.1.1
+  benchseal signoff --version 0.1.2 --run fleet-runs/ --baseline 0.1.1   # a fleet
   benchseal signoff --version 0.1.2 --baseline 0.1.1 --quick   # a pull request's check
   benchseal verify reports/v0.1.2                        # what an auditor runs afterwards
 
-Exit codes: 0 GO; 1 NO-GO; 2 bad input (an unsigned run or unknown signer, another commit
-or version, a bad slo.toml); 3 reproducibility broken."#;
+Exit codes: 0 GO; 1 NO-GO (for a fleet: a required class NO-GO or without a run); 2 bad
+input (an unsigned run or unknown signer, another commit or version, a bad slo.toml, a
+shard that was not merged, two runs of one class); 3 reproducibility broken."#;
 
 /// Arguments of `benchseal signoff --version V`.
 /// (`--version` names the release here, so `app/mod.rs` gives the subcommand no version flag.)
@@ -44,10 +47,13 @@ pub struct SignoffArgs {
     /// Compare with this baseline version (`baselines/V0/<machine-class>.json`).
     #[arg(long, value_name = "V0", value_parser = parse_version)]
     pub baseline: Option<String>,
-    /// A stored run record to sign off; without it the sign-off suite (`benchseal run`: every
-    /// tier on the wall engine, tiny and small on the instr engine) is run first.
+    /// A stored run record to sign off, or a directory of them; repeat it for a fleet (one
+    /// record per machine class: each class is judged against its own baseline, and the
+    /// release is GO only when every required class is). Without it the sign-off suite
+    /// (`benchseal run`: every tier on the wall engine, tiny and small on the instr engine)
+    /// is run first.
     #[arg(long, value_name = "RUN")]
-    pub run: Option<PathBuf>,
+    pub run: Vec<PathBuf>,
     /// Sign off from a working tree with uncommitted changes (the report says so).
     #[arg(long)]
     pub allow_dirty: bool,
@@ -303,12 +309,107 @@ fn history(
 const QUICK_NOTE: &str = "quick suite (small tier, short sampling), not the sign-off suite: \
                           a pull request's check, not a release's";
 
+/// A run about to be signed off, with what its signature proved and, for a paired session,
+/// the baseline's side.
+struct ToSign {
+    run: RunRecord,
+    trust: crate::analysis::signoff::Trust,
+    session_baseline: Option<RunRecord>,
+}
+
+/// The record files `--run` names: each file as given, each directory as the `*.json`
+/// files in it (sorted). A directory without one is bad input.
+fn run_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading {}", path.display()))
+            .map_err(|e| bad_input(format!("{e:#}")))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        if found.is_empty() {
+            return Err(bad_input(format!(
+                "{}: the directory holds no run records (*.json); pass record files or a \
+                 directory of them to --run",
+                path.display()
+            )));
+        }
+        found.sort();
+        files.append(&mut found);
+    }
+    Ok(files)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!(
+        (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+        (Ok(a), Ok(b)) if a == b
+    )
+}
+
+/// Loads the records to sign off and refuses (exit 2, naming the files) what cannot be
+/// signed off together: the same file twice, two runs of one machine class (two shards of
+/// one: merge them first), a shard that was not merged, a record whose `machine_class`
+/// field is not the class its snapshot gives.
+fn load_runs(files: &[PathBuf]) -> Result<Vec<(PathBuf, RunRecord)>> {
+    let mut runs: Vec<(PathBuf, RunRecord, String)> = Vec::new();
+    for path in files {
+        let run = crate::store::load(path, crate::store::Seal::Required)?;
+        let class = crate::analysis::env::class::MachineClass::of(&run.env).id;
+        if files.len() > 1 && run.env.machine_class != class {
+            return Err(bad_input(format!(
+                "{}: its machine_class field says `{}`, its environment snapshot gives `{class}`",
+                path.display(),
+                run.env.machine_class
+            )));
+        }
+        if let Some((other, other_run, _)) = runs.iter().find(|(_, _, c)| *c == class) {
+            let (a, b) = (other.display(), path.display());
+            return Err(bad_input(if same_file(other, path) {
+                format!("{b} is given twice")
+            } else if other_run.shard.is_some() && run.shard.is_some() {
+                format!(
+                    "{a} and {b} are shards of one machine class (`{class}`): merge them \
+                         with `benchseal merge` (every shard of the class), then sign off the \
+                         merged record"
+                )
+            } else {
+                format!(
+                    "{a} and {b} are both runs of machine class `{class}`: a sign-off \
+                         judges one run per class; pass only one of them"
+                )
+            }));
+        }
+        runs.push((path.clone(), run, class));
+    }
+    for (path, run, class) in &runs {
+        if let Some(shard) = &run.shard {
+            return Err(bad_input(format!(
+                "{}: the record is shard {}/{} of a run of machine class `{class}` (its `shard` \
+                 field is set), not a whole run: join the class's shards with `benchseal \
+                 merge`, then sign off the merged record",
+                path.display(),
+                shard.index,
+                shard.count
+            )));
+        }
+        crate::store::baselines::validate_name(class, "machine class")?;
+    }
+    Ok(runs.into_iter().map(|(path, run, _)| (path, run)).collect())
+}
+
 pub fn execute(args: SignoffArgs) -> Result<Outcome> {
     let slo = crate::store::load_slo(&args.slo)?;
     let dir = args.out_dir.join(format!("v{}", args.version));
     crate::sys::fs::check_output_dir(&dir)?;
     let key = args.sign.key()?;
     let signers = allowed_signers(&args)?;
+    let given = load_runs(&run_files(&args.run)?)?;
     // One sign-off of a version at a time, from before measuring until the files are in.
     let _lock = crate::sys::fs::lock_dir(&dir)?;
     let (git_commit, git_dirty, changed) = crate::sys::git::state(Path::new("."));
@@ -319,9 +420,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             changed.first().map(String::as_str).unwrap_or("")
         )));
     }
-    let mut session_baseline = None;
     let mut wall_note = None;
-    let mut allowances = Vec::new();
     let check = |file: &Path| -> Result<crate::sys::sign::SignatureCheck> {
         match &signers {
             Some(signers) => signers.check_file(file),
@@ -331,69 +430,76 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             }),
         }
     };
-    let (mut run, trust) = match &args.run {
-        Some(path) => {
-            let run = crate::store::load(path, crate::store::Seal::Required)?;
-            check_binding(
-                &args,
-                run.artifact.git_commit.as_deref(),
-                &run.artifact.version,
-                git_commit.as_deref(),
-                &mut allowances,
-            )?;
-            let trust = run_trust(&args, check(path)?, path, &mut allowances)?;
-            (run, trust)
+    let mut to_sign = Vec::new();
+    for (path, run) in given {
+        let mut allowances = Vec::new();
+        check_binding(
+            &args,
+            run.artifact.git_commit.as_deref(),
+            &run.artifact.version,
+            git_commit.as_deref(),
+            &mut allowances,
+        )?;
+        let trust = run_trust(&args, check(&path)?, &path, &mut allowances)?;
+        to_sign.push(ToSign {
+            run,
+            trust,
+            session_baseline: None,
+        });
+    }
+    if to_sign.is_empty() {
+        let mut allowances = Vec::new();
+        // Everything that would refuse the run is checked before measuring.
+        check_binding(
+            &args,
+            git_commit.as_deref(),
+            env!("CARGO_PKG_VERSION"),
+            git_commit.as_deref(),
+            &mut allowances,
+        )?;
+        if key.is_none() && !args.allow_unsigned {
+            return Err(bad_input(format!(
+                "the sign-off run would be unsigned: pass --sign-key KEY (or set ${}) with \
+                 a key listed in {}, or --allow-unsigned, which makes the report NO-GO",
+                crate::sys::sign::KEY_ENV,
+                args.allowed_signers.display()
+            )));
         }
-        None => {
-            // Everything that would refuse the run is checked before measuring.
-            check_binding(
-                &args,
-                git_commit.as_deref(),
-                env!("CARGO_PKG_VERSION"),
-                git_commit.as_deref(),
-                &mut allowances,
-            )?;
-            if key.is_none() && !args.allow_unsigned {
-                return Err(bad_input(format!(
-                    "the sign-off run would be unsigned: pass --sign-key KEY (or set ${}) with \
-                     a key listed in {}, or --allow-unsigned, which makes the report NO-GO",
-                    crate::sys::sign::KEY_ENV,
-                    args.allowed_signers.display()
-                )));
-            }
-            let mut config = crate::pipeline::RunConfig {
-                quick: args.quick,
-                ..crate::pipeline::RunConfig::default()
-            };
-            if let Some(version) = &args.baseline {
-                match paired_with_baseline(&args.baselines_dir, version) {
-                    Ok(paired) => config.paired = Some(paired),
-                    Err(why) => {
-                        let note = format!(
-                            "{} {version}: {why}; wall changes are informational, \
-                             instruction counts gate",
-                            crate::analysis::signoff::WALL_NOT_PAIRED
-                        );
-                        eprintln!("benchseal: {note}");
-                        wall_note = Some(note);
-                    }
+        let mut config = crate::pipeline::RunConfig {
+            quick: args.quick,
+            ..crate::pipeline::RunConfig::default()
+        };
+        if let Some(version) = &args.baseline {
+            match paired_with_baseline(&args.baselines_dir, version) {
+                Ok(paired) => config.paired = Some(paired),
+                Err(why) => {
+                    let note = format!(
+                        "{} {version}: {why}; wall changes are informational, \
+                         instruction counts gate",
+                        crate::analysis::signoff::WALL_NOT_PAIRED
+                    );
+                    eprintln!("benchseal: {note}");
+                    wall_note = Some(note);
                 }
             }
-            let run = super::run::run_and_report(
-                &crate::pipeline::RunConfig {
-                    out: PathBuf::from(crate::store::RUNS_DIR),
-                    ..config
-                },
-                &benchseal_benches::registry(),
-                super::run::SummaryTo::Stdout,
-                key.as_ref(),
-            )
-            .context("running the suite")?;
-            let trust = run_trust(&args, check(&run.path)?, &run.path, &mut allowances)?;
-            session_baseline = run.partner.map(|(record, _)| record);
-            (run.record, trust)
         }
-    };
+        let run = super::run::run_and_report(
+            &crate::pipeline::RunConfig {
+                out: PathBuf::from(crate::store::RUNS_DIR),
+                ..config
+            },
+            &benchseal_benches::registry(),
+            super::run::SummaryTo::Stdout,
+            key.as_ref(),
+        )
+        .context("running the suite")?;
+        let trust = run_trust(&args, check(&run.path)?, &run.path, &mut allowances)?;
+        to_sign.push(ToSign {
+            run: run.record,
+            trust,
+            session_baseline: run.partner.map(|(record, _)| record),
+        });
+    }
     if args.quick {
         wall_note = Some(match wall_note {
             Some(note) => format!("{QUICK_NOTE}; {note}"),
@@ -401,16 +507,94 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         });
     }
     if let Some(note) = wall_note {
-        run.notes.push(note);
-        run.seal()?;
+        for s in &mut to_sign {
+            s.run.notes.push(note.clone());
+            s.run.seal()?;
+        }
     }
+    let fleet = is_fleet(&slo, &to_sign);
+    // A fleet's `[[process]]` commands are measured here, so only for the run of this
+    // machine's class; the other classes' objectives use what their runs hold.
+    let here = (fleet && !args.no_processes && !slo.processes.is_empty())
+        .then(|| crate::sys::env::snapshot().machine_class);
+    let source = SourceState {
+        git_commit,
+        git_dirty,
+        allow_dirty: args.allow_dirty,
+    };
+    let generated_at = crate::sys::clock::document_time_rfc3339();
+    let mut reports = Vec::new();
+    for s in to_sign {
+        let measure = !args.no_processes
+            && (!fleet
+                || here.as_ref()
+                    == Some(&crate::analysis::env::class::MachineClass::of(&s.run.env).id));
+        reports.push(class_report(
+            &args,
+            &slo,
+            &source,
+            &generated_at,
+            s,
+            measure,
+        )?);
+    }
+    if !fleet {
+        let report = reports.remove(0);
+        write_report(&dir, &report, key.as_ref())?;
+        crate::present::style::print_out(&crate::present::report::summary(&report, &dir));
+        return Ok(outcome_of(report.decision.exit_code));
+    }
+    let fleet = crate::analysis::fleet::FleetReport::derive(&args.version, &generated_at, &reports)
+        .map_err(|e| bad_input(e.to_string()))?;
+    write_fleet_report(&dir, &fleet, &reports, key.as_ref())?;
+    crate::present::style::print_out(&crate::present::report::fleet::summary(&fleet, &dir));
+    Ok(outcome_of(fleet.decision.exit_code))
+}
+
+/// Whether the sign-off is a fleet's: more than one machine class given, or a class the
+/// SLO file's `[fleet]` table requires that is not the one given.
+fn is_fleet(slo: &SloFile, to_sign: &[ToSign]) -> bool {
+    let mut classes: std::collections::BTreeSet<String> = to_sign
+        .iter()
+        .map(|s| crate::analysis::env::class::MachineClass::of(&s.run.env).id)
+        .collect();
+    if let Some(fleet) = &slo.fleet {
+        classes.extend(fleet.required.iter().cloned());
+    }
+    classes.len() > 1
+}
+
+fn outcome_of(exit_code: u8) -> Outcome {
+    match exit_code {
+        0 => Outcome::Success,
+        3 => Outcome::Irreproducible,
+        _ => Outcome::Failed,
+    }
+}
+
+/// The sign-off of one run against the baseline of its own machine class: the dirty-run
+/// refusal, the `[[process]]` measurements (when `measure`), the baseline and history,
+/// then the pure derivation.
+fn class_report(
+    args: &SignoffArgs,
+    slo: &SloFile,
+    source: &SourceState,
+    generated_at: &str,
+    to_sign: ToSign,
+    measure: bool,
+) -> Result<SignoffReport> {
+    let ToSign {
+        mut run,
+        trust,
+        session_baseline,
+    } = to_sign;
     if run.artifact.git_dirty == Some(true) && !args.allow_dirty {
         return Err(bad_input(format!(
             "run {} was made from a tree with uncommitted changes; pass --allow-dirty to sign it off anyway",
             run.run_id
         )));
     }
-    if !args.no_processes {
+    if measure {
         let mut measured_any = false;
         for spec in &slo.processes {
             if run.processes.iter().any(|p| p.id == spec.id) {
@@ -444,20 +628,16 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         }
     };
     let history = history(
-        &slo,
+        slo,
         &args.baselines_dir,
         &run.env.machine_class,
         &args.version,
     )?;
     let inputs = ReportInputs {
         version: args.version.clone(),
-        generated_at: crate::sys::clock::document_time_rfc3339(),
-        source: SourceState {
-            git_commit,
-            git_dirty,
-            allow_dirty: args.allow_dirty,
-        },
-        slo,
+        generated_at: generated_at.to_string(),
+        source: source.clone(),
+        slo: slo.clone(),
         run,
         baseline_version: args.baseline.clone(),
         baseline,
@@ -468,14 +648,55 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         trust: Some(trust),
         quick: args.quick,
     };
-    let report = SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))?;
-    write_report(&dir, &report, key.as_ref())?;
-    crate::present::style::print_out(&crate::present::report::summary(&report, &dir));
-    Ok(match report.decision.exit_code {
-        0 => Outcome::Success,
-        3 => Outcome::Irreproducible,
-        _ => Outcome::Failed,
-    })
+    SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))
+}
+
+/// The files of `rendered`, under `prefix`, each followed by its signature with `key`.
+fn signed_files(
+    rendered: Vec<(&'static str, String)>,
+    prefix: &str,
+    key: Option<&crate::sys::sign::SigningKey>,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for (name, text) in rendered {
+        if let Some(key) = key {
+            files.push((
+                format!("{prefix}{name}.sig"),
+                key.sign_bytes(text.as_bytes())?.into_bytes(),
+            ));
+        }
+        files.push((format!("{prefix}{name}"), text.into_bytes()));
+    }
+    Ok(files)
+}
+
+/// Writes a fleet sign-off as one unit: the fleet report in `dir`, each class's own report
+/// in `dir/<class>/`, all rendered (and signed) before anything is written.
+pub fn write_fleet_report(
+    dir: &Path,
+    fleet: &crate::analysis::fleet::FleetReport,
+    reports: &[SignoffReport],
+    key: Option<&crate::sys::sign::SigningKey>,
+) -> Result<()> {
+    let rendered =
+        crate::present::report::fleet::render_all(fleet).context("rendering the fleet report")?;
+    let mut files = signed_files(rendered, "", key)?;
+    for report in reports {
+        let class = crate::analysis::fleet::class_of(report);
+        let rendered =
+            render_all(report).with_context(|| format!("rendering the report of class {class}"))?;
+        let prefix = format!("{}/", crate::analysis::fleet::class_report_dir(&class));
+        files.extend(signed_files(rendered, &prefix, key)?);
+    }
+    crate::sys::fs::replace_dir_atomic(dir, &files)?;
+    if let Some(key) = key {
+        eprintln!(
+            "benchseal: signed the fleet report's files in {} ({})",
+            dir.display(),
+            key.fingerprint()
+        );
+    }
+    Ok(())
 }
 
 /// Renders every format (and signs each with `key`), then replaces `dir` with exactly
@@ -487,16 +708,7 @@ pub fn write_report(
     key: Option<&crate::sys::sign::SigningKey>,
 ) -> Result<()> {
     let rendered = render_all(report).context("rendering the report")?;
-    let mut files = Vec::new();
-    for (name, text) in rendered {
-        if let Some(key) = key {
-            files.push((
-                format!("{name}.sig"),
-                key.sign_bytes(text.as_bytes())?.into_bytes(),
-            ));
-        }
-        files.push((name.to_string(), text.into_bytes()));
-    }
+    let files = signed_files(rendered, "", key)?;
     crate::sys::fs::replace_dir_atomic(dir, &files)?;
     if let Some(key) = key {
         eprintln!(

@@ -248,6 +248,147 @@ fn report_json(target: &Path) -> Option<PathBuf> {
         .then(|| target.with_file_name("signoff.json"))
 }
 
+/// The renderings beside the report `json_path` (`(file name, content)`) and the checks of
+/// that set of files: a rendering missing (broken in a signed set, else not checked) and
+/// each file's signature.
+fn report_files(
+    args: &VerifyArgs,
+    json_path: &Path,
+    signed_set: bool,
+) -> Result<(crate::analysis::verify::Renderings, Vec<Check>)> {
+    let dir = json_path.parent().unwrap_or(Path::new("."));
+    let mut renderings = Vec::new();
+    let mut checks = Vec::new();
+    let mut present = vec![json_path.to_path_buf()];
+    for name in ["signoff.md", "signoff.html"] {
+        let path = dir.join(name);
+        if path.exists() {
+            renderings.push((name.to_string(), crate::sys::fs::read_to_string(&path)?));
+            present.push(path);
+        } else if signed_set {
+            checks.push(Check::Broken(format!(
+                "{name} is missing beside the signed report {}",
+                json_path.display()
+            )));
+        } else {
+            checks.push(Check::Unchecked(format!(
+                "{name} is not beside the report: its rendering was not checked"
+            )));
+        }
+    }
+    checks.extend(signature_checks(args, &present, signed_set)?);
+    Ok((renderings, checks))
+}
+
+/// Whether the report `text` at `json_path` is a signed set: made since runs are signed
+/// (it records who signed the run), or carrying a signature. Each of its files must then be
+/// there and signed by a listed signer.
+fn is_signed_set(json_path: &Path, text: &str) -> bool {
+    let claims_trust = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .is_some_and(|v| v["inputs"].get("trust").is_some());
+    claims_trust || crate::sys::sign::sig_path(json_path).exists()
+}
+
+/// The checks of the sign-off report `json_path` (whose text is `text`): its seals and
+/// derivation, the renderings beside it, the signatures of its files.
+fn report_checks(
+    args: &VerifyArgs,
+    json_path: &Path,
+    text: &str,
+) -> Result<(SignoffReport, Vec<Check>)> {
+    let (renderings, files) = report_files(args, json_path, is_signed_set(json_path, text))?;
+    let render = |report: &SignoffReport, name: &str| {
+        formats()
+            .into_iter()
+            .find(|f| f.file_name() == name)
+            .map(|f| f.render(report).map_err(|e| e.to_string()))
+    };
+    let (report, mut checks) = check_report(text, &renderings, &render)
+        .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+    checks.extend(files);
+    Ok((report, checks))
+}
+
+/// Checks a fleet report: each class report beside it (printed as its own block), then the
+/// fleet report derived again from them, its renderings and signatures. Returns the worst
+/// outcome and the fleet's decision.
+fn verify_fleet(args: &VerifyArgs, json_path: &Path, text: &str) -> Result<(Outcome, String)> {
+    if args.rerun || args.run.is_some() {
+        return Err(bad_input(format!(
+            "{} is a fleet report: re-derive one class's numbers from that class's own report, \
+             e.g. `benchseal verify {}/<class> --rerun`",
+            json_path.display(),
+            json_path.parent().unwrap_or(Path::new(".")).display()
+        )));
+    }
+    let fleet = crate::analysis::fleet::FleetReport::from_json(text)
+        .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+    let dir = json_path.parent().unwrap_or(Path::new("."));
+    let mut outcome = Outcome::Success;
+    let mut reports = Vec::new();
+    let mut signed_set = crate::sys::sign::sig_path(json_path).exists();
+    let mut first_broken: Option<(PathBuf, String)> = None;
+    let mut note_broken = |path: &Path, checks: &[Check]| {
+        if first_broken.is_none()
+            && let Some(first) = checks.iter().find(|c| matches!(c, Check::Broken(_)))
+        {
+            first_broken = Some((
+                path.to_path_buf(),
+                first.line().trim_start_matches("BROKEN").trim().to_string(),
+            ));
+        }
+    };
+    for class in fleet.classes.iter().filter(|c| c.report.is_some()) {
+        let path = dir
+            .join(crate::analysis::fleet::class_report_dir(&class.class))
+            .join("signoff.json");
+        let Ok(class_text) = crate::sys::fs::read_to_string(&path) else {
+            continue; // named by `check_fleet` as missing
+        };
+        signed_set |= is_signed_set(&path, &class_text);
+        let (report, checks) = report_checks(args, &path, &class_text)?;
+        outcome = outcome.worst(print_checks(
+            &format!(
+                "report {} (class {}, v{}, {})",
+                path.display(),
+                class.class,
+                report.version,
+                report.decision.verdict
+            ),
+            &checks,
+        ));
+        note_broken(&path, &checks);
+        reports.push(report);
+    }
+    let (renderings, files) = report_files(args, json_path, signed_set)?;
+    let render = |fleet: &crate::analysis::fleet::FleetReport, name: &str| {
+        crate::present::report::fleet::formats()
+            .into_iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, render)| render(fleet).map_err(|e| e.to_string()))
+    };
+    let (fleet, mut checks) =
+        crate::analysis::verify::check_fleet(text, &reports, &renderings, &render)
+            .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
+    checks.extend(files);
+    outcome = outcome.worst(print_checks(
+        &format!(
+            "fleet report {} (v{}, {} classes, {})",
+            json_path.display(),
+            fleet.version,
+            fleet.classes.len(),
+            fleet.decision.verdict
+        ),
+        &checks,
+    ));
+    note_broken(json_path, &checks);
+    if let Some((path, why)) = first_broken {
+        eprintln!("benchseal: {}: {why}", path.display());
+    }
+    Ok((outcome, fleet.decision.verdict))
+}
+
 pub fn execute(args: VerifyArgs) -> Result<Outcome> {
     let json_path = report_json(&args.target).unwrap_or_else(|| args.target.clone());
     let text =
@@ -258,44 +399,13 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
         .and_then(|s| s.as_str().map(str::to_string));
     let mut decision: Option<String> = None;
     let (reference, policy, mut outcome) = match schema.as_deref() {
+        Some(crate::analysis::fleet::FLEET_SCHEMA) => {
+            let (outcome, decision) = verify_fleet(&args, &json_path, &text)?;
+            style::print_out(&format!("{}\n", integrity_line(outcome, Some(&decision))));
+            return Ok(outcome);
+        }
         Some(REPORT_SCHEMA) => {
-            let dir = json_path.parent().unwrap_or(Path::new("."));
-            // A report made since runs are signed (it records who signed the run), or one
-            // that carries a signature, is a signed set: each of its files must be there
-            // and signed by a listed signer.
-            let claims_trust = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .is_some_and(|v| v["inputs"].get("trust").is_some());
-            let signed_set = claims_trust || crate::sys::sign::sig_path(&json_path).exists();
-            let mut renderings = Vec::new();
-            let mut missing = Vec::new();
-            let mut present = vec![json_path.clone()];
-            for name in ["signoff.md", "signoff.html"] {
-                let path = dir.join(name);
-                if path.exists() {
-                    renderings.push((name.to_string(), crate::sys::fs::read_to_string(&path)?));
-                    present.push(path);
-                } else if signed_set {
-                    missing.push(Check::Broken(format!(
-                        "{name} is missing beside the signed report {}",
-                        json_path.display()
-                    )));
-                } else {
-                    missing.push(Check::Unchecked(format!(
-                        "{name} is not beside the report: its rendering was not checked"
-                    )));
-                }
-            }
-            missing.extend(signature_checks(&args, &present, signed_set)?);
-            let render = |report: &SignoffReport, name: &str| {
-                formats()
-                    .into_iter()
-                    .find(|f| f.file_name() == name)
-                    .map(|f| f.render(report).map_err(|e| e.to_string()))
-            };
-            let (report, mut checks) = check_report(&text, &renderings, &render)
-                .map_err(|e| bad_input(format!("{}: {e}", json_path.display())))?;
-            checks.extend(missing);
+            let (report, checks) = report_checks(&args, &json_path, &text)?;
             let outcome = print_checks(
                 &format!(
                     "report {} (v{}, {})",

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -240,15 +240,25 @@ pub fn replace_dir_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()>
         .with_context(|| format!("setting the mode of {}", tmp.path().display()))?;
     for (file_name, bytes) in files {
         let path = tmp.path().join(file_name);
+        // A name may hold one directory level (`<class>/signoff.json` of a fleet report).
+        if let Some(sub) = path.parent().filter(|p| *p != tmp.path()) {
+            std::fs::create_dir_all(sub).with_context(|| format!("creating {}", sub.display()))?;
+        }
         let mut file =
             std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         file.write_all(bytes)
             .and_then(|_| file.sync_all())
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    std::fs::File::open(tmp.path())
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing {}", tmp.path().display()))?;
+    let subdirs: std::collections::BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|(name, _)| tmp.path().join(name).parent().map(Path::to_path_buf))
+        .collect();
+    for sub in subdirs.iter().map(PathBuf::as_path).chain([tmp.path()]) {
+        std::fs::File::open(sub)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", sub.display()))?;
+    }
     let tmp = tmp.keep();
     let renamed = if dir.exists() {
         rustix::fs::renameat_with(

@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 
 use crate::support::benchseal_env;
-use crate::support::env_trees::{fixture, tree_contents, writable_copy};
+use crate::support::env_trees::{env_json, fixture, tree_contents, writable_copy};
 
 #[test]
 fn check_on_a_vm_says_cpufreq_is_unavailable_and_goes_on() {
@@ -43,15 +43,7 @@ fn check_json_lists_every_item_with_its_state() {
 
 #[test]
 fn json_snapshot_has_schema_class_and_absences() {
-    let empty = tempfile::tempdir().unwrap();
-    let out = benchseal_env(&fixture("intel-pstate"), empty.path())
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&env_json("intel-pstate")).unwrap();
     assert_eq!(doc["schema"], "benchseal.env/1");
     assert!(
         doc["machine_class"]

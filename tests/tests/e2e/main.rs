@@ -15,6 +15,7 @@ mod digests_cli;
 mod env;
 mod env_cli;
 mod fleet_cli;
+mod fleet_signoff;
 mod measure;
 mod packaging;
 mod paired;

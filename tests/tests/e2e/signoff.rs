@@ -12,12 +12,22 @@ use crate::support::{benchseal_dated, signing};
 /// A clean git repository holding the example SLO file, a signers file and the run record,
 /// made from the repository's commit and signed by the listed key (`release_key`).
 fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, mut runs) = workspace_with(&[("run.json", run)], slo);
+    (dir, runs.remove(0))
+}
+
+/// A clean git repository holding `slo` as `slo.toml`, a signers file and each run record
+/// under `runs/<name>`, each made from the repository's commit and signed by the listed key
+/// (`release_key`).
+pub(crate) fn workspace_with(
+    runs: &[(&str, &RunRecord)],
+    slo: &str,
+) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("slo.toml"), slo).unwrap();
     let key = signing::listed_key(dir.path());
-    let runs = dir.path().join("runs");
-    std::fs::create_dir_all(&runs).unwrap();
-    let run_path = runs.join("run.json");
+    let runs_dir = dir.path().join("runs");
+    std::fs::create_dir_all(&runs_dir).unwrap();
     std::fs::write(
         dir.path().join(".gitignore"),
         "runs/\nreports/\nrelease_key*\n",
@@ -42,12 +52,18 @@ fn workspace(run: &RunRecord, slo: &str) -> (tempfile::TempDir, PathBuf) {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    let mut run = run.clone();
-    run.artifact.git_commit = Some(String::from_utf8(head.stdout).unwrap().trim().to_string());
-    run.seal().unwrap();
-    benchseal::store::save(&run, &run_path).unwrap();
-    signing::sign(&key, &run_path);
-    (dir, run_path)
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_string();
+    let mut paths = Vec::new();
+    for (name, run) in runs {
+        let mut run = (*run).clone();
+        run.artifact.git_commit = Some(head.clone());
+        run.seal().unwrap();
+        let run_path = runs_dir.join(name);
+        benchseal::store::save(&run, &run_path).unwrap();
+        signing::sign(&key, &run_path);
+        paths.push(run_path);
+    }
+    (dir, paths)
 }
 
 fn signoff(dir: &Path, run: &Path) -> Command {
@@ -58,7 +74,7 @@ fn signoff(dir: &Path, run: &Path) -> Command {
 }
 
 /// The example SLO file without its failing objective.
-fn passing_slo() -> String {
+pub(crate) fn passing_slo() -> String {
     fixture::FIXTURE_SLO.replace("target = \">= 1 GiB/s\"", "target = \">= 0.5 GiB/s\"")
 }
 

@@ -177,4 +177,16 @@ pub struct SloFile {
     pub processes: Vec<ProcessSpec>,
     /// The `[regression]` table: how the comparison with the baseline decides.
     pub regression: crate::analysis::compare::Policy,
+    /// The `[fleet]` table: which machine classes a multi-class sign-off requires; absent,
+    /// every class given is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Fleet>,
+}
+
+/// The `[fleet]` table of an SLO file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    /// Machine classes that must each have a run, and a GO, for the release to be GO.
+    pub required: Vec<String>,
 }

@@ -22,6 +22,7 @@ struct RawFile {
     #[serde(default)]
     process: Vec<Spanned<RawProcess>>,
     regression: Option<Spanned<crate::analysis::compare::Policy>>,
+    fleet: Option<Spanned<Fleet>>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +79,27 @@ struct Parser<'a> {
     text: &'a str,
     /// The registry's workload ids: a workload an objective names must be one of them.
     registered: Vec<String>,
+}
+
+/// What is wrong with a `[fleet]` table: no class, a class twice, or a name that cannot be a
+/// machine class (the name of a baseline file and of a report directory).
+fn fleet_problem(fleet: &Fleet) -> Option<String> {
+    if fleet.required.is_empty() {
+        return Some("`required` names no machine class".into());
+    }
+    for (i, class) in fleet.required.iter().enumerate() {
+        if fleet.required[..i].contains(class) {
+            return Some(format!("`required` names class `{class}` twice"));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-');
+        if class.is_empty() || class.starts_with(['.', '-']) || !class.chars().all(allowed) {
+            return Some(format!(
+                "`required`: `{class}` is not a machine class name (letters, digits, `.`, `_`, \
+                 `+`, `-`)"
+            ));
+        }
+    }
+    None
 }
 
 impl Parser<'_> {
@@ -182,11 +204,23 @@ impl SloFile {
                 policy.into_inner()
             }
         };
+        let fleet = match raw.fleet {
+            None => None,
+            Some(fleet) => {
+                let span = fleet.span();
+                let fleet = fleet.into_inner();
+                if let Some(problem) = fleet_problem(&fleet) {
+                    return Err(p.field(span, None, "fleet", problem));
+                }
+                Some(fleet)
+            }
+        };
         Ok(SloFile {
             schema: SLO_SCHEMA.into(),
             objectives,
             processes,
             regression,
+            fleet,
         })
     }
 

@@ -4,6 +4,7 @@
 //! serde. Renderings are pure functions of the model (`analysis::signoff`), so a rendered
 //! file can be checked by rendering again.
 
+pub mod fleet;
 pub mod html;
 pub mod json;
 pub mod md;

@@ -9,13 +9,14 @@ pub trait ReportFormat {
     fn render(&self, report: &SignoffReport) -> Result<String, ReportError>;
 }
 
-/// Renders one compiled-in tera template with the report as `r` and `extra` beside it.
+/// Renders one compiled-in tera template with the report (a sign-off or a fleet report) as
+/// `r` and `extra` beside it.
 /// Autoescaping follows the template name (on for `.html`).
 pub fn render_template(
     format: &'static str,
     name: &'static str,
     source: &'static str,
-    report: &SignoffReport,
+    report: &impl serde::Serialize,
     extra: &[(&str, serde_json::Value)],
 ) -> Result<String, ReportError> {
     let err = |e: tera::Error| {

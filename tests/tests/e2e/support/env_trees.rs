@@ -10,6 +10,18 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// What `benchseal env --json` prints on the machine of the fixture tree `name`.
+pub fn env_json(name: &str) -> Vec<u8> {
+    let no_tools = tempfile::tempdir().unwrap();
+    super::benchseal_env(&fixture(name), no_tools.path())
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 /// Copies a fixture into a temporary directory that a test may write to.
 pub fn writable_copy(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
