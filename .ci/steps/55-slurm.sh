@@ -89,7 +89,7 @@ chmod 0400 "$work/munge/munge.key"
 socket=$work/munge/munge.socket
 munged --foreground --force --key-file="$work/munge/munge.key" --socket="$socket" \
   --pid-file="$work/munge/munged.pid" --seed-file="$work/munge/munged.seed" \
-  --log-file="$work/munge/munged.log" &
+  --log-file="$work/munge/munged.log" >>"$work/munge/munged.stdout.log" 2>&1 &
 pids+=($!)
 wait_for 30 "munged" test -S "$socket"
 munge -n -S "$socket" | unmunge -S "$socket" >/dev/null
