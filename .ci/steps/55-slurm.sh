@@ -43,7 +43,7 @@ work=$(mktemp -d /tmp/benchseal-slurm.XXXXXX)
 chmod 0755 "$work"
 pids=()
 dump_logs() {
-  for log in "$work"/slurm/*.log "$work"/munge/munged.log "$work"/fleet/logs/*.out; do
+  for log in "$work"/slurm/*.log "$work"/munge/munged.log "$work"/fleet/logs/*.out "$work"/unsharded.log; do
     [ -f "$log" ] || continue
     echo "==== $log (last 60 lines)" >&2
     tail -n 60 "$log" >&2
@@ -165,7 +165,8 @@ sinfo -N -l
 phase "unsharded run (the reference)"
 selection=(--quick --size tiny)
 started=$SECONDS
-"$bin" run "${selection[@]}" --out "$work/unsharded" >/dev/null
+"$bin" run "${selection[@]}" --out "$work/unsharded" >"$work/unsharded.log" 2>&1 ||
+  fail "the unsharded run failed: $(tail -n 20 "$work/unsharded.log")"
 unsharded_s=$((SECONDS - started))
 unsharded=$(echo "$work"/unsharded/*.json)
 [ -f "$unsharded" ] || fail "expected one record in $work/unsharded, found: $unsharded"
