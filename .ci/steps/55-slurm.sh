@@ -55,7 +55,22 @@ cleanup() {
     echo "55-slurm: FAILED (exit $code); the cluster's logs follow" >&2
     dump_logs
   fi
-  # Our own daemons only, by the pids we started, newest first.
+  # Jobs still running (a timeout) first: their steps outlive slurmd. Cancelled through the
+  # controller, then whatever of theirs is left, by the pids slurmd lists.
+  if [ -n "${SLURM_CONF:-}" ] && scontrol ping >/dev/null 2>&1; then
+    mapfile -t jobs < <(squeue -h -o %A 2>/dev/null)
+    if [ ${#jobs[@]} -gt 0 ]; then
+      scancel "${jobs[@]}" 2>/dev/null || true
+      for _ in $(seq 30); do
+        [ -n "$(squeue -h -t R,CG -o %A 2>/dev/null)" ] || break
+        sleep 1
+      done
+      for job in "${jobs[@]}"; do
+        scontrol listpids "$job" 2>/dev/null | awk 'NR > 1 { print $1 }' | xargs -r kill -9 2>/dev/null || true
+      done
+    fi
+  fi
+  # Our own daemons, by the pids we started, newest first.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill "${pids[i]}" 2>/dev/null || true
   done
