@@ -25,8 +25,26 @@ use benchseal_kernels::codec::{
 
 use crate::{ToolExit, bad_input};
 
+/// Examples and exit codes of `codec decode`, after `--help`.
+const DECODE_HELP: &str = r#"Examples:
+  benchseal codec decode --layout customer.json CUSTOMER.DAT
+  benchseal codec decode --layout customer.json CUSTOMER.DAT --jsonl customer.jsonl
+  benchseal codec decode --layout customer.json --rdw --errors skip VB.DAT
+
+Exit codes: 0 decoded; 1 an I/O error mid-run (nothing half-written is left); 2 bad input
+(a bad layout, or a bad record under --errors strict: record, field, offset and byte)."#;
+
+/// Examples and exit codes of `codec generate`, after `--help`.
+const GENERATE_HELP: &str = r#"Examples:
+  benchseal codec generate --layout customer.json --records 100000 CUSTOMER.DAT
+  benchseal codec generate --layout customer.json --bytes 256MiB --seed demo big.dat
+
+Exit codes: 0 written; 1 an I/O error (the file is not left half-written); 2 bad input (a
+bad layout or size)."#;
+
 /// Arguments of `benchseal codec`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = format!("{DECODE_HELP}\n\n{GENERATE_HELP}"))]
 pub struct CodecArgs {
     #[command(subcommand)]
     pub command: CodecCommand,
@@ -35,8 +53,10 @@ pub struct CodecArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum CodecCommand {
     /// Decode a file of COBOL records and print a summary.
+    #[command(after_help = DECODE_HELP)]
     Decode(DecodeArgs),
     /// Write a file of valid, seeded records of a layout.
+    #[command(after_help = GENERATE_HELP)]
     Generate(GenerateArgs),
 }
 

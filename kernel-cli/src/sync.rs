@@ -29,8 +29,18 @@ use crate::{ToolExit, bad_input};
 /// (`/2`: names are escaped, see the module docs; `/1` wrote them lossily.)
 pub const PLAN_SCHEMA: &str = "benchseal.sync-plan/2";
 
+/// Examples and exit codes of `sync plan`, after `--help`.
+const PLAN_HELP: &str = r#"Examples:
+  benchseal sync plan site/ /srv/www/
+  benchseal sync plan --exclude '*.tmp' --exclude '.git' repo/ mirror/
+  benchseal sync plan --json --all src/ dst/ > plan.json
+
+Exit codes: 0 planned; 1 some paths could not be planned (each is listed with the reason);
+2 bad input (a source that is not a readable directory, a bad --exclude glob)."#;
+
 /// Arguments of `benchseal sync`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = PLAN_HELP)]
 pub struct SyncArgs {
     #[command(subcommand)]
     pub command: SyncCommand,
@@ -41,6 +51,7 @@ pub enum SyncCommand {
     /// Plan the sync of DST from SRC (create / update / delete / unchanged); writes nothing.
     ///
     /// Exits 1 when some paths could not be planned (they are listed with the reason).
+    #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
 }
 

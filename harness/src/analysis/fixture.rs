@@ -425,6 +425,7 @@ pub fn inputs() -> ReportInputs {
         layout: crate::analysis::signoff::LAYOUT,
         trust: None,
         quick: false,
+        preconditions: Vec::new(),
     }
 }
 

@@ -38,6 +38,41 @@ pub const QUICK_RULE: &str = " A quick sign-off (`--quick`, a pull request's che
 tier only: a critical objective on a tier the run did not select is reported as not covered by the \
 quick suite and does not block; a release is signed off on the full suite.";
 
+/// What a sign-off with release preconditions adds to [`DECISION_RULE`].
+pub const PRECONDITION_RULE: &str = " Release preconditions (`[preconditions]` of the SLO file) \
+run first: one that fails, or that the sign-off's time budget left unrun, is NO-GO; one skipped \
+with --skip-preconditions is stated, not blocking.";
+
+/// One release precondition (a `[preconditions]` command) as `signoff` ran it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreconditionRow {
+    /// The command line as run.
+    pub command: String,
+    /// `pass | fail | skipped`.
+    pub status: String,
+    /// Why it failed (exit status or OS error, then the last lines it printed) or was
+    /// skipped (`bounded by policy: …`, `--skip-preconditions`).
+    pub reason: Option<String>,
+    /// Seconds it ran; `None` when it did not run.
+    pub seconds: Option<f64>,
+}
+
+impl PreconditionRow {
+    /// Whether this row keeps the release from GO: a failure, or a command the budget
+    /// left unrun (a precondition nobody checked is no precondition met).
+    pub fn blocks(&self) -> bool {
+        self.status == "fail"
+            || (self.status == "skipped"
+                && self
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with(BOUNDED_BY_POLICY)))
+    }
+}
+
+/// How the reason of work the sign-off's budget left undone begins.
+pub const BOUNDED_BY_POLICY: &str = "bounded by policy";
+
 /// The tier of `objective`'s workloads that `run` did not select (`run --size`), if any:
 /// the run never set out to measure it.
 fn tier_not_selected(objective: &slo::Objective, run: &RunRecord) -> Option<Size> {
@@ -141,6 +176,10 @@ pub struct ReportInputs {
     /// ([`QUICK_RULE`]); absent (false) in every other report.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub quick: bool,
+    /// The release preconditions as run before measuring; absent (empty) when the SLO file
+    /// has no `[preconditions]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preconditions: Vec<PreconditionRow>,
 }
 
 /// What the run's signature proved when it was signed off, and the explicit allowances.
@@ -314,6 +353,9 @@ pub struct SignoffReport {
     pub baseline_version: Option<String>,
     pub baseline_run_id: Option<String>,
     pub objectives: Vec<ObjectiveRow>,
+    /// The release preconditions' gate rows (see [`ReportInputs::preconditions`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preconditions: Vec<PreconditionRow>,
     /// The comparison's one-line summary (all verdicts), when there is a baseline.
     pub comparison_headline: Option<String>,
     /// Lines of the comparison that are not `unchanged`.
@@ -624,6 +666,16 @@ impl SignoffReport {
         }
         let reproducibility = reproducibility_section(run, baseline);
         let mut reasons = Vec::new();
+        for p in inputs.preconditions.iter().filter(|p| p.blocks()) {
+            let why = p.reason.as_deref().unwrap_or_default();
+            // The reason's first line: the exit status, OS error or budget; the rows hold
+            // the command's last lines.
+            let first = why.lines().next().unwrap_or_default();
+            reasons.push(format!(
+                "precondition {}: `{}`: {first}",
+                p.status, p.command
+            ));
+        }
         for (row, objective) in rows.iter_mut().zip(&inputs.slo.objectives) {
             let blocks_fail = row.status == "fail" && objective.priority.blocks_release();
             let mut blocks_skip =
@@ -740,11 +792,15 @@ impl SignoffReport {
                 reproducibility_broken: reproducibility.broken,
                 exit_code,
                 reasons,
-                rule: if inputs.quick {
-                    format!("{DECISION_RULE}{QUICK_RULE}")
-                } else {
-                    DECISION_RULE.into()
-                },
+                rule: format!(
+                    "{DECISION_RULE}{}{}",
+                    if inputs.quick { QUICK_RULE } else { "" },
+                    if inputs.preconditions.is_empty() {
+                        ""
+                    } else {
+                        PRECONDITION_RULE
+                    }
+                ),
             },
             source: inputs.source.clone(),
             dirty_statement,
@@ -762,6 +818,7 @@ impl SignoffReport {
             skipped: skipped_items(run, &rows),
             evidence: evidence_lines(run, &rows),
             objectives: rows,
+            preconditions: inputs.preconditions.clone(),
             comparison_headline: comparison.as_ref().map(|c| {
                 // How far the comparison can judge wall clock, said with its headline: why
                 // it is not paired, when the baseline's code could not be measured.

@@ -52,7 +52,7 @@ pub struct BaselineArgs {
 pub enum BaselineCommand {
     /// Promote a sealed, complete run to the baseline of a version.
     // `--version` names the release here, so the propagated version flag must yield.
-    #[command(disable_version_flag = true)]
+    #[command(disable_version_flag = true, after_help = BASELINE_HELP)]
     Save {
         /// The release version, e.g. `1.4.0`.
         #[arg(long)]
@@ -70,6 +70,7 @@ pub enum BaselineCommand {
         sign: super::args::SignArgs,
     },
     /// List stored baselines: versions × machine classes.
+    #[command(after_help = BASELINE_HELP)]
     List {
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
@@ -78,6 +79,7 @@ pub enum BaselineCommand {
     },
     /// Show one baseline.
     #[command(disable_version_flag = true)]
+    #[command(after_help = BASELINE_HELP)]
     Show {
         /// The release version, e.g. `0.1.1` (as `baseline save --version`).
         #[arg(

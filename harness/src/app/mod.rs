@@ -13,6 +13,7 @@ pub mod export;
 pub mod history;
 pub mod measure;
 pub mod merge;
+pub mod preconditions;
 pub mod run;
 pub mod session;
 pub mod shell;

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::analysis::signoff::{HistoryPoint, ReportInputs, SignoffReport, SourceState};
+use crate::analysis::signoff::{
+    HistoryPoint, PreconditionRow, ReportInputs, SignoffReport, SourceState,
+};
 use crate::analysis::slo::SloFile;
 use crate::model::outcome::Outcome;
 use crate::model::outcome::bad_input;
@@ -85,6 +87,10 @@ pub struct SignoffArgs {
     /// Sign off a run whose benchseal version differs from --version (recorded).
     #[arg(long)]
     pub allow_other_version: bool,
+    /// Do not run the SLO file's `[preconditions]` commands (CI that ran them already);
+    /// each is a `skipped (--skip-preconditions)` row of the report.
+    #[arg(long)]
+    pub skip_preconditions: bool,
     /// Signs the run this sign-off measures and the report's files.
     #[command(flatten)]
     pub sign: super::args::SignArgs,
@@ -430,6 +436,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             }),
         }
     };
+    let budget = super::preconditions::Budget::start(&slo);
     let mut to_sign = Vec::new();
     for (path, run) in given {
         let mut allowances = Vec::new();
@@ -446,6 +453,10 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             trust,
             session_baseline: None,
         });
+    }
+    let mut preconditions = Vec::new();
+    if !to_sign.is_empty() {
+        preconditions = super::preconditions::run_all(&slo, args.skip_preconditions, &budget);
     }
     if to_sign.is_empty() {
         let mut allowances = Vec::new();
@@ -464,6 +475,15 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
                 crate::sys::sign::KEY_ENV,
                 args.allowed_signers.display()
             )));
+        }
+        preconditions = super::preconditions::run_all(&slo, args.skip_preconditions, &budget);
+        if let Some(why) = unmeasured(&preconditions, &budget) {
+            crate::present::style::print_out(&crate::present::report::not_measured(
+                &args.version,
+                &preconditions,
+                &why,
+            ));
+            return Ok(Outcome::Failed);
         }
         let mut config = crate::pipeline::RunConfig {
             quick: args.quick,
@@ -535,7 +555,11 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             &source,
             &generated_at,
             s,
-            measure,
+            Measure {
+                processes: measure,
+                preconditions: &preconditions,
+                budget: &budget,
+            },
         )?);
     }
     if !fleet {
@@ -572,8 +596,31 @@ fn outcome_of(exit_code: u8) -> Outcome {
     }
 }
 
+/// Why the sign-off cannot measure: a precondition that blocks (failed, or left unrun by
+/// the budget), or a budget already spent before the suite would start.
+fn unmeasured(
+    preconditions: &[PreconditionRow],
+    budget: &super::preconditions::Budget,
+) -> Option<String> {
+    if let Some(p) = preconditions.iter().find(|p| p.blocks()) {
+        return Some(format!("precondition {}: `{}`", p.status, p.command));
+    }
+    budget
+        .spent()
+        .map(|why| format!("the suite was not run: {why}"))
+}
+
+/// What a class's sign-off measures besides its run: the `[[process]]` commands (when
+/// `processes`, and only while no precondition blocks and the budget lasts), with the
+/// preconditions' rows it reports.
+struct Measure<'a> {
+    processes: bool,
+    preconditions: &'a [PreconditionRow],
+    budget: &'a super::preconditions::Budget,
+}
+
 /// The sign-off of one run against the baseline of its own machine class: the dirty-run
-/// refusal, the `[[process]]` measurements (when `measure`), the baseline and history,
+/// refusal, the `[[process]]` measurements (see [`Measure`]), the baseline and history,
 /// then the pure derivation.
 fn class_report(
     args: &SignoffArgs,
@@ -581,7 +628,7 @@ fn class_report(
     source: &SourceState,
     generated_at: &str,
     to_sign: ToSign,
-    measure: bool,
+    measure: Measure<'_>,
 ) -> Result<SignoffReport> {
     let ToSign {
         mut run,
@@ -594,14 +641,29 @@ fn class_report(
             run.run_id
         )));
     }
-    if measure {
+    if measure.processes {
         let mut measured_any = false;
+        let blocked = measure.preconditions.iter().find(|p| p.blocks());
         for spec in &slo.processes {
             if run.processes.iter().any(|p| p.id == spec.id) {
                 continue;
             }
-            eprintln!("measuring process {} ({} runs)", spec.id, spec.runs);
-            let record = process::measure_spec(spec).map_err(|e| bad_input(format!("{e:#}")))?;
+            // Nothing is measured for a release a precondition already stops; work the
+            // budget leaves no time for is named as bounded by policy.
+            let not_measured = match blocked {
+                Some(p) => Some(format!(
+                    "not measured: precondition `{}` {}",
+                    p.command, p.status
+                )),
+                None => measure.budget.spent(),
+            };
+            let record = match not_measured {
+                Some(why) => process::skipped_record(spec, why),
+                None => {
+                    eprintln!("measuring process {} ({} runs)", spec.id, spec.runs);
+                    process::measure_spec(spec).map_err(|e| bad_input(format!("{e:#}")))?
+                }
+            };
             run.processes.push(record);
             measured_any = true;
         }
@@ -647,6 +709,7 @@ fn class_report(
         layout: crate::analysis::signoff::LAYOUT,
         trust: Some(trust),
         quick: args.quick,
+        preconditions: measure.preconditions.to_vec(),
     };
     SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))
 }

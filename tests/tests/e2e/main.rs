@@ -19,6 +19,7 @@ mod fleet_signoff;
 mod measure;
 mod packaging;
 mod paired;
+mod preconditions;
 mod run;
 mod run_record;
 mod signoff;

@@ -181,6 +181,37 @@ pub struct SloFile {
     /// every class given is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<Fleet>,
+    /// The `[preconditions]` table: commands `signoff` runs before measuring, and the
+    /// sign-off's time budget; absent, there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preconditions: Option<Preconditions>,
+}
+
+/// The commands a `[preconditions]` table without `commands` runs: formatting, lints and
+/// the test suite, as CI runs them.
+pub const DEFAULT_PRECONDITIONS: [&[&str]; 3] = [
+    &["cargo", "fmt", "--all", "--check"],
+    &["cargo", "clippy", "--all-targets", "--", "-D", "warnings"],
+    &["cargo", "test", "--workspace", "--locked"],
+];
+
+/// The `[preconditions]` table of an SLO file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preconditions {
+    /// Each command's argv, run in order from the directory `signoff` runs in; a release
+    /// is NO-GO without measuring when one fails.
+    pub commands: Vec<Vec<String>>,
+    /// The whole sign-off's time budget: work that would start after it is spent is
+    /// `skipped (bounded by policy)` and named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+/// A time budget as written (`"30 min"`) and in nanoseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub text: String,
+    pub ns: f64,
 }
 
 /// The `[fleet]` table of an SLO file.

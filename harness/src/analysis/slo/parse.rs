@@ -23,6 +23,14 @@ struct RawFile {
     process: Vec<Spanned<RawProcess>>,
     regression: Option<Spanned<crate::analysis::compare::Policy>>,
     fleet: Option<Spanned<Fleet>>,
+    preconditions: Option<RawPreconditions>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreconditions {
+    commands: Option<Spanned<Vec<Vec<String>>>>,
+    budget: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +108,59 @@ fn fleet_problem(fleet: &Fleet) -> Option<String> {
         }
     }
     None
+}
+
+/// The `[preconditions]` table checked: every command names a program, the budget is a
+/// positive time.
+fn preconditions(p: &Parser<'_>, raw: RawPreconditions) -> Result<Preconditions, SloError> {
+    let commands = match raw.commands {
+        None => DEFAULT_PRECONDITIONS
+            .iter()
+            .map(|argv| argv.iter().map(|a| a.to_string()).collect())
+            .collect(),
+        Some(commands) => {
+            let span = commands.span();
+            let commands = commands.into_inner();
+            if let Some(i) = commands
+                .iter()
+                .position(|argv| argv.first().is_none_or(|program| program.trim().is_empty()))
+            {
+                return Err(p.field(
+                    span,
+                    None,
+                    "commands",
+                    format!(
+                        "command {} names no program (write it as [\"program\", \"arg\", …])",
+                        i + 1
+                    ),
+                ));
+            }
+            commands
+        }
+    };
+    let budget = match raw.budget {
+        None => None,
+        Some(text) => {
+            let span = text.span();
+            let text = text.into_inner();
+            let target = Target::parse(&format!("<= {text}"))
+                .ok()
+                .filter(|t| t.unit.dimension == Dimension::Time && t.base_value() > 0.0)
+                .ok_or_else(|| {
+                    p.field(
+                        span,
+                        None,
+                        "budget",
+                        format!("`{text}` is not a positive time such as \"30 min\" or \"2 h\""),
+                    )
+                })?;
+            Some(Budget {
+                text: text.trim().to_string(),
+                ns: target.base_value(),
+            })
+        }
+    };
+    Ok(Preconditions { commands, budget })
 }
 
 impl Parser<'_> {
@@ -215,12 +276,17 @@ impl SloFile {
                 Some(fleet)
             }
         };
+        let preconditions = match raw.preconditions {
+            None => None,
+            Some(raw) => Some(preconditions(&p, raw)?),
+        };
         Ok(SloFile {
             schema: SLO_SCHEMA.into(),
             objectives,
             processes,
             regression,
             fleet,
+            preconditions,
         })
     }
 

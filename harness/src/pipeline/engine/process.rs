@@ -241,6 +241,20 @@ fn expand(argv: &[String], benchseal: &str, scratch: &str) -> Vec<String> {
         .collect()
 }
 
+/// The record of a `[[process]]` of the SLO file that was not measured, and why (the
+/// sign-off's budget spent, a release precondition failed).
+pub fn skipped_record(spec: &ProcessSpec, why: String) -> ProcessRecord {
+    let plan = ProcessPlan {
+        id: spec.id.clone(),
+        command: spec.command.clone(),
+        runs: spec.runs,
+        warmup: spec.warmup,
+        unit: spec.unit,
+        units: spec.units,
+    };
+    unmeasured(&plan, Status::Skipped(why))
+}
+
 /// Measures one `[[process]]` of the SLO file with the process engine.
 pub fn measure_spec(spec: &ProcessSpec) -> anyhow::Result<ProcessRecord> {
     let exe = std::env::current_exe().context("locating the benchseal executable")?;

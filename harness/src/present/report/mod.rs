@@ -11,7 +11,7 @@ pub mod md;
 pub mod template;
 pub mod view;
 
-use crate::analysis::signoff::{ReportError, SignoffReport};
+use crate::analysis::signoff::{PreconditionRow, ReportError, SignoffReport};
 use crate::present::style;
 pub use template::ReportFormat;
 
@@ -28,6 +28,45 @@ pub fn render_all(report: &SignoffReport) -> Result<Vec<(&'static str, String)>,
         .collect()
 }
 
+/// The release preconditions as terminal lines: one per command with its status and time,
+/// a failure's last lines indented below it.
+pub fn precondition_lines(rows: &[PreconditionRow]) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let time = row
+            .seconds
+            .map(|s| format!(" ({})", crate::analysis::format::format_time(s * 1e9)))
+            .unwrap_or_default();
+        let (first, rest) = match row.reason.as_deref() {
+            Some(reason) => match reason.split_once('\n') {
+                Some((first, rest)) => (format!(": {first}"), Some(rest)),
+                None => (format!(": {reason}"), None),
+            },
+            None => (String::new(), None),
+        };
+        out += &format!(
+            "  precondition {}{time}  `{}`{first}\n",
+            style::verdict(&row.status),
+            row.command
+        );
+        for line in rest.into_iter().flat_map(str::lines) {
+            out += &format!("      | {line}\n");
+        }
+    }
+    out
+}
+
+/// What a sign-off that could not measure prints instead of a report: NO-GO, why, and the
+/// preconditions' rows.
+pub fn not_measured(version: &str, rows: &[PreconditionRow], why: &str) -> String {
+    format!(
+        "benchseal v{version} sign-off: {} (exit 1)\n  - {why}\n{}  nothing was measured and \
+         no report was written; fix what failed and sign off again\n",
+        style::verdict("NO-GO"),
+        precondition_lines(rows)
+    )
+}
+
 /// The terminal summary: decision, matrix, where the files are.
 pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
     let mut out = format!(
@@ -38,6 +77,7 @@ pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
     for reason in &report.decision.reasons {
         out += &format!("  - {reason}\n");
     }
+    out += &precondition_lines(&report.preconditions);
     let width = report
         .objectives
         .iter()

@@ -20,6 +20,18 @@ pub struct SkippedGroup {
     pub items: Vec<String>,
 }
 
+/// A release precondition as the templates show it: its reason's first line (exit status,
+/// OS error, why skipped) apart from the lines the command printed last.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PreconditionView {
+    pub command: String,
+    pub status: String,
+    pub first: Option<String>,
+    pub last_lines: Option<String>,
+    /// `12.3 s`, or `-` when it did not run.
+    pub time: String,
+}
+
 /// The condensed view of a report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct View {
@@ -38,6 +50,8 @@ pub struct View {
     /// Of the instruction counts, how many came from the same executable as the baseline's.
     pub instr_same_executable: usize,
     pub skipped_groups: Vec<SkippedGroup>,
+    pub preconditions: Vec<PreconditionView>,
+    pub precondition_counts: Vec<Count>,
 }
 
 /// Counts of `verdicts` in order of first appearance.
@@ -98,6 +112,27 @@ impl View {
                 .filter(|i| i.same_executable == Some(true))
                 .count(),
             skipped_groups,
+            preconditions: report
+                .preconditions
+                .iter()
+                .map(|p| {
+                    let (first, rest) = match p.reason.as_deref().map(|r| r.split_once('\n')) {
+                        None => (None, None),
+                        Some(None) => (p.reason.clone(), None),
+                        Some(Some((first, rest))) => (Some(first.into()), Some(rest.into())),
+                    };
+                    PreconditionView {
+                        command: p.command.clone(),
+                        status: p.status.clone(),
+                        first,
+                        last_lines: rest,
+                        time: p.seconds.map_or("-".into(), |s| {
+                            crate::analysis::format::format_time(s * 1e9)
+                        }),
+                    }
+                })
+                .collect(),
+            precondition_counts: counts(report.preconditions.iter().map(|p| p.status.as_str())),
         }
     }
 }
