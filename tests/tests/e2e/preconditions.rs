@@ -7,6 +7,12 @@ use predicates::prelude::*;
 use crate::signoff::{passing_slo, workspace_with};
 use crate::support::benchseal_dated;
 
+/// The `signoff.json` written under `dir`, parsed.
+fn report_json(dir: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("reports/v0.1.0/signoff.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// The passing example SLO file with `table` appended as its `[preconditions]`.
 fn slo_with(table: &str) -> String {
     format!("{}\n[preconditions]\n{table}\n", passing_slo())
@@ -31,8 +37,7 @@ fn a_failing_precondition_is_no_go_with_its_rows_and_last_lines_in_every_format(
         .stdout(predicate::str::contains("exit status: 101"))
         .stdout(predicate::str::contains("| test result: FAILED"));
     let out = dir.path().join("reports/v0.1.0");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("signoff.json")).unwrap()).unwrap();
+    let json = report_json(dir.path());
     let rows = json["preconditions"].as_array().unwrap();
     let status: Vec<_> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(status, ["pass", "fail", "fail"]);
@@ -110,10 +115,7 @@ fn skipped_preconditions_are_stated_and_do_not_block() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("sign-off: GO"));
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.json")).unwrap(),
-    )
-    .unwrap();
+    let json = report_json(dir.path());
     // The table without `commands`: formatting, lints and tests, as CI runs them.
     let commands: Vec<_> = json["preconditions"]
         .as_array()
@@ -150,10 +152,7 @@ fn a_spent_budget_skips_the_processes_by_name() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("bounded by policy"));
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("reports/v0.1.0/signoff.json")).unwrap(),
-    )
-    .unwrap();
+    let json = report_json(dir.path());
     let row = &json["preconditions"][0];
     assert_eq!(row["status"], "skipped");
     assert!(
