@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use benchseal_benches::{Size, protocol};
 
 use crate::model::record::{EngineKind, EngineResult, PathRecord, Status};
@@ -65,6 +65,24 @@ pub trait EngineRun {
     /// engine runs once per execution and side).
     fn label(&self) -> String {
         Self::NAME.to_string()
+    }
+}
+
+/// A directory for one engine process's output that no earlier process of this run wrote
+/// to: `<label>-<attempt>-<n>` under `work`, created here. Both sides of a paired session
+/// share `work`, and results are read back from the whole directory while the process
+/// runs, so a reused one would hand one side the other side's results. The names of the
+/// two sides have the same length (the path is in the bench process's environment, which
+/// must not differ between them).
+fn fresh_home(work: &Path, label: &str, attempt: usize) -> Result<PathBuf> {
+    let mut n = 0;
+    loop {
+        let home = work.join(format!("{label}-{attempt}-{n}"));
+        match std::fs::create_dir(&home) {
+            Ok(()) => return Ok(home),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", home.display())),
+        }
     }
 }
 
@@ -131,7 +149,7 @@ impl Engines<'_> {
         let label = engine.label();
         while !remaining.is_empty() && !self.interrupt.requested() {
             attempt += 1;
-            let home = self.work.join(format!("{label}-{attempt}"));
+            let home = fresh_home(self.work, &label, attempt)?;
             let mut done = vec![false; remaining.len()];
             let mut finished_count = total - remaining.len();
             let mut save_error = None;
@@ -286,5 +304,124 @@ impl Engines<'_> {
             self.progress.line(&message);
         }
         Ok(spent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::analysis::fixture;
+
+    struct Quiet;
+    impl Progress for Quiet {
+        fn line(&self, _text: &str) {}
+    }
+
+    /// An engine whose bench process writes `value` as each case's result, one file per
+    /// case under its home, and reads back every file it finds there (as instr does).
+    struct Writes {
+        value: u64,
+        stored: RefCell<Vec<(String, u64)>>,
+    }
+
+    impl EngineRun for Writes {
+        const KIND: EngineKind = EngineKind::Instr;
+        const NAME: &'static str = "fake";
+        type Metrics = u64;
+
+        fn command(&self, home: &Path, cases: &[Case]) -> Command {
+            let mut command = Command::new("sh");
+            command
+                .arg("-c")
+                .arg(r#"i=0; while [ $i -lt "$N" ]; do echo "$V" >"$H/r$i"; echo "done $i"; i=$((i+1)); done"#)
+                .env("N", cases.len().to_string())
+                .env("V", self.value.to_string())
+                .env("H", home);
+            command
+        }
+        fn finished(line: &str, _last: &mut String, _cases: &[Case]) -> Option<String> {
+            line.strip_prefix("done ").map(str::to_owned)
+        }
+        fn stderr_noise(_line: &str) -> bool {
+            false
+        }
+        fn ingest(
+            home: &Path,
+            _cases: &[Case],
+            _progress: &dyn Progress,
+        ) -> Vec<(usize, Result<u64, String>)> {
+            let Ok(entries) = std::fs::read_dir(home) else {
+                return Vec::new();
+            };
+            entries
+                .filter_map(|e| {
+                    let path = e.ok()?.path();
+                    let index = path
+                        .file_name()?
+                        .to_str()?
+                        .strip_prefix('r')?
+                        .parse()
+                        .ok()?;
+                    let value = std::fs::read_to_string(&path).ok()?.trim().parse().ok()?;
+                    Some((index, Ok(value)))
+                })
+                .collect()
+        }
+        fn store(&self, case: &Case, _path: &mut PathRecord, result: EngineResult<u64>) {
+            if let Some(value) = result.metrics {
+                self.stored.borrow_mut().push((case.key.clone(), value));
+            }
+        }
+    }
+
+    /// The two sides of a paired session share one working directory; the second side's
+    /// process must be read back from its own output, never the first side's.
+    #[test]
+    fn each_engine_process_reads_only_what_it_wrote() {
+        let work = tempfile::tempdir().unwrap();
+        let executables = BenchExecutables {
+            wall: PathBuf::from("/nonexistent"),
+            instr: PathBuf::from("/nonexistent"),
+            prebuilt: false,
+        };
+        let interrupt = Interrupt::default();
+        let engines = Engines {
+            progress: &Quiet,
+            executables: &executables,
+            work: work.path(),
+            root: PathBuf::from("."),
+            interrupt: &interrupt,
+        };
+        let mut recorder = Recorder {
+            record: fixture::record_with(&[Status::Ok, Status::Ok, Status::Ok]),
+            path: work.path().join("record.json"),
+            progress: &Quiet,
+        };
+        let cases = Engines::cases(&recorder, None);
+        assert_eq!(cases.len(), 3);
+        for value in [111, 222] {
+            let engine = Writes {
+                value,
+                stored: RefCell::new(Vec::new()),
+            };
+            engines
+                .run_engine(&engine, &mut recorder, cases.clone())
+                .unwrap();
+            let stored = engine.stored.into_inner();
+            assert_eq!(stored.len(), 3, "{stored:?}");
+            assert!(
+                stored.iter().all(|(_, v)| *v == value),
+                "side {value}: {stored:?}"
+            );
+        }
+        let homes: Vec<String> = std::fs::read_dir(work.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("fake-"))
+            .collect();
+        assert_eq!(homes.len(), 2, "{homes:?}");
+        assert_eq!(homes[0].len(), homes[1].len(), "{homes:?}");
     }
 }
