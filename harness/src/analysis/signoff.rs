@@ -211,8 +211,10 @@ pub struct Binding {
 /// across machine classes wall and instruction counts are not compared. 3: a paired wall
 /// line's interval is at least the Student-t interval over its pair ratios. 4: and its
 /// noise floor and interval at least the moderated ones of the session's paired lines
-/// ([`crate::analysis::replicates::moderate`]).
-pub const RULES: u32 = 4;
+/// ([`crate::analysis::replicates::moderate`]). 5: an objective's measured time or memory
+/// is written in the largest unit that keeps it at least 1 ([`slo::format_natural`]), not
+/// in its target's unit.
+pub const RULES: u32 = 5;
 
 /// How a run's note begins when its sign-off could not pair wall clock with the baseline's
 /// own build; the reason follows.
@@ -222,7 +224,10 @@ pub const WALL_NOT_PAIRED: &str = "wall clock not paired with baseline";
 /// compared line in full tables, skipped items one per line. 2: what needs attention in
 /// full, the rest counted (and listed in collapsed HTML sections and `signoff.json`);
 /// skipped items grouped by reason; the history drawn per objective with a value axis.
-pub const LAYOUT: u32 = 2;
+/// 3: as 2, and the Markdown shows at most ten decision reasons, the ten largest changes
+/// (blocking ones first) and ten differing instruction counts, counting the rest (a quick
+/// sign-off fits a pull request comment); the HTML shows at most ten reasons.
+pub const LAYOUT: u32 = 3;
 
 fn first_layout() -> u32 {
     1
@@ -387,7 +392,14 @@ fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 
-fn objective_row(objective: &slo::Objective, evaluation: &Evaluation) -> ObjectiveRow {
+fn objective_row(objective: &slo::Objective, evaluation: &Evaluation, rules: u32) -> ObjectiveRow {
+    let show = |m: f64| {
+        if rules >= 5 {
+            slo::format_natural(&objective.target.unit, m)
+        } else {
+            slo::format_in(&objective.target.unit, m)
+        }
+    };
     let measured_base = finite(evaluation.measured_base);
     let margin_pct = finite(evaluation.margin_pct);
     let (status, reason) = match &evaluation.verdict {
@@ -404,7 +416,7 @@ fn objective_row(objective: &slo::Objective, evaluation: &Evaluation) -> Objecti
         priority: objective.priority.name().to_string(),
         target: objective.target.to_string(),
         target_base: objective.target.base_value(),
-        measured: measured_base.map_or("-".into(), |m| slo::format_in(&objective.target.unit, m)),
+        measured: measured_base.map_or("-".into(), show),
         measured_base,
         margin: margin_pct.map_or("-".into(), |m| format!("{m:+.1} %")),
         margin_pct,
@@ -662,7 +674,7 @@ impl SignoffReport {
         let mut rows = Vec::new();
         for objective in &inputs.slo.objectives {
             let evaluation = slo::evaluate(objective, run, baseline)?;
-            rows.push(objective_row(objective, &evaluation));
+            rows.push(objective_row(objective, &evaluation, inputs.rules));
         }
         let reproducibility = reproducibility_section(run, baseline);
         let mut reasons = Vec::new();

@@ -31,6 +31,21 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn measured_times_and_memory_read_in_their_own_largest_unit() {
+        let minutes = Target::parse("<= 3 min").unwrap().unit;
+        assert_eq!(format_in(&minutes, 139e9), "2.317 min");
+        assert_eq!(format_natural(&minutes, 139e9), "139 s");
+        assert_eq!(format_natural(&minutes, 10.26e6), "10.3 ms");
+        let gib = Target::parse("< 1 GiB").unwrap().unit;
+        let bytes = 57.21 * 1024.0 * 1024.0;
+        assert_eq!(format_in(&gib, bytes), "0.05587 GiB");
+        assert_eq!(format_natural(&gib, bytes), "57.21 MiB");
+        assert_eq!(format_natural(&gib, 512.0), "512.0 B");
+        let speedup = Target::parse(">= 8x").unwrap().unit;
+        assert_eq!(format_natural(&speedup, 22.35), "22.35x");
+    }
+
+    #[test]
     fn units_convert_exactly() {
         let t = Target::parse(">= 4.1 GiB/s").unwrap();
         assert_eq!(t.base_value(), 41.0 * (1u64 << 30) as f64 / 10.0);

@@ -368,6 +368,24 @@ impl fmt::Display for Target {
     }
 }
 
+/// Formats a measured base-unit value for a reader: a time or an amount of memory in the
+/// largest unit that keeps it at least 1 (`139 s`, `57.21 MiB`, whatever unit the target
+/// was written in), anything else in `unit` ([`format_in`]).
+pub fn format_natural(unit: &UnitSpec, base: f64) -> String {
+    match unit.dimension {
+        Dimension::Time => crate::analysis::format::format_time(base),
+        Dimension::Memory => {
+            let (value, name) = [("GiB", 3), ("MiB", 2), ("KiB", 1)]
+                .into_iter()
+                .map(|(name, power)| (base / (KIB as f64).powi(power), name))
+                .find(|(v, _)| v.abs() >= 1.0)
+                .unwrap_or((base, "B"));
+            format!("{} {name}", significant(value, 4))
+        }
+        _ => format_in(unit, base),
+    }
+}
+
 /// Formats a base-unit value in `unit`, with four significant digits.
 pub fn format_in(unit: &UnitSpec, base: f64) -> String {
     let v = unit.from_base(base);

@@ -32,11 +32,26 @@ pub struct PreconditionView {
     pub time: String,
 }
 
+/// How many decision reasons, compared lines and differing instruction counts the
+/// Markdown shows in full from layout 3 on (the rest are counted and listed in
+/// `signoff.html` and `signoff.json`), so that a quick sign-off fits a pull request comment.
+pub const SHOWN: usize = 10;
+
 /// The condensed view of a report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct View {
+    /// The decision's reasons shown in full: all of them in layout 2, the first
+    /// [`SHOWN`] from layout 3 on.
+    pub reasons: Vec<String>,
+    /// The reasons not shown.
+    pub reasons_more: usize,
     /// Compared lines that regressed, improved or block.
     pub notable_comparisons: Vec<ComparisonRow>,
+    /// The notable lines the Markdown shows: all of them in layout 2; from layout 3 on the
+    /// [`SHOWN`] largest changes, blocking lines first.
+    pub top_comparisons: Vec<ComparisonRow>,
+    /// Notable lines not among `top_comparisons`.
+    pub top_more: usize,
     /// Compared lines that neither moved nor block (inconclusive ones, mostly).
     pub quiet_comparisons: usize,
     /// Every compared line, counted by verdict (`unchanged` lines are not in the model).
@@ -46,12 +61,32 @@ pub struct View {
     pub digest_counts: Vec<Count>,
     /// Instruction counts that are not equal to the baseline's.
     pub instr_exceptions: Vec<InstrRow>,
+    /// The exceptions the Markdown shows (all in layout 2, the first [`SHOWN`] from layout
+    /// 3 on), and how many it leaves to the other files.
+    pub instr_shown: Vec<InstrRow>,
+    pub instr_more: usize,
     pub instr_counts: Vec<Count>,
     /// Of the instruction counts, how many came from the same executable as the baseline's.
     pub instr_same_executable: usize,
     pub skipped_groups: Vec<SkippedGroup>,
     pub preconditions: Vec<PreconditionView>,
     pub precondition_counts: Vec<Count>,
+}
+
+/// The first `limit` of `items` (all without a limit) and how many are left out.
+fn capped<T: Clone>(items: &[T], limit: Option<usize>) -> (Vec<T>, usize) {
+    let n = limit.map_or(items.len(), |l| l.min(items.len()));
+    (items[..n].to_vec(), items.len() - n)
+}
+
+/// The size of a change for ordering: blocking lines first, then by the distance of the
+/// ratio from 1 on a log scale (a halving as large as a doubling); lines without a change
+/// last.
+fn change_size(c: &ComparisonRow) -> (bool, f64) {
+    let size = c
+        .change_pct
+        .map_or(0.0, |pct| (1.0 + pct / 100.0).max(1e-12).ln().abs());
+    (c.blocks, size)
 }
 
 /// Counts of `verdicts` in order of first appearance.
@@ -88,9 +123,30 @@ impl View {
             .filter(|c| c.blocks || matches!(c.verdict.as_str(), "regressed" | "improved"))
             .cloned()
             .collect();
+        let limit = (report.inputs.layout >= 3).then_some(SHOWN);
+        let (reasons, reasons_more) = capped(&report.decision.reasons, limit);
+        let mut by_size = notable_comparisons.clone();
+        if limit.is_some() {
+            by_size.sort_by(|a, b| {
+                let (a, b) = (change_size(a), change_size(b));
+                b.0.cmp(&a.0).then(b.1.total_cmp(&a.1))
+            });
+        }
+        let (top_comparisons, top_more) = capped(&by_size, limit);
+        let instr_exceptions: Vec<InstrRow> = repro
+            .instructions
+            .iter()
+            .filter(|i| i.verdict != "equal")
+            .cloned()
+            .collect();
+        let (instr_shown, instr_more) = capped(&instr_exceptions, limit);
         View {
+            reasons,
+            reasons_more,
             quiet_comparisons: report.comparisons.len() - notable_comparisons.len(),
             notable_comparisons,
+            top_comparisons,
+            top_more,
             comparison_counts: counts(report.comparisons.iter().map(|c| c.verdict.as_str())),
             digest_exceptions: repro
                 .digests
@@ -99,12 +155,9 @@ impl View {
                 .cloned()
                 .collect(),
             digest_counts: counts(repro.digests.iter().map(|d| d.verdict.as_str())),
-            instr_exceptions: repro
-                .instructions
-                .iter()
-                .filter(|i| i.verdict != "equal")
-                .cloned()
-                .collect(),
+            instr_exceptions,
+            instr_shown,
+            instr_more,
             instr_counts: counts(repro.instructions.iter().map(|i| i.verdict.as_str())),
             instr_same_executable: repro
                 .instructions
@@ -222,5 +275,61 @@ mod tests {
             .map(|c| c.count)
             .sum();
         assert_eq!(reproduced + view.digest_exceptions.len(), digests);
+    }
+
+    #[test]
+    fn from_layout_3_the_markdown_shows_ten_of_each_largest_and_blocking_first() {
+        let mut report = SignoffReport::derive(crate::analysis::fixture::inputs()).unwrap();
+        let row = |n: usize, pct: f64, blocks: bool| ComparisonRow {
+            subject: format!("quant/x{n}@scalar"),
+            metric: "wall".into(),
+            baseline: "1 µs".into(),
+            current: "1 µs".into(),
+            change_pct: Some(pct),
+            statistics: String::new(),
+            verdict: if pct > 0.0 { "regressed" } else { "improved" }.into(),
+            how: None,
+            blocks,
+        };
+        // 14 lines: one small blocking regression, a halving, and 12 of growing size.
+        report.comparisons = vec![row(0, 4.0, true), row(1, -50.0, false)];
+        report
+            .comparisons
+            .extend((2..14).map(|n| row(n, n as f64 * 5.0, false)));
+        report.decision.reasons = (0..13).map(|n| format!("reason {n}")).collect();
+
+        report.inputs.layout = 2;
+        let all = View::of(&report);
+        assert_eq!((all.reasons.len(), all.reasons_more), (13, 0));
+        assert_eq!((all.top_comparisons.len(), all.top_more), (14, 0));
+        assert_eq!(all.top_comparisons, all.notable_comparisons);
+
+        report.inputs.layout = 3;
+        let view = View::of(&report);
+        assert_eq!(view.reasons, report.decision.reasons[..SHOWN].to_vec());
+        assert_eq!(view.reasons_more, 3);
+        assert_eq!(view.notable_comparisons.len(), 14);
+        let order: Vec<&str> = view
+            .top_comparisons
+            .iter()
+            .map(|c| c.subject.as_str())
+            .collect();
+        // Blocking first; then a halving (ln 2 = 0.69) before +65 % (ln 1.65 = 0.50).
+        assert_eq!(
+            order,
+            [
+                "quant/x0@scalar",
+                "quant/x1@scalar",
+                "quant/x13@scalar",
+                "quant/x12@scalar",
+                "quant/x11@scalar",
+                "quant/x10@scalar",
+                "quant/x9@scalar",
+                "quant/x8@scalar",
+                "quant/x7@scalar",
+                "quant/x6@scalar",
+            ]
+        );
+        assert_eq!(view.top_more, 4);
     }
 }
