@@ -128,6 +128,7 @@ fn instr(instructions: u64) -> EngineResult<InstrMetrics> {
             total_read_write: Some(instructions + instructions / 3 + 1_088),
             estimated_cycles: Some(instructions + instructions / 3 + 1_024 * 5 + 64 * 35),
             label: None,
+            callgrind: None,
         }),
     }
 }

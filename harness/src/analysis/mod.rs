@@ -3,6 +3,7 @@
 //! SLO parsing and evaluation, the sign-off derivation, history and change points, the
 //! checks `verify` makes, and what an environment snapshot means.
 
+pub mod callgrind;
 pub mod compare;
 pub mod env;
 #[cfg(any(test, feature = "fixture"))]

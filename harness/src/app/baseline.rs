@@ -233,6 +233,12 @@ fn save(
     // Digests first: a record in the store always has its digests beside it.
     crate::store::golden::save(&digests, &digests_path)?;
     crate::store::save(&record, &target)?;
+    // The callgrind profiles go with the record, so a comparison with the baseline can
+    // still say which functions changed.
+    let source_dir = source.parent().unwrap_or(std::path::Path::new("."));
+    for problem in crate::store::profiles::copy(&record, source_dir, &dir)? {
+        eprintln!("benchseal: profile not kept with the baseline: {problem}");
+    }
     super::args::sign_files(key.as_ref(), &[&digests_path, &target])?;
     println!(
         "saved baseline {version} for machine class {class}: run {} ({} workloads) → {}",

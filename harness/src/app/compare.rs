@@ -142,7 +142,7 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
     };
     eprintln!("A (old): {}", old.source);
     eprintln!("B (new): {}", new.source);
-    let comparison = compare_resolved(
+    let mut comparison = compare_resolved(
         &old,
         &new,
         old_arg,
@@ -150,12 +150,35 @@ pub fn execute(args: CompareArgs) -> Result<Outcome> {
         &policy,
         args.allow_env_mismatch,
     )?;
+    explain_instructions(&mut comparison, &old, &new);
     crate::present::style::print_out(&crate::present::compare::render(
         &comparison,
         args.format,
         &new.record,
     ));
     Ok(comparison.outcome())
+}
+
+/// Adds to `comparison` the functions behind each instruction count that moved, from the
+/// callgrind profiles kept beside the two records.
+pub fn explain_instructions(comparison: &mut Comparison, old: &Resolved, new: &Resolved) {
+    let dir = |r: &Resolved| {
+        Path::new(r.source.path())
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let (old_dir, new_dir) = (dir(old), dir(new));
+    comparison.explanations = comparison
+        .moved_instruction_counts()
+        .into_iter()
+        .map(|benchmark| {
+            crate::store::profiles::explain(
+                benchmark,
+                (&old.record, &old_dir),
+                (&new.record, &new_dir),
+            )
+        })
+        .collect();
 }
 
 /// `compare --ab REV_A [REV_B]`: one paired session, then the comparison of its two sides.
@@ -218,7 +241,8 @@ fn paired(args: &CompareArgs, policy: &Policy) -> Result<Outcome> {
     };
     eprintln!("A (old): {} = {}", args.ab[0], old.source);
     eprintln!("B (new): {label_b} = {}", new.source);
-    let comparison = compare_resolved(&old, &new, &args.ab[0], &label_b, policy, false)?;
+    let mut comparison = compare_resolved(&old, &new, &args.ab[0], &label_b, policy, false)?;
+    explain_instructions(&mut comparison, &old, &new);
     crate::present::style::print_out(&crate::present::compare::render(
         &comparison,
         args.format,
@@ -289,12 +313,14 @@ pub fn compare_with_stored_baseline(
             path: format!("{RUNS_DIR}/{}.json", record.run_id),
         },
     };
-    compare_resolved(
+    let mut comparison = compare_resolved(
         &old,
         &new,
         version,
         &record.run_id,
         policy,
         allow_env_mismatch,
-    )
+    )?;
+    explain_instructions(&mut comparison, &old, &new);
+    Ok(comparison)
 }

@@ -452,6 +452,19 @@ pub struct InstrMetrics {
     /// Absent in records written before it existed; never part of a comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// callgrind's profile of the case (per function), kept beside the record; absent in
+    /// records written before profiles were kept. Never part of a comparison's verdict:
+    /// it explains one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callgrind: Option<ProfileFile>,
+}
+
+/// A file kept beside a run record, sealed by its digest.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProfileFile {
+    /// Relative to the record's own directory.
+    pub path: String,
+    pub sha256: String,
 }
 
 /// A whole command measured by the process engine.

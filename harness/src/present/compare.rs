@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use crate::model::outcome::Outcome;
 use crate::model::record::RunRecord;
 
+use crate::analysis::callgrind::Explanation;
 use crate::analysis::compare::{Comparison, Metric, MetricComparison, Side, Verdict};
 use crate::analysis::format::format_value;
 use crate::present::table::{Table, markdown_cell};
@@ -175,6 +176,51 @@ fn sides(c: &Comparison) -> String {
     format!("A (old): {}\nB (new): {}\n", side(&c.old), side(&c.new))
 }
 
+/// The functions behind a moved instruction count as a table: self instructions old → new
+/// and their change, and the inclusive ones.
+fn explanation_table(e: &Explanation) -> Table {
+    use crate::analysis::format::format_count;
+    use crate::present::table::Align;
+    let mut table = Table::new(&[
+        ("function", Align::Left),
+        ("self old", Align::Right),
+        ("self new", Align::Right),
+        ("Δ self", Align::Right),
+        ("inclusive old → new", Align::Right),
+    ]);
+    for f in &e.functions {
+        let delta = f.self_delta();
+        let sign = if delta > 0 {
+            "+"
+        } else if delta < 0 {
+            "-"
+        } else {
+            ""
+        };
+        table.row(vec![
+            f.function.clone(),
+            format_count(f.self_old),
+            format_count(f.self_new),
+            format!("{sign}{}", format_count(delta.unsigned_abs() as u64)),
+            format!(
+                "{} → {}",
+                format_count(f.inclusive_old),
+                format_count(f.inclusive_new)
+            ),
+        ]);
+    }
+    table
+}
+
+/// Where the raw profiles are, or why there are no functions to show.
+fn explanation_source(e: &Explanation) -> String {
+    match (&e.skipped, &e.old_profile, &e.new_profile) {
+        (Some(why), _, _) => format!("skipped ({why})"),
+        (None, Some(a), Some(b)) => format!("callgrind profiles {a} → {b}"),
+        _ => String::new(),
+    }
+}
+
 /// The terminal table: every line, worst first.
 pub struct TableFormat;
 
@@ -199,6 +245,17 @@ impl ComparisonFormat for TableFormat {
         if !rows.is_empty() {
             out.push('\n');
             out.push_str(&Table::left(&headers(true, false), &rows).render());
+        }
+        for e in &c.explanations {
+            let _ = writeln!(
+                out,
+                "\nwhere {}'s instructions went: {}",
+                e.benchmark,
+                explanation_source(e)
+            );
+            if !e.functions.is_empty() {
+                out.push_str(&explanation_table(e).render());
+            }
         }
         if !c.not_compared.is_empty() {
             out.push_str("\nnot compared:\n");
@@ -286,6 +343,21 @@ impl ComparisonFormat for MarkdownFormat {
                 let verdicts = title.starts_with("Informational");
                 out.push_str(&Table::left(&headers(verdicts, with_basis), &rows).render_markdown());
                 out.push('\n');
+            }
+        }
+        if !c.explanations.is_empty() {
+            out.push_str("### Where the instructions went\n\n");
+            for e in &c.explanations {
+                let _ = writeln!(
+                    out,
+                    "`{}`: {}\n",
+                    e.benchmark,
+                    markdown_cell(&explanation_source(e))
+                );
+                if !e.functions.is_empty() {
+                    out.push_str(&explanation_table(e).render_markdown());
+                    out.push('\n');
+                }
             }
         }
         let folded: Vec<Vec<String>> = [Verdict::Inconclusive, Verdict::Unchanged]
@@ -482,6 +554,28 @@ mod tests {
                 informational: 0,
             },
             caveat: None,
+            explanations: vec![
+                crate::analysis::callgrind::Explanation {
+                    benchmark: "codec/comp3/s9v2/large@simd".into(),
+                    old_profile: Some("reports/runs/run-a.callgrind/codec_comp3.out".into()),
+                    new_profile: Some("reports/runs/run-b.callgrind/codec_comp3.out".into()),
+                    functions: vec![crate::analysis::callgrind::FunctionDelta {
+                        function: "benchseal_kernels::codec::x86::unpack_comp3".into(),
+                        self_old: 1_200_000,
+                        self_new: 1_450_000,
+                        inclusive_old: 1_300_000,
+                        inclusive_new: 1_550_000,
+                    }],
+                    skipped: None,
+                },
+                crate::analysis::callgrind::Explanation {
+                    benchmark: "sync/cache/get-hit/large@scalar".into(),
+                    old_profile: None,
+                    new_profile: None,
+                    functions: Vec::new(),
+                    skipped: Some("no callgrind profile kept in the old record".into()),
+                },
+            ],
         }
     }
 

@@ -344,6 +344,7 @@ mod tests {
                 total_read_write: None,
                 estimated_cycles: None,
                 label: Some("simd (avx2)".into()),
+                callgrind: None,
             }),
         });
         let text = render(&record);

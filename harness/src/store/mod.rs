@@ -9,6 +9,7 @@
 
 pub mod baselines;
 pub mod golden;
+pub mod profiles;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

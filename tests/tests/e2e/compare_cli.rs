@@ -346,6 +346,80 @@ fn instruction_soft_limit_is_half_a_percent_by_default() {
         .stdout(predicate::str::is_match(r"instructions\s+1,000\s+1,006\s+\+0\.60%").unwrap());
 }
 
+/// A callgrind profile in which `kernel` executes `kernel_ir` instructions of its own and
+/// `main` calls it.
+fn profile(kernel_ir: u64) -> String {
+    format!(
+        "# callgrind format\nversion: 1\npositions: line\nevents: Ir\n\
+         fn=(1) benchseal_kernels::sync::compare::mismatch_avx2\n12 {kernel_ir}\n\
+         fn=(2) main\n1 3\ncfn=(1)\ncalls=1 12\n1 {kernel_ir}\n"
+    )
+}
+
+/// Writes `text` as the profile of the first bench of the record `value` (its instr
+/// metrics name it by path and digest) into `dir`.
+fn keep_profile(dir: &std::path::Path, value: &mut Value, run: &str, text: &str) {
+    let relative = format!("{run}.callgrind/first.out");
+    std::fs::create_dir_all(dir.join(format!("{run}.callgrind"))).unwrap();
+    std::fs::write(dir.join(&relative), text).unwrap();
+    value["workloads"][0]["paths"][0]["instr"]["metrics"]["callgrind"] =
+        json!({"path": relative, "sha256": digest_of(text)});
+}
+
+/// A changed instruction count is explained by the function that changed, with its own
+/// and inclusive counts and the raw files; a profile that cannot be read is said once with
+/// its path and line, and the count's verdict stands.
+#[test]
+fn a_changed_count_names_the_function_that_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = two_benches(1000.0, 5000.0, 1);
+    let mut new = old.clone();
+    new[0].instructions = Some(1250);
+    let mut old_json = record_json("run-old", "2026-01-01T00:00:00Z", &old, &[]);
+    keep_profile(dir.path(), &mut old_json, "run-old", &profile(997));
+    write(dir.path(), "old.json", &seal(old_json));
+    let mut new_json = record_json("run-new", "2026-01-02T00:00:00Z", &new, &[]);
+    new_json["artifact"]["bench_executables"]["instr"]["sha256"] = json!(digest_of("rebuilt exe"));
+    let fresh = new_json.clone();
+    keep_profile(dir.path(), &mut new_json, "run-new", &profile(1247));
+    write(dir.path(), "new.json", &seal(new_json));
+    let assert = compare(&dir, &[]).code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        predicate::str::is_match(
+            r"callgrind profiles \S*run-old\.callgrind/first\.out → \S*run-new\.callgrind/first\.out"
+        )
+        .unwrap()
+        .eval(&stdout),
+        "{stdout}"
+    );
+    assert!(
+        predicate::str::is_match(r"mismatch_avx2\s+997\s+1,247\s+\+250\s+997 → 1,247")
+            .unwrap()
+            .eval(&stdout),
+        "{stdout}"
+    );
+    // main's own instructions did not change: it does not account for the change.
+    assert!(!stdout.contains("\nmain "), "{stdout}");
+    let json = json_output(&compare(&dir, &["--format", "json"]).code(1));
+    assert_eq!(json["explanations"][0]["functions"][0]["self_new"], 1247);
+
+    // A broken profile: named with its line; the verdict is the same.
+    let mut broken = fresh;
+    keep_profile(
+        dir.path(),
+        &mut broken,
+        "run-new",
+        "events: Ir\nfn=(1) f\n12 lots\n",
+    );
+    write(dir.path(), "new.json", &seal(broken));
+    compare(&dir, &[]).code(1).stdout(
+        predicate::str::contains("skipped (unreadable profile: ").and(predicate::str::contains(
+            "run-new.callgrind/first.out: line 3: `lots` is not an instruction count",
+        )),
+    );
+}
+
 #[test]
 fn instruction_hard_limit_from_a_policy_file() {
     let dir = instruction_pair(1003);

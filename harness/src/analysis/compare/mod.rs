@@ -513,9 +513,26 @@ pub struct Comparison {
     /// all (cross-session, or not comparable across machine classes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
+    /// For each instruction count that regressed or improved, the functions that account
+    /// for the change (from the two sides' callgrind profiles), or why they cannot be named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<crate::analysis::callgrind::Explanation>,
 }
 
 impl Comparison {
+    /// The instruction-count lines worth explaining: regressed or improved beyond the soft
+    /// limit, as `workload-id@path`.
+    pub fn moved_instruction_counts(&self) -> Vec<&str> {
+        self.metrics
+            .iter()
+            .filter(|m| {
+                m.metric == Metric::Instructions
+                    && matches!(m.verdict, Verdict::Regressed | Verdict::Improved)
+            })
+            .map(|m| m.benchmark.as_str())
+            .collect()
+    }
+
     /// Exit outcome: irreproducible beats a failing regression beats success.
     /// Inconclusive lines do not fail: they are shown, and the sign-off decides.
     pub fn outcome(&self) -> Outcome {
@@ -718,6 +735,7 @@ pub fn compare_records_with(
         not_compared,
         summary,
         caveat: design.caveat(),
+        explanations: Vec::new(),
     }
 }
 
@@ -1436,6 +1454,17 @@ fn ratio_of_counts(old: u64, new: u64) -> f64 {
         (0, 0) => 1.0,
         (0, _) => f64::INFINITY,
         _ => new as f64 / old as f64,
+    }
+}
+
+impl SideSource {
+    /// The record file this side was read from.
+    pub fn path(&self) -> &str {
+        match self {
+            SideSource::RunFile { path }
+            | SideSource::RunId { path }
+            | SideSource::Baseline { path, .. } => path,
+        }
     }
 }
 

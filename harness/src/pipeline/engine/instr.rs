@@ -18,7 +18,9 @@ use anyhow::{Context, Result, bail};
 use benchseal_benches::{Size, protocol};
 
 use super::{EngineRun, Engines, ToolsSpent};
-use crate::model::record::{EngineKind, EngineResult, InstrMetrics, PathRecord, Status};
+use crate::model::record::{
+    EngineKind, EngineResult, InstrMetrics, PathRecord, ProfileFile, Status,
+};
 use crate::pipeline::engine::ingest::{IngestError, JsonFile, files_named};
 use crate::pipeline::progress::Progress;
 use crate::pipeline::recorder::{Case, Recorder};
@@ -46,6 +48,25 @@ pub struct InstrSummary {
     /// Index into the case list handed to the bench target.
     pub case_index: usize,
     pub metrics: InstrMetrics,
+    /// callgrind's own output file beside the summary (`callgrind.<name>.out`), if any.
+    pub profile: Option<PathBuf>,
+}
+
+/// callgrind's output file in a case's directory: `callgrind.*.out`, the main thread's
+/// (the shortest name) when there are several.
+pub fn profile_beside(summary: &Path) -> Option<PathBuf> {
+    let dir = summary.parent()?;
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("callgrind.") && n.ends_with(".out"))
+        })
+        .collect();
+    found.sort_by_key(|p| (p.as_os_str().len(), p.clone()));
+    found.into_iter().next()
 }
 
 /// Reads one `summary.json`: the callgrind totals of one case.
@@ -87,7 +108,9 @@ pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
             total_read_write: optional("TotalRW")?,
             estimated_cycles: optional("EstimatedCycles")?,
             label: None,
+            callgrind: None,
         },
+        profile: profile_beside(doc.path),
     })
 }
 
@@ -324,8 +347,18 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
 /// Where, under an instr run's `GUNGRAUN_HOME`, the bench target writes its label files.
 const INSTR_LABELS_DIR: &str = "benchseal-labels";
 
+/// A case's counts and the profile file they came with, until the record keeps both.
+pub struct Counted {
+    pub metrics: InstrMetrics,
+    pub profile: Option<PathBuf>,
+}
+
 pub struct InstrRun<'a> {
     engines: &'a Engines<'a>,
+    /// Where the cases' callgrind profiles are kept (`<record>.callgrind/` beside the
+    /// record), and the record's directory they are named relative to.
+    profiles: PathBuf,
+    record_dir: PathBuf,
     /// The directory holding `gungraun-runner`, first on the bench process's `PATH`.
     runner_dir: PathBuf,
     runner: PathBuf,
@@ -334,7 +367,7 @@ pub struct InstrRun<'a> {
 impl EngineRun for InstrRun<'_> {
     const KIND: EngineKind = EngineKind::Instr;
     const NAME: &'static str = "instr";
-    type Metrics = InstrMetrics;
+    type Metrics = Counted;
 
     fn command(&self, home: &Path, cases: &[Case]) -> Command {
         let mut command = Command::new(&self.engines.executables.instr);
@@ -373,7 +406,7 @@ impl EngineRun for InstrRun<'_> {
         home: &Path,
         cases: &[Case],
         progress: &dyn Progress,
-    ) -> Vec<(usize, Result<InstrMetrics, String>)> {
+    ) -> Vec<(usize, Result<Counted, String>)> {
         // The labels only name the code valgrind saw; a bad label file costs the labels,
         // not the instruction counts.
         let labels = ingest_labels(&home.join(INSTR_LABELS_DIR)).unwrap_or_else(|e| {
@@ -386,7 +419,13 @@ impl EngineRun for InstrRun<'_> {
                 .filter_map(|s| match s {
                     Ok(mut s) if s.case_index < cases.len() => {
                         s.metrics.label = labels.get(&cases[s.case_index].key).cloned();
-                        Some((s.case_index, Ok(s.metrics)))
+                        Some((
+                            s.case_index,
+                            Ok(Counted {
+                                metrics: s.metrics,
+                                profile: s.profile,
+                            }),
+                        ))
                     }
                     Ok(_) => None,
                     Err(e) => Some((usize::MAX, Err(e.to_string()))),
@@ -396,8 +435,47 @@ impl EngineRun for InstrRun<'_> {
         }
     }
 
-    fn store(&self, _case: &Case, path: &mut PathRecord, result: EngineResult<InstrMetrics>) {
-        path.instr = Some(result);
+    fn store(&self, case: &Case, path: &mut PathRecord, result: EngineResult<Counted>) {
+        let metrics = result.metrics.map(|counted| {
+            let mut metrics = counted.metrics;
+            if let Some(source) = counted.profile {
+                match self.keep_profile(&source, &case.key) {
+                    Ok(kept) => metrics.callgrind = Some(kept),
+                    Err(e) => self.engines.progress.line(&format!(
+                        "instr: the profile of {} was not kept: {e:#}",
+                        case.key
+                    )),
+                }
+            }
+            metrics
+        });
+        path.instr = Some(EngineResult {
+            status: result.status,
+            metrics,
+        });
+    }
+}
+
+impl InstrRun<'_> {
+    /// Copies a case's callgrind profile beside the record (atomically), named by its case
+    /// key, and returns it as the record names it.
+    fn keep_profile(&self, source: &Path, key: &str) -> Result<ProfileFile> {
+        let bytes =
+            std::fs::read(source).with_context(|| format!("reading {}", source.display()))?;
+        let name = format!("{}.out", key.replace(['/', '@'], "_"));
+        std::fs::create_dir_all(&self.profiles)
+            .with_context(|| format!("creating {}", self.profiles.display()))?;
+        let target = self.profiles.join(&name);
+        crate::sys::fs::write_atomic(&target, &bytes)?;
+        let relative = target
+            .strip_prefix(&self.record_dir)
+            .unwrap_or(&target)
+            .display()
+            .to_string();
+        Ok(ProfileFile {
+            path: relative,
+            sha256: crate::model::digest::sha256_hex(&bytes),
+        })
     }
 }
 
@@ -477,6 +555,11 @@ impl Engines<'_> {
             .insert(RUNNER_NAME.into(), runner.path.display().to_string());
         let run = InstrRun {
             engines: self,
+            profiles: recorder.path.with_extension("callgrind"),
+            record_dir: recorder
+                .path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             runner_dir,
             runner: runner.path,
         };
