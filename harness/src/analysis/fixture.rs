@@ -427,6 +427,7 @@ pub fn inputs() -> ReportInputs {
         trust: None,
         quick: false,
         preconditions: Vec::new(),
+        explanations: Vec::new(),
     }
 }
 

@@ -180,6 +180,11 @@ pub struct ReportInputs {
     /// has no `[preconditions]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preconditions: Vec<PreconditionRow>,
+    /// The functions behind each instruction count that regressed or improved (from the
+    /// callgrind profiles kept beside the two records); absent when none moved or in
+    /// reports made before profiles were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<crate::analysis::callgrind::Explanation>,
 }
 
 /// What the run's signature proved when it was signed off, and the explicit allowances.

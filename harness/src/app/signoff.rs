@@ -321,6 +321,9 @@ struct ToSign {
     run: RunRecord,
     trust: crate::analysis::signoff::Trust,
     session_baseline: Option<RunRecord>,
+    /// The directory the run's record (and the session baseline's) lives in: where their
+    /// callgrind profiles are.
+    record_dir: PathBuf,
 }
 
 /// The record files `--run` names: each file as given, each directory as the `*.json`
@@ -452,6 +455,9 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             run,
             trust,
             session_baseline: None,
+            record_dir: path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         });
     }
     let mut preconditions = Vec::new();
@@ -518,6 +524,10 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
             run: run.record,
             trust,
             session_baseline: run.partner.map(|(record, _)| record),
+            record_dir: run
+                .path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         });
     }
     if args.quick {
@@ -634,6 +644,7 @@ fn class_report(
         mut run,
         trust,
         session_baseline,
+        record_dir,
     } = to_sign;
     if run.artifact.git_dirty == Some(true) && !args.allow_dirty {
         return Err(bad_input(format!(
@@ -695,7 +706,14 @@ fn class_report(
         &run.env.machine_class,
         &args.version,
     )?;
-    let inputs = ReportInputs {
+    // The baseline the comparison reads: this session's own build of it, else the stored
+    // record (whose profiles `baseline save` kept beside it).
+    let baseline_dir = match (&session_baseline, &args.baseline) {
+        (Some(_), _) => Some(record_dir.clone()),
+        (None, Some(v)) => Some(args.baselines_dir.join(v)),
+        (None, None) => None,
+    };
+    let mut inputs = ReportInputs {
         version: args.version.clone(),
         generated_at: generated_at.to_string(),
         source: source.clone(),
@@ -710,7 +728,31 @@ fn class_report(
         trust: Some(trust),
         quick: args.quick,
         preconditions: measure.preconditions.to_vec(),
+        explanations: Vec::new(),
     };
+    let report = SignoffReport::derive(inputs.clone()).map_err(|e| bad_input(e.to_string()))?;
+    let old = inputs
+        .session_baseline
+        .as_ref()
+        .or(inputs.baseline.as_ref());
+    let (Some(old), Some(old_dir)) = (old, baseline_dir) else {
+        return Ok(report);
+    };
+    // Which functions account for each instruction count that moved: from the two sides'
+    // callgrind profiles, part of the report's inputs (an explanation changes no verdict).
+    inputs.explanations = report
+        .comparisons
+        .iter()
+        .filter(|c| {
+            c.metric == "instructions" && matches!(c.verdict.as_str(), "regressed" | "improved")
+        })
+        .map(|c| {
+            crate::store::profiles::explain(&c.subject, (old, &old_dir), (&inputs.run, &record_dir))
+        })
+        .collect();
+    if inputs.explanations.is_empty() {
+        return Ok(report);
+    }
     SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))
 }
 

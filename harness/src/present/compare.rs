@@ -177,9 +177,8 @@ fn sides(c: &Comparison) -> String {
 }
 
 /// The functions behind a moved instruction count as a table: self instructions old → new
-/// and their change, and the inclusive ones.
+/// and their change, and the inclusive ones (written as the sign-off report writes them).
 fn explanation_table(e: &Explanation) -> Table {
-    use crate::analysis::format::format_count;
     use crate::present::table::Align;
     let mut table = Table::new(&[
         ("function", Align::Left),
@@ -188,25 +187,13 @@ fn explanation_table(e: &Explanation) -> Table {
         ("Δ self", Align::Right),
         ("inclusive old → new", Align::Right),
     ]);
-    for f in &e.functions {
-        let delta = f.self_delta();
-        let sign = if delta > 0 {
-            "+"
-        } else if delta < 0 {
-            "-"
-        } else {
-            ""
-        };
+    for f in crate::present::report::view::ExplanationView::of(e).functions {
         table.row(vec![
-            f.function.clone(),
-            format_count(f.self_old),
-            format_count(f.self_new),
-            format!("{sign}{}", format_count(delta.unsigned_abs() as u64)),
-            format!(
-                "{} → {}",
-                format_count(f.inclusive_old),
-                format_count(f.inclusive_new)
-            ),
+            f.function,
+            f.self_old,
+            f.self_new,
+            f.delta,
+            f.inclusive,
         ]);
     }
     table
@@ -214,11 +201,7 @@ fn explanation_table(e: &Explanation) -> Table {
 
 /// Where the raw profiles are, or why there are no functions to show.
 fn explanation_source(e: &Explanation) -> String {
-    match (&e.skipped, &e.old_profile, &e.new_profile) {
-        (Some(why), _, _) => format!("skipped ({why})"),
-        (None, Some(a), Some(b)) => format!("callgrind profiles {a} → {b}"),
-        _ => String::new(),
-    }
+    crate::present::report::view::ExplanationView::of(e).source
 }
 
 /// The terminal table: every line, worst first.

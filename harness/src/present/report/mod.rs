@@ -77,6 +77,21 @@ pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
     for reason in &report.decision.reasons {
         out += &format!("  - {reason}\n");
     }
+    for e in &report.inputs.explanations {
+        let e = view::ExplanationView::of(e);
+        match e.functions.first() {
+            Some(f) => {
+                out += &format!(
+                    "  why {}: {} {} self instructions (the report lists the top {} functions)\n",
+                    e.benchmark,
+                    f.function,
+                    f.delta,
+                    e.functions.len()
+                )
+            }
+            None => out += &format!("  why {}: {}\n", e.benchmark, e.source),
+        }
+    }
     out += &precondition_lines(&report.preconditions);
     let width = report
         .objectives

@@ -37,6 +37,69 @@ pub struct PreconditionView {
 /// `signoff.html` and `signoff.json`), so that a quick sign-off fits a pull request comment.
 pub const SHOWN: usize = 10;
 
+/// A function behind a moved instruction count, its figures written out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FunctionView {
+    pub function: String,
+    pub self_old: String,
+    pub self_new: String,
+    /// `+1,210,442`, `-131`.
+    pub delta: String,
+    /// `10,103,067 → 11,311,989`.
+    pub inclusive: String,
+}
+
+/// Where a moved instruction count's instructions went, as the templates show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExplanationView {
+    pub benchmark: String,
+    /// The two raw profiles, or why there are no functions.
+    pub source: String,
+    pub functions: Vec<FunctionView>,
+}
+
+impl ExplanationView {
+    pub fn of(e: &crate::analysis::callgrind::Explanation) -> ExplanationView {
+        use crate::analysis::format::format_count;
+        let source = match (&e.skipped, &e.old_profile, &e.new_profile) {
+            (Some(why), _, _) => format!("skipped ({why})"),
+            (None, a, b) => format!(
+                "callgrind profiles {} → {}",
+                a.as_deref().unwrap_or("-"),
+                b.as_deref().unwrap_or("-")
+            ),
+        };
+        let functions = e
+            .functions
+            .iter()
+            .map(|f| {
+                let delta = f.self_delta();
+                let sign = match delta.signum() {
+                    1 => "+",
+                    -1 => "-",
+                    _ => "",
+                };
+                FunctionView {
+                    function: f.function.clone(),
+                    self_old: format_count(f.self_old),
+                    self_new: format_count(f.self_new),
+                    delta: format!("{sign}{}", format_count(delta.unsigned_abs() as u64)),
+                    inclusive: format!(
+                        "{} → {}",
+                        format_count(f.inclusive_old),
+                        format_count(f.inclusive_new)
+                    ),
+                }
+            })
+            .collect();
+        ExplanationView {
+            benchmark: e.benchmark.clone(),
+            source,
+            functions,
+        }
+    }
+}
+
 /// The condensed view of a report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct View {
@@ -71,6 +134,9 @@ pub struct View {
     pub skipped_groups: Vec<SkippedGroup>,
     pub preconditions: Vec<PreconditionView>,
     pub precondition_counts: Vec<Count>,
+    /// The functions behind each moved instruction count (the Markdown shows five of
+    /// each, the HTML all ten).
+    pub explanations: Vec<ExplanationView>,
 }
 
 /// The first `limit` of `items` (all without a limit) and how many are left out.
@@ -186,6 +252,12 @@ impl View {
                 })
                 .collect(),
             precondition_counts: counts(report.preconditions.iter().map(|p| p.status.as_str())),
+            explanations: report
+                .inputs
+                .explanations
+                .iter()
+                .map(ExplanationView::of)
+                .collect(),
         }
     }
 }
@@ -331,5 +403,61 @@ mod tests {
             ]
         );
         assert_eq!(view.top_more, 4);
+    }
+
+    #[test]
+    fn moved_instruction_counts_show_their_functions_in_the_markdown() {
+        use crate::analysis::callgrind::{Explanation, FunctionDelta};
+        use crate::present::report::template::ReportFormat;
+        let mut inputs = crate::analysis::fixture::inputs();
+        inputs.explanations = vec![
+            Explanation {
+                benchmark: "codec/binary/mixed-10/small@simd".into(),
+                old_profile: Some("reports/runs/s-A.callgrind/a.out".into()),
+                new_profile: Some("reports/runs/s.callgrind/a.out".into()),
+                functions: (0..7)
+                    .map(|n| FunctionDelta {
+                        function: format!("f{n}"),
+                        self_old: 1_000_000,
+                        self_new: 1_000_000 + 1_210_442 / (n + 1),
+                        inclusive_old: 2_000_000,
+                        inclusive_new: 2_000_000 + 1_210_442 / (n + 1),
+                    })
+                    .collect(),
+                skipped: None,
+            },
+            Explanation {
+                benchmark: "sync/x@scalar".into(),
+                old_profile: None,
+                new_profile: None,
+                functions: Vec::new(),
+                skipped: Some("no callgrind profile kept in the old record".into()),
+            },
+        ];
+        let report = SignoffReport::derive(inputs).unwrap();
+        let view = View::of(&report);
+        assert_eq!(view.explanations[0].functions[0].delta, "+1,210,442");
+        assert_eq!(
+            view.explanations[0].functions[0].inclusive,
+            "2,000,000 → 3,210,442"
+        );
+        let md = crate::present::report::md::Markdown
+            .render(&report)
+            .unwrap();
+        assert!(md.contains("### Where the instructions went"), "{md}");
+        assert!(
+            md.contains("| `f0` | 1,000,000 | 2,210,442 | +1,210,442 | 2,000,000 → 3,210,442 |"),
+            "{md}"
+        );
+        // Five functions of each in the Markdown.
+        assert!(md.contains("| `f4` |") && !md.contains("| `f5` |"), "{md}");
+        assert!(
+            md.contains("`sync/x@scalar`: skipped (no callgrind profile kept in the old record)")
+        );
+        let html = crate::present::report::html::Html.render(&report).unwrap();
+        assert!(
+            html.contains("<code>f6</code>"),
+            "the HTML shows all of them"
+        );
     }
 }
