@@ -88,3 +88,78 @@ mod tests {
         assert_eq!(format!("{first:02x?}"), "[2a, 9f, 36, 55, a7, bc, 0e, 42]");
     }
 }
+
+/// The boundary every [`AlignedBytes`] starts on: a cache line, and more than any vector
+/// load the kernels make.
+pub const INPUT_ALIGN: usize = 64;
+
+/// Input bytes that start on an [`INPUT_ALIGN`]-byte boundary wherever the allocator put
+/// them. A kernel with an alignment prologue (and the C library's `memcmp`) runs a
+/// different number of instructions for another start address, and a heap address depends
+/// on what the process allocated before (its arguments, its environment, other cases): the
+/// same build would count differently in another bench process. Aligned, it does not.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AlignedBytes {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl AlignedBytes {
+    pub fn new(bytes: &[u8]) -> Self {
+        let mut storage = vec![0u8; bytes.len() + INPUT_ALIGN];
+        // The storage never grows, so its address (and this offset) stays valid.
+        let start = storage.as_ptr().align_offset(INPUT_ALIGN);
+        storage[start..start + bytes.len()].copy_from_slice(bytes);
+        AlignedBytes {
+            storage,
+            start,
+            len: bytes.len(),
+        }
+    }
+}
+
+/// A clone is a new allocation: aligned again, not at the original's offset.
+impl Clone for AlignedBytes {
+    fn clone(&self) -> Self {
+        AlignedBytes::new(self)
+    }
+}
+
+impl std::ops::Deref for AlignedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for AlignedBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+#[cfg(test)]
+mod aligned_tests {
+    use super::*;
+
+    #[test]
+    fn aligned_bytes_start_on_the_boundary_and_keep_their_content() {
+        for len in [0, 1, 13, 4096] {
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut aligned = AlignedBytes::new(&data);
+            assert_eq!(&aligned[..], &data[..]);
+            assert_eq!(aligned.as_ptr() as usize % INPUT_ALIGN, 0);
+            let copy = aligned.clone();
+            assert_eq!(
+                copy.as_ptr() as usize % INPUT_ALIGN,
+                0,
+                "a clone is aligned too"
+            );
+            if len > 0 {
+                aligned[0] = 0xFF;
+                assert_eq!(aligned[0], 0xFF);
+            }
+        }
+    }
+}

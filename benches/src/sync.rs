@@ -25,7 +25,7 @@ use benchseal_kernels::sync::compare::{Comparison, compare, compare_scalar};
 use benchseal_kernels::sync::detect::{Detection, detect, detect_at};
 use benchseal_kernels::sync::plan::{Excludes, Plan, plan};
 
-use crate::input::InputStream;
+use crate::input::{AlignedBytes, InputStream};
 use crate::registry::{Family, Instance, KernelPath, RunError, Size, Unit, Workload, WorkloadId};
 
 const BOTH_PATHS: &[KernelPath] = &[KernelPath::Scalar, KernelPath::Simd];
@@ -86,7 +86,7 @@ fn text(stream: &mut InputStream, len: usize) -> Vec<u8> {
 /// One file of a detection workload: the name feeds the extension lists.
 struct Sample {
     name: PathBuf,
-    bytes: Vec<u8>,
+    bytes: AlignedBytes,
 }
 
 struct DetectInstance {
@@ -204,7 +204,7 @@ fn corpus(stream: &mut InputStream, files: usize) -> Vec<Sample> {
             };
             Sample {
                 name: PathBuf::from(name),
-                bytes,
+                bytes: AlignedBytes::new(&bytes),
             }
         })
         .collect()
@@ -239,7 +239,7 @@ fn detect_workloads(all: &mut Vec<Workload>) {
                 };
                 Ok(detect_instance(vec![Sample {
                     name: PathBuf::from("sample"),
-                    bytes,
+                    bytes: AlignedBytes::new(&bytes),
                 }]))
             },
         ));
@@ -271,9 +271,11 @@ enum Change {
     Late,
 }
 
+/// The two sides of a comparison, each on an aligned start ([`AlignedBytes`]), so that the
+/// vector kernels and `memcmp` take the same path in every bench process.
 struct ComparePair {
-    old: Vec<u8>,
-    new: Vec<u8>,
+    old: AlignedBytes,
+    new: AlignedBytes,
 }
 
 impl ComparePair {
@@ -288,7 +290,10 @@ impl ComparePair {
         if let Some(at) = at {
             new[at] = if new[at] == b'#' { b'%' } else { b'#' };
         }
-        ComparePair { old, new }
+        ComparePair {
+            old: AlignedBytes::new(&old),
+            new: AlignedBytes::new(&new),
+        }
     }
 
     fn feed(&self, sink: &mut dyn FnMut(&[u8])) {
