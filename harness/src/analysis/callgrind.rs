@@ -22,10 +22,12 @@ pub struct FunctionCost {
     pub inclusive_ir: u64,
 }
 
-/// One profile: instructions per (demangled) function name.
+/// One profile: instructions per (demangled) function name, and per call edge the
+/// inclusive instructions of the calls from caller to callee.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
     pub functions: BTreeMap<String, FunctionCost>,
+    pub calls: BTreeMap<(String, String), u64>,
 }
 
 /// Why a file could not be read as a callgrind profile: what and on which line.
@@ -115,6 +117,7 @@ pub fn parse(text: &str) -> Result<Profile, ParseError> {
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut current: Option<String> = None;
     let mut call_follows = false;
+    let mut callee: Option<String> = None;
     let mut saw_events = false;
     let mut profile = Profile::default();
     for (index, raw) in text.lines().enumerate() {
@@ -149,8 +152,9 @@ pub fn parse(text: &str) -> Result<Profile, ParseError> {
             .strip_prefix("cfn=")
             .or_else(|| text.strip_prefix("cfnc="))
         {
-            // Defines a name in the same table as fn=; the callee itself is not costed here.
-            resolve(rest, &mut names, line)?;
+            // Defines a name in the same table as fn=; the callee's own cost is under its
+            // own fn=, the call's under the caller.
+            callee = Some(demangle(&resolve(rest, &mut names, line)?));
             continue;
         }
         if text.starts_with("calls=") {
@@ -185,7 +189,13 @@ pub fn parse(text: &str) -> Result<Profile, ParseError> {
         };
         let cost = profile.functions.get_mut(function).expect("entered at fn=");
         cost.inclusive_ir += ir;
-        if !call_follows {
+        if call_follows {
+            // The call's target is the `cfn=` written for it; a `calls=` without one (seen
+            // where collection is toggled on mid-stack) has no known target.
+            if let Some(callee) = callee.take() {
+                *profile.calls.entry((function.clone(), callee)).or_default() += ir;
+            }
+        } else {
             cost.self_ir += ir;
         }
         call_follows = false;
@@ -209,10 +219,104 @@ impl Profile {
         }
     }
 
+    /// The profile as folded stacks (`root;caller;callee` → instructions), the input of a
+    /// flame graph. callgrind keeps call edges, not stacks: a callee's own instructions
+    /// are shared among the paths that reach it in proportion to the instructions of each
+    /// call (exact when each function has one caller, as a kernel's call tree mostly has).
+    /// Recursion is cut where a function would appear twice on one stack.
+    pub fn folded(&self) -> BTreeMap<String, u64> {
+        let mut incoming: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut outgoing: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+        for ((caller, callee), ir) in &self.calls {
+            *incoming.entry(callee).or_default() += ir;
+            outgoing.entry(caller).or_default().push((callee, *ir));
+        }
+        let mut stacks = BTreeMap::new();
+        let mut path: Vec<&str> = Vec::new();
+        // gungraun collects only inside the benchmark function (its wrapper module); what
+        // callgrind writes above it is the stack at the moment collection began, with
+        // calls that repeat and loop. Stacks start at the benchmark when there is one.
+        let benchmark: Vec<&String> = self
+            .functions
+            .keys()
+            .filter(|name| name.contains(BENCHMARK_FRAME))
+            .filter(|name| {
+                !self
+                    .calls
+                    .keys()
+                    .any(|(caller, callee)| callee == *name && caller.contains(BENCHMARK_FRAME))
+            })
+            .collect();
+        let roots: Vec<&String> = if benchmark.is_empty() {
+            self.functions
+                .iter()
+                .filter(|(name, cost)| {
+                    cost.inclusive_ir > 0 && !incoming.contains_key(name.as_str())
+                })
+                .map(|(name, _)| name)
+                .collect()
+        } else {
+            benchmark
+        };
+        for root in roots {
+            self.fold(root, 1.0, &incoming, &outgoing, &mut path, &mut stacks);
+        }
+        stacks.retain(|_, ir| *ir > 0);
+        stacks
+    }
+
+    fn fold<'a>(
+        &'a self,
+        name: &'a str,
+        share: f64,
+        incoming: &BTreeMap<&str, u64>,
+        outgoing: &BTreeMap<&'a str, Vec<(&'a str, u64)>>,
+        path: &mut Vec<&'a str>,
+        stacks: &mut BTreeMap<String, u64>,
+    ) {
+        const DEPTH: usize = 128;
+        if path.contains(&name) || path.len() >= DEPTH {
+            return;
+        }
+        path.push(name);
+        let own = self.functions.get(name).map_or(0, |c| c.self_ir);
+        let ir = (own as f64 * share).round() as u64;
+        if ir > 0 {
+            *stacks.entry(path.join(";")).or_default() += ir;
+        }
+        for (callee, call_ir) in outgoing.get(name).into_iter().flatten() {
+            let total = incoming.get(callee).copied().unwrap_or(0);
+            if total > 0 {
+                let callee_share = share * *call_ir as f64 / total as f64;
+                self.fold(callee, callee_share, incoming, outgoing, path, stacks);
+            }
+        }
+        path.pop();
+    }
+
     /// The sum of self instructions: the profile's total.
     pub fn total(&self) -> u64 {
         self.functions.values().map(|c| c.self_ir).sum()
     }
+}
+
+/// The frame gungraun wraps each benchmark function in (`<bench>::__gungraun_wrapper_mod::<name>`).
+pub const BENCHMARK_FRAME: &str = "::__gungraun_wrapper_mod::";
+
+/// The folded stacks of two profiles side by side (`stack old new`, a differential flame
+/// graph's input), every stack of either.
+pub fn differential(old: &Profile, new: &Profile) -> Vec<String> {
+    let (a, b) = (old.folded(), new.folded());
+    let mut stacks: Vec<&String> = a.keys().chain(b.keys()).collect();
+    stacks.sort();
+    stacks.dedup();
+    stacks
+        .into_iter()
+        .map(|s| {
+            let count = |m: &BTreeMap<String, u64>| m.get(s).copied().unwrap_or(0);
+            format!("{s} {} {}", count(&a), count(&b))
+        })
+        .collect()
 }
 
 /// The `limit` functions whose self instructions changed most from `old` to `new`, largest
@@ -313,6 +417,87 @@ totals: 455
         // main's own code did not change, only what it called: it is not listed.
         assert_eq!(deltas.len(), 1);
         assert!(diff(&old, &old, 10).is_empty());
+    }
+
+    #[test]
+    fn folded_stacks_follow_the_calls() {
+        let profile = parse(OLD).unwrap();
+        let folded = profile.folded();
+        assert_eq!(
+            folded.get("main;benchseal_kernels::codec::numeric::binary_ordered"),
+            Some(&150)
+        );
+        assert_eq!(
+            folded.get("main;benchseal_kernels::codec::numeric::binary_ordered;core::fmt::write"),
+            Some(&300)
+        );
+        assert_eq!(folded.get("main"), Some(&5));
+        // Every instruction is on exactly one stack.
+        assert_eq!(folded.values().sum::<u64>(), profile.total());
+        let new = parse(&OLD.replace("+2 50", "+2 250").replace("1 450", "1 650")).unwrap();
+        let lines = differential(&profile, &new);
+        assert!(
+            lines.contains(
+                &"main;benchseal_kernels::codec::numeric::binary_ordered 150 350".to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"main 5 5".to_string()), "{lines:?}");
+    }
+
+    /// What callgrind writes above a toggled benchmark: the frames below collection's start
+    /// call each other in a loop, and a `calls=` comes without its `cfn=`. Stacks start
+    /// at the benchmark's wrapper and each instruction is on one stack.
+    #[test]
+    fn stacks_start_at_the_benchmark_frame() {
+        let text = "events: Ir
+fn=(below main)
+cfn=start
+calls=1 0
+0 100
+fn=start
+cfn=(below main)
+calls=1 0
+0 100
+cfn=bench::__gungraun_wrapper_mod::kernel
+calls=1 0
+0 100
+fn=bench::__gungraun_wrapper_mod::kernel
+1 10
+cfn=decode
+calls=1 0
+1 90
+fn=decode
+2 60
+cfn=leaf
+calls=1 0
+2 30
+calls=1 0
+2 90
+fn=leaf
+3 30
+";
+        let profile = parse(text).unwrap();
+        let folded = profile.folded();
+        assert_eq!(
+            folded,
+            BTreeMap::from([
+                ("bench::__gungraun_wrapper_mod::kernel".to_string(), 10),
+                (
+                    "bench::__gungraun_wrapper_mod::kernel;decode".to_string(),
+                    60
+                ),
+                (
+                    "bench::__gungraun_wrapper_mod::kernel;decode;leaf".to_string(),
+                    30
+                ),
+            ])
+        );
+        // The call without its cfn= is not given to the previous callee.
+        assert_eq!(
+            profile.calls[&("decode".to_string(), "leaf".to_string())],
+            30
+        );
     }
 
     #[test]

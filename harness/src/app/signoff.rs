@@ -756,6 +756,44 @@ fn class_report(
     SignoffReport::derive(inputs).map_err(|e| bad_input(e.to_string()))
 }
 
+/// The flame graphs of each explained instruction count (`<flame>.svg` of the new run,
+/// `<flame>-diff.svg` of the change), drawn from the profiles the explanation read. A
+/// profile gone or unreadable since costs its pictures (said once), not the report.
+fn flame_graphs(report: &SignoffReport) -> Vec<(String, Vec<u8>)> {
+    use crate::present::flamegraph;
+    let mut files = Vec::new();
+    for e in report
+        .inputs
+        .explanations
+        .iter()
+        .filter(|e| !e.functions.is_empty())
+    {
+        let (Some(old), Some(new)) = (&e.old_profile, &e.new_profile) else {
+            continue;
+        };
+        let read = |path: &str| -> Result<crate::analysis::callgrind::Profile> {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            crate::analysis::callgrind::parse(&text).with_context(|| format!("reading {path}"))
+        };
+        let name = crate::present::report::view::flame_name(&e.benchmark);
+        let drawn = read(old).and_then(|old| {
+            let new = read(new)?;
+            Ok((
+                flamegraph::of_profile(&new, &e.benchmark)?,
+                flamegraph::of_change(&old, &new, &format!("{} (old → new)", e.benchmark))?,
+            ))
+        });
+        match drawn {
+            Ok((run, change)) => {
+                files.push((format!("{name}.svg"), run.into_bytes()));
+                files.push((format!("{name}-diff.svg"), change.into_bytes()));
+            }
+            Err(e) => eprintln!("benchseal: no flame graph: {e:#}"),
+        }
+    }
+    files
+}
+
 /// The files of `rendered`, under `prefix`, each followed by its signature with `key`.
 fn signed_files(
     rendered: Vec<(&'static str, String)>,
@@ -813,7 +851,8 @@ pub fn write_report(
     key: Option<&crate::sys::sign::SigningKey>,
 ) -> Result<()> {
     let rendered = render_all(report).context("rendering the report")?;
-    let files = signed_files(rendered, "", key)?;
+    let mut files = signed_files(rendered, "", key)?;
+    files.extend(flame_graphs(report));
     crate::sys::fs::replace_dir_atomic(dir, &files)?;
     if let Some(key) = key {
         eprintln!(

@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod env;
 pub mod export;
+pub mod flamegraph;
 pub mod history;
 pub mod report;
 pub mod style;

@@ -53,6 +53,9 @@ pub struct FunctionView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExplanationView {
     pub benchmark: String,
+    /// The flame graphs written beside the report when there are functions:
+    /// `<flame>.svg` (the new run) and `<flame>-diff.svg` (old → new).
+    pub flame: String,
     /// The two raw profiles, or why there are no functions.
     pub source: String,
     pub functions: Vec<FunctionView>,
@@ -94,10 +97,16 @@ impl ExplanationView {
             .collect();
         ExplanationView {
             benchmark: e.benchmark.clone(),
+            flame: flame_name(&e.benchmark),
             source,
             functions,
         }
     }
+}
+
+/// The base name of a benchmark's flame graph files beside the report.
+pub fn flame_name(benchmark: &str) -> String {
+    format!("flamegraph-{}", benchmark.replace(['/', '@'], "_"))
 }
 
 /// The condensed view of a report.
@@ -459,5 +468,9 @@ mod tests {
             html.contains("<code>f6</code>"),
             "the HTML shows all of them"
         );
+        assert!(
+            html.contains(r#"<img src="flamegraph-codec_binary_mixed-10_small_simd-diff.svg""#)
+        );
+        assert!(md.contains("flame graphs `flamegraph-codec_binary_mixed-10_small_simd.svg`"));
     }
 }
