@@ -82,7 +82,7 @@ pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
         match e.functions.first() {
             Some(f) => {
                 out += &format!(
-                    "  why {}: {} {} self instructions (the report lists the top {} functions)\n",
+                    "  why {}: {} {} self instructions (top {} in the report)\n",
                     e.benchmark,
                     f.function,
                     f.delta,
