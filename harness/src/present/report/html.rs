@@ -169,13 +169,22 @@ fn panels(report: &SignoffReport) -> Vec<Panel> {
         }
         lo /= 1.05;
         hi *= 1.05;
+        // Values as the matrix writes them (rules 5: times and memory in their own largest
+        // unit) from layout 3 on; the target stays in the unit it was written in.
+        let show = |v: f64| {
+            if report.inputs.layout >= 3 {
+                crate::analysis::slo::format_natural(unit, v)
+            } else {
+                format_in(unit, v)
+            }
+        };
         let y_of = |v: f64| round1(PANEL_TOP + (1.0 - (v / lo).ln() / (hi / lo).ln()) * plot_h);
         let dots: Vec<Dot> = values
             .iter()
             .map(|(i, v)| Dot {
                 x: x_of(*i),
                 y: y_of(*v),
-                title: format!("{}: {}", labels[*i], format_in(unit, *v)),
+                title: format!("{}: {}", labels[*i], show(*v)),
             })
             .collect();
         let points = dots
@@ -188,7 +197,7 @@ fn panels(report: &SignoffReport) -> Vec<Panel> {
         let ticks = [(PANEL_TOP, hi), (PANEL_TOP + plot_h, lo)]
             .into_iter()
             .filter(|(y, _)| (y - target_y).abs() >= 22.0)
-            .map(|(y, v)| value_tick(y, &format_in(unit, v)))
+            .map(|(y, v)| value_tick(y, &show(v)))
             .collect();
         let releases = shown
             .iter()
