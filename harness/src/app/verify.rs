@@ -440,6 +440,10 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
                 None
             };
             let mut checks = check_record(&record, golden.as_ref());
+            checks.extend(crate::store::profiles::checks(
+                &record,
+                json_path.parent().unwrap_or(Path::new(".")),
+            ));
             let mut files = vec![json_path.clone()];
             if golden.is_some() {
                 files.push(golden_path.clone());

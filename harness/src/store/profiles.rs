@@ -100,6 +100,38 @@ pub fn copy(record: &RunRecord, from: &Path, to: &Path) -> anyhow::Result<Vec<St
     Ok(problems)
 }
 
+/// Checks every profile `record` keeps (read from `record_dir`) against the digest the
+/// record sealed: one line for those that match, one for each that does not (broken), or
+/// that is not there (unchecked: a record copied without its profiles).
+pub fn checks(record: &RunRecord, record_dir: &Path) -> Vec<crate::analysis::verify::Check> {
+    use crate::analysis::verify::Check;
+    let mut out = Vec::new();
+    let mut matched = 0;
+    for file in kept(record) {
+        let path = record_dir.join(&file.path);
+        if !path.exists() {
+            out.push(Check::Unchecked(format!(
+                "callgrind profile {} is not beside the record",
+                path.display()
+            )));
+            continue;
+        }
+        match load(record_dir, file) {
+            Ok(_) => matched += 1,
+            Err(e) => out.push(Check::Broken(format!("callgrind profile {e}"))),
+        }
+    }
+    if matched > 0 {
+        out.insert(
+            0,
+            Check::Ok(format!(
+                "{matched} callgrind profiles match the digests the record sealed"
+            )),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +164,52 @@ mod tests {
             load(dir.path(), &missing)
                 .unwrap_err()
                 .contains("r.callgrind/b.out")
+        );
+    }
+
+    #[test]
+    fn verify_names_a_changed_or_missing_profile() {
+        use crate::analysis::verify::Check;
+        let dir = tempfile::tempdir().unwrap();
+        let text = "events: Ir\nfn=f\n1 7\n";
+        std::fs::create_dir_all(dir.path().join("r.callgrind")).unwrap();
+        std::fs::write(dir.path().join("r.callgrind/a.out"), text).unwrap();
+        let mut record = crate::analysis::fixture::run();
+        {
+            let mut metrics = record
+                .workloads
+                .iter_mut()
+                .flat_map(|w| w.paths.iter_mut())
+                .filter_map(|p| p.instr.as_mut()?.metrics.as_mut());
+            metrics.next().unwrap().callgrind = Some(ProfileFile {
+                path: "r.callgrind/a.out".into(),
+                sha256: sha256_hex(text.as_bytes()),
+            });
+            metrics.next().unwrap().callgrind = Some(ProfileFile {
+                path: "r.callgrind/gone.out".into(),
+                sha256: sha256_hex(b"x"),
+            });
+        }
+        let found = checks(&record, dir.path());
+        assert!(
+            matches!(&found[0], Check::Ok(l) if l.starts_with("1 callgrind profiles match")),
+            "{found:?}"
+        );
+        assert!(
+            matches!(&found[1], Check::Unchecked(l) if l.contains("gone.out")),
+            "{found:?}"
+        );
+        std::fs::write(
+            dir.path().join("r.callgrind/a.out"),
+            "events: Ir\nfn=f\n1 8\n",
+        )
+        .unwrap();
+        let found = checks(&record, dir.path());
+        assert!(
+            found.iter().any(
+                |c| matches!(c, Check::Broken(l) if l.contains("a.out") && l.contains("is not the"))
+            ),
+            "{found:?}"
         );
     }
 }
