@@ -64,6 +64,12 @@ pub struct Explanation {
     /// The two profiles, as paths a reader can open (relative to where the command ran).
     pub old_profile: Option<String>,
     pub new_profile: Option<String>,
+    /// The digests the two records sealed for those files, so that whoever reads them again
+    /// (the flame graphs, an auditor) reads the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_sha256: Option<String>,
     /// The functions whose self instructions changed most, largest first.
     pub functions: Vec<FunctionDelta>,
     /// Why there are no functions (a record without profiles, a file that cannot be read).

@@ -398,13 +398,7 @@ fn finite(v: Option<f64>) -> Option<f64> {
 }
 
 fn objective_row(objective: &slo::Objective, evaluation: &Evaluation, rules: u32) -> ObjectiveRow {
-    let show = |m: f64| {
-        if rules >= 5 {
-            slo::format_natural(&objective.target.unit, m)
-        } else {
-            slo::format_in(&objective.target.unit, m)
-        }
-    };
+    let show = |m: f64| slo::format_measured(&objective.target.unit, m, rules >= 5);
     let measured_base = finite(evaluation.measured_base);
     let margin_pct = finite(evaluation.margin_pct);
     let (status, reason) = match &evaluation.verdict {

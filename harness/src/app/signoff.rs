@@ -757,10 +757,12 @@ fn class_report(
 }
 
 /// The flame graphs of each explained instruction count (`<flame>.svg` of the new run,
-/// `<flame>-diff.svg` of the change), drawn from the profiles the explanation read. A
-/// profile gone or unreadable since costs its pictures (said once), not the report.
+/// `<flame>-diff.svg` of the change), drawn from the profiles the explanation read, read
+/// again only with the digests their records sealed. A profile gone or changed since costs
+/// its pictures (said once), not the report.
 fn flame_graphs(report: &SignoffReport) -> Vec<(String, Vec<u8>)> {
     use crate::present::flamegraph;
+    use crate::store::profiles::read_sealed;
     let mut files = Vec::new();
     for e in report
         .inputs
@@ -768,21 +770,21 @@ fn flame_graphs(report: &SignoffReport) -> Vec<(String, Vec<u8>)> {
         .iter()
         .filter(|e| !e.functions.is_empty())
     {
-        let (Some(old), Some(new)) = (&e.old_profile, &e.new_profile) else {
+        let (Some(old), Some(new), Some(old_sha), Some(new_sha)) =
+            (&e.old_profile, &e.new_profile, &e.old_sha256, &e.new_sha256)
+        else {
             continue;
         };
-        let read = |path: &str| -> Result<crate::analysis::callgrind::Profile> {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-            crate::analysis::callgrind::parse(&text).with_context(|| format!("reading {path}"))
-        };
         let name = crate::present::report::view::flame_name(&e.benchmark);
-        let drawn = read(old).and_then(|old| {
-            let new = read(new)?;
-            Ok((
-                flamegraph::of_profile(&new, &e.benchmark)?,
-                flamegraph::of_change(&old, &new, &format!("{} (old → new)", e.benchmark))?,
-            ))
-        });
+        let drawn = read_sealed(Path::new(old), old_sha)
+            .and_then(|old| Ok((old, read_sealed(Path::new(new), new_sha)?)))
+            .map_err(anyhow::Error::msg)
+            .and_then(|(old, new)| {
+                Ok((
+                    flamegraph::of_profile(&new, &e.benchmark)?,
+                    flamegraph::of_change(&old, &new, &format!("{} (old → new)", e.benchmark))?,
+                ))
+            });
         match drawn {
             Ok((run, change)) => {
                 files.push((format!("{name}.svg"), run.into_bytes()));

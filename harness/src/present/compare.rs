@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use crate::model::outcome::Outcome;
 use crate::model::record::RunRecord;
 
-use crate::analysis::callgrind::Explanation;
 use crate::analysis::compare::{Comparison, Metric, MetricComparison, Side, Verdict};
 use crate::analysis::format::format_value;
+use crate::present::report::view::ExplanationView;
 use crate::present::table::{Table, markdown_cell};
 
 /// A way to turn a comparison into text.
@@ -178,7 +178,7 @@ fn sides(c: &Comparison) -> String {
 
 /// The functions behind a moved instruction count as a table: self instructions old → new
 /// and their change, and the inclusive ones (written as the sign-off report writes them).
-fn explanation_table(e: &Explanation) -> Table {
+fn explanation_table(view: &ExplanationView) -> Table {
     use crate::present::table::Align;
     let mut table = Table::new(&[
         ("function", Align::Left),
@@ -187,21 +187,16 @@ fn explanation_table(e: &Explanation) -> Table {
         ("Δ self", Align::Right),
         ("inclusive old → new", Align::Right),
     ]);
-    for f in crate::present::report::view::ExplanationView::of(e).functions {
+    for f in &view.functions {
         table.row(vec![
-            f.function,
-            f.self_old,
-            f.self_new,
-            f.delta,
-            f.inclusive,
+            f.function.clone(),
+            f.self_old.clone(),
+            f.self_new.clone(),
+            f.delta.clone(),
+            f.inclusive.clone(),
         ]);
     }
     table
-}
-
-/// Where the raw profiles are, or why there are no functions to show.
-fn explanation_source(e: &Explanation) -> String {
-    crate::present::report::view::ExplanationView::of(e).source
 }
 
 /// The terminal table: every line, worst first.
@@ -229,15 +224,14 @@ impl ComparisonFormat for TableFormat {
             out.push('\n');
             out.push_str(&Table::left(&headers(true, false), &rows).render());
         }
-        for e in &c.explanations {
+        for view in c.explanations.iter().map(ExplanationView::of) {
             let _ = writeln!(
                 out,
                 "\nwhere {}'s instructions went: {}",
-                e.benchmark,
-                explanation_source(e)
+                view.benchmark, view.source
             );
-            if !e.functions.is_empty() {
-                out.push_str(&explanation_table(e).render());
+            if !view.functions.is_empty() {
+                out.push_str(&explanation_table(&view).render());
             }
         }
         if !c.not_compared.is_empty() {
@@ -330,15 +324,15 @@ impl ComparisonFormat for MarkdownFormat {
         }
         if !c.explanations.is_empty() {
             out.push_str("### Where the instructions went\n\n");
-            for e in &c.explanations {
+            for view in c.explanations.iter().map(ExplanationView::of) {
                 let _ = writeln!(
                     out,
                     "`{}`: {}\n",
-                    e.benchmark,
-                    markdown_cell(&explanation_source(e))
+                    view.benchmark,
+                    markdown_cell(&view.source)
                 );
-                if !e.functions.is_empty() {
-                    out.push_str(&explanation_table(e).render_markdown());
+                if !view.functions.is_empty() {
+                    out.push_str(&explanation_table(&view).render_markdown());
                     out.push('\n');
                 }
             }
@@ -542,6 +536,8 @@ mod tests {
                     benchmark: "codec/comp3/s9v2/large@simd".into(),
                     old_profile: Some("reports/runs/run-a.callgrind/codec_comp3.out".into()),
                     new_profile: Some("reports/runs/run-b.callgrind/codec_comp3.out".into()),
+                    old_sha256: None,
+                    new_sha256: None,
                     functions: vec![crate::analysis::callgrind::FunctionDelta {
                         function: "benchseal_kernels::codec::x86::unpack_comp3".into(),
                         self_old: 1_200_000,
@@ -555,6 +551,8 @@ mod tests {
                     benchmark: "sync/cache/get-hit/large@scalar".into(),
                     old_profile: None,
                     new_profile: None,
+                    old_sha256: None,
+                    new_sha256: None,
                     functions: Vec::new(),
                     skipped: Some("no callgrind profile kept in the old record".into()),
                 },

@@ -10,14 +10,17 @@ use crate::model::record::{ProfileFile, RunRecord};
 /// A kept profile, checked against the digest its record sealed, and parsed. The error
 /// names the file and, for a parse error, the line.
 pub fn load(record_dir: &Path, file: &ProfileFile) -> Result<Profile, String> {
-    let path = record_dir.join(&file.path);
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_sealed(&record_dir.join(&file.path), &file.sha256)
+}
+
+/// The profile at `path`, read only if its bytes have the SHA-256 `sha256`, and parsed.
+pub fn read_sealed(path: &Path, sha256: &str) -> Result<Profile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let digest = sha256_hex(&bytes);
-    if digest != file.sha256 {
+    if digest != sha256 {
         return Err(format!(
-            "{}: SHA-256 {digest} is not the {} its record sealed",
-            path.display(),
-            file.sha256
+            "{}: SHA-256 {digest} is not the {sha256} its record sealed",
+            path.display()
         ));
     }
     let text = String::from_utf8_lossy(&bytes);
@@ -43,6 +46,8 @@ pub fn explain(benchmark: &str, old: (&RunRecord, &Path), new: (&RunRecord, &Pat
         benchmark: benchmark.to_string(),
         old_profile: shown(old.1, a),
         new_profile: shown(new.1, b),
+        old_sha256: a.map(|f| f.sha256.clone()),
+        new_sha256: b.map(|f| f.sha256.clone()),
         functions: Vec::new(),
         skipped: None,
     };

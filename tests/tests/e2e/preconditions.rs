@@ -13,6 +13,20 @@ fn report_json(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// `signoff --version 0.1.0 <extra> --run <run>` in `dir`.
+fn signoff_run(
+    dir: &std::path::Path,
+    extra: &[&str],
+    run: &std::path::Path,
+) -> assert_cmd::assert::Assert {
+    benchseal_dated(dir)
+        .args(["signoff", "--version", "0.1.0"])
+        .args(extra)
+        .arg("--run")
+        .arg(run)
+        .assert()
+}
+
 /// The passing example SLO file with `table` appended as its `[preconditions]`.
 fn slo_with(table: &str) -> String {
     format!("{}\n[preconditions]\n{table}\n", passing_slo())
@@ -27,10 +41,7 @@ const PASS_THEN_FAIL: &str = r#"commands = [
 #[test]
 fn a_failing_precondition_is_no_go_with_its_rows_and_last_lines_in_every_format() {
     let (dir, runs) = workspace_with(&[("run.json", &fixture::run())], &slo_with(PASS_THEN_FAIL));
-    benchseal_dated(dir.path())
-        .args(["signoff", "--version", "0.1.0", "--no-processes", "--run"])
-        .arg(&runs[0])
-        .assert()
+    signoff_run(dir.path(), &["--no-processes"], &runs[0])
         .code(1)
         .stdout(predicate::str::contains("sign-off: NO-GO"))
         .stdout(predicate::str::contains("precondition pass"))
@@ -102,19 +113,13 @@ fn skipped_preconditions_are_stated_and_do_not_block() {
         &[("run.json", &fixture::run())],
         &slo_with("budget = \"2 h\""),
     );
-    benchseal_dated(dir.path())
-        .args([
-            "signoff",
-            "--version",
-            "0.1.0",
-            "--no-processes",
-            "--skip-preconditions",
-            "--run",
-        ])
-        .arg(&runs[0])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("sign-off: GO"));
+    signoff_run(
+        dir.path(),
+        &["--no-processes", "--skip-preconditions"],
+        &runs[0],
+    )
+    .code(0)
+    .stdout(predicate::str::contains("sign-off: GO"));
     let json = report_json(dir.path());
     // The table without `commands`: formatting, lints and tests, as CI runs them.
     let commands: Vec<_> = json["preconditions"]
@@ -146,10 +151,7 @@ fn a_spent_budget_skips_the_processes_by_name() {
         "schema = \"benchseal.slo/1\"\n\n[[process]]\nid = \"version\"\ncommand = [\"{benchseal}\", \"--version\"]\nruns = 3",
     );
     let (dir, runs) = workspace_with(&[("run.json", &fixture::run())], &slo);
-    benchseal_dated(dir.path())
-        .args(["signoff", "--version", "0.1.0", "--run"])
-        .arg(&runs[0])
-        .assert()
+    signoff_run(dir.path(), &[], &runs[0])
         .code(1)
         .stdout(predicate::str::contains("bounded by policy"));
     let json = report_json(dir.path());
@@ -186,10 +188,7 @@ fn a_bad_table_is_named_with_its_line() {
         ("retries = 3", "unknown field `retries`"),
     ] {
         let (dir, runs) = workspace_with(&[("run.json", &fixture::run())], &slo_with(table));
-        benchseal_dated(dir.path())
-            .args(["signoff", "--version", "0.1.0", "--no-processes", "--run"])
-            .arg(&runs[0])
-            .assert()
+        signoff_run(dir.path(), &["--no-processes"], &runs[0])
             .code(2)
             .stderr(predicate::str::contains("slo.toml:"))
             .stderr(predicate::str::contains(says));

@@ -386,6 +386,16 @@ pub fn format_natural(unit: &UnitSpec, base: f64) -> String {
     }
 }
 
+/// A measured value as a report of a given version writes it: [`format_natural`] when
+/// `natural` (derivation rules 5, layout 3 on), [`format_in`] the target's unit before.
+pub fn format_measured(unit: &UnitSpec, base: f64, natural: bool) -> String {
+    if natural {
+        format_natural(unit, base)
+    } else {
+        format_in(unit, base)
+    }
+}
+
 /// Formats a base-unit value in `unit`, with four significant digits.
 pub fn format_in(unit: &UnitSpec, base: f64) -> String {
     let v = unit.from_base(base);

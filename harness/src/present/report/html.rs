@@ -171,13 +171,8 @@ fn panels(report: &SignoffReport) -> Vec<Panel> {
         hi *= 1.05;
         // Values as the matrix writes them (rules 5: times and memory in their own largest
         // unit) from layout 3 on; the target stays in the unit it was written in.
-        let show = |v: f64| {
-            if report.inputs.layout >= 3 {
-                crate::analysis::slo::format_natural(unit, v)
-            } else {
-                format_in(unit, v)
-            }
-        };
+        let show =
+            |v: f64| crate::analysis::slo::format_measured(unit, v, report.inputs.layout >= 3);
         let y_of = |v: f64| round1(PANEL_TOP + (1.0 - (v / lo).ln() / (hi / lo).ln()) * plot_h);
         let dots: Vec<Dot> = values
             .iter()

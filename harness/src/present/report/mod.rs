@@ -33,23 +33,18 @@ pub fn render_all(report: &SignoffReport) -> Result<Vec<(&'static str, String)>,
 pub fn precondition_lines(rows: &[PreconditionRow]) -> String {
     let mut out = String::new();
     for row in rows {
+        let view = view::PreconditionView::of(row);
         let time = row
             .seconds
-            .map(|s| format!(" ({})", crate::analysis::format::format_time(s * 1e9)))
+            .map(|_| format!(" ({})", view.time))
             .unwrap_or_default();
-        let (first, rest) = match row.reason.as_deref() {
-            Some(reason) => match reason.split_once('\n') {
-                Some((first, rest)) => (format!(": {first}"), Some(rest)),
-                None => (format!(": {reason}"), None),
-            },
-            None => (String::new(), None),
-        };
+        let first = view.first.map(|f| format!(": {f}")).unwrap_or_default();
         out += &format!(
             "  precondition {}{time}  `{}`{first}\n",
-            style::verdict(&row.status),
-            row.command
+            style::verdict(&view.status),
+            view.command
         );
-        for line in rest.into_iter().flat_map(str::lines) {
+        for line in view.last_lines.iter().flat_map(|l| l.lines()) {
             out += &format!("      | {line}\n");
         }
     }

@@ -109,6 +109,25 @@ pub fn flame_name(benchmark: &str) -> String {
     format!("flamegraph-{}", benchmark.replace(['/', '@'], "_"))
 }
 
+impl PreconditionView {
+    pub fn of(p: &crate::analysis::signoff::PreconditionRow) -> PreconditionView {
+        let (first, rest) = match p.reason.as_deref().map(|r| r.split_once('\n')) {
+            None => (None, None),
+            Some(None) => (p.reason.clone(), None),
+            Some(Some((first, rest))) => (Some(first.into()), Some(rest.into())),
+        };
+        PreconditionView {
+            command: p.command.clone(),
+            status: p.status.clone(),
+            first,
+            last_lines: rest,
+            time: p.seconds.map_or("-".into(), |s| {
+                crate::analysis::format::format_time(s * 1e9)
+            }),
+        }
+    }
+}
+
 /// The condensed view of a report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct View {
@@ -254,22 +273,7 @@ impl View {
             preconditions: report
                 .preconditions
                 .iter()
-                .map(|p| {
-                    let (first, rest) = match p.reason.as_deref().map(|r| r.split_once('\n')) {
-                        None => (None, None),
-                        Some(None) => (p.reason.clone(), None),
-                        Some(Some((first, rest))) => (Some(first.into()), Some(rest.into())),
-                    };
-                    PreconditionView {
-                        command: p.command.clone(),
-                        status: p.status.clone(),
-                        first,
-                        last_lines: rest,
-                        time: p.seconds.map_or("-".into(), |s| {
-                            crate::analysis::format::format_time(s * 1e9)
-                        }),
-                    }
-                })
+                .map(PreconditionView::of)
                 .collect(),
             precondition_counts: counts(report.preconditions.iter().map(|p| p.status.as_str())),
             explanations_shown,
@@ -432,6 +436,8 @@ mod tests {
                 benchmark: "codec/binary/mixed-10/small@simd".into(),
                 old_profile: Some("reports/runs/s-A.callgrind/a.out".into()),
                 new_profile: Some("reports/runs/s.callgrind/a.out".into()),
+                old_sha256: None,
+                new_sha256: None,
                 functions: (0..7)
                     .map(|n| FunctionDelta {
                         function: format!("f{n}"),
@@ -447,6 +453,8 @@ mod tests {
                 benchmark: "sync/x@scalar".into(),
                 old_profile: None,
                 new_profile: None,
+                old_sha256: None,
+                new_sha256: None,
                 functions: Vec::new(),
                 skipped: Some("no callgrind profile kept in the old record".into()),
             },
