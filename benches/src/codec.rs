@@ -17,7 +17,10 @@ use benchseal_kernels::codec::{
 };
 
 use crate::input::InputStream;
-use crate::registry::{Family, Instance, KernelPath, RunError, Size, Unit, Workload, WorkloadId};
+use crate::registry::{
+    Family, Instance, KernelPath, Parallel, RunError, Size, ThreadParts, Unit, Workload,
+    WorkloadId, on_threads,
+};
 
 /// One codec workload's parameters.
 struct CodecSpec {
@@ -26,6 +29,9 @@ struct CodecSpec {
     codepage: CodePage,
     layout: fn() -> Layout,
     describe: &'static str,
+    /// Whether a run can be shared among threads, a range of records each
+    /// ([`Instance::run_threads`]).
+    parallel: bool,
 }
 
 const SPECS: &[CodecSpec] = &[
@@ -35,6 +41,7 @@ const SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: display_10x50,
         describe: "DISPLAY: 10 x PIC X(50) of CP037 text with accented letters -> UTF-8 columns",
+        parallel: true,
     },
     CodecSpec {
         kernel: "display",
@@ -42,6 +49,7 @@ const SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp273,
         layout: display_10x50,
         describe: "DISPLAY: 10 x PIC X(50) of CP273 (German) text with accented letters -> UTF-8 columns",
+        parallel: false,
     },
     CodecSpec {
         kernel: "comp3",
@@ -49,6 +57,7 @@ const SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: comp3_10,
         describe: "COMP-3: 10 x PIC S9(9)V99 packed decimal -> scaled i64 columns",
+        parallel: true,
     },
     CodecSpec {
         kernel: "zoned",
@@ -56,6 +65,7 @@ const SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: zoned_10,
         describe: "zoned decimal: 10 x PIC S9(9)V99 EBCDIC zoned -> scaled i64 columns",
+        parallel: false,
     },
     CodecSpec {
         kernel: "binary",
@@ -63,6 +73,7 @@ const SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: binary_10,
         describe: "COMP/BINARY: 4 x 2-byte, 4 x 4-byte, 2 x 8-byte big-endian -> i64 columns",
+        parallel: false,
     },
     CodecSpec {
         kernel: "mixed",
@@ -70,6 +81,7 @@ const SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: customer_80,
         describe: "mixed customer record: DISPLAY, COMP-3, zoned and binary fields, 80 bytes",
+        parallel: true,
     },
 ];
 
@@ -129,6 +141,7 @@ const JSONL_SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: display_10x50,
         describe: "DISPLAY -> JSON Lines: 10 x PIC X(50) of CP037 text decoded and written as one JSON object per record",
+        parallel: false,
     },
     CodecSpec {
         kernel: "jsonl",
@@ -136,6 +149,7 @@ const JSONL_SPECS: &[CodecSpec] = &[
         codepage: CodePage::Cp037,
         layout: customer_80,
         describe: "mixed customer record -> JSON Lines: text escaped, numbers as decimal strings, 80-byte records",
+        parallel: false,
     },
 ];
 
@@ -163,7 +177,7 @@ pub fn workloads() -> Vec<Workload> {
             let units = (records * record_length) as u64;
             let stream = id.stem();
             let (layout, codepage) = (spec.layout, spec.codepage);
-            all.push(Workload::new(
+            let workload = Workload::new(
                 id,
                 Unit::Bytes,
                 units,
@@ -177,7 +191,15 @@ pub fn workloads() -> Vec<Workload> {
                         Box::new(decode) as Box<dyn Instance>
                     })
                 },
-            ));
+            );
+            all.push(if spec.parallel {
+                workload.with_parallel(Parallel {
+                    unit: "records",
+                    count: records,
+                })
+            } else {
+                workload
+            });
         }
     }
     all
@@ -191,9 +213,18 @@ pub fn simd_label() -> String {
 struct DecodeInstance {
     input: Vec<u8>,
     records: usize,
+    /// Bytes per (fixed-length) record: where the threads of `run_threads` cut the input.
+    record_length: usize,
+    /// What per-thread columns are built for.
+    layout: Layout,
     scalar: RecordDecoder,
     simd: RecordDecoder,
     columns: Columns,
+    /// Per-thread columns of `run_threads`, for each thread count above one.
+    parts: ThreadParts<Columns>,
+    /// The thread count of the last run when it ran on several threads: its parts, not
+    /// `columns`, hold the output.
+    threaded: Option<usize>,
 }
 
 impl DecodeInstance {
@@ -209,9 +240,13 @@ impl DecodeInstance {
         DecodeInstance {
             input,
             records,
+            record_length: layout.record_length,
             scalar: decoder(CodecPath::Scalar),
             simd: decoder(CodecPath::Simd),
             columns: Columns::with_capacity(&layout, records),
+            parts: ThreadParts::default(),
+            threaded: None,
+            layout,
         }
     }
 }
@@ -226,7 +261,69 @@ impl Instance for DecodeInstance {
     }
 
     fn output(&self, sink: &mut dyn FnMut(&[u8])) {
-        self.columns.serialize(sink);
+        match self.threaded.and_then(|threads| self.parts.get(threads)) {
+            Some(parts) => Columns::serialize_parts(parts, sink),
+            None => self.columns.serialize(sink),
+        }
+    }
+
+    fn run_threads(&mut self, path: KernelPath, threads: usize) -> Result<(), RunError> {
+        let decoder = pick(path, &self.scalar, &self.simd)?;
+        let parallel = Parallel {
+            unit: "records",
+            count: self.records,
+        };
+        parallel.check(threads)?;
+        self.threaded = None;
+        if threads == 1 {
+            // One thread decodes into the columns directly, as `run` does: no parts to join.
+            return self.decode(path);
+        }
+        let layout = &self.layout;
+        let parts = self.parts.get_or_build(threads, |part| {
+            Ok(Columns::with_capacity(
+                layout,
+                parallel.range(threads, part).len(),
+            ))
+        })?;
+        // Each thread decodes its records where they lie in the whole input, so the byte
+        // offsets and record numbers of an error are those a single run would report.
+        let (input, record_length) = (&self.input, self.record_length);
+        let work = parts
+            .iter_mut()
+            .enumerate()
+            .map(|(part, columns)| (parallel.range(threads, part), columns));
+        on_threads(work, |(range, columns)| {
+            columns.clear();
+            let mut cursor = Cursor {
+                record: range.start as u64,
+                pos: range.start * record_length,
+            };
+            decoder
+                .decode(
+                    &input[..range.end * record_length],
+                    RecordFormat::Fixed,
+                    &mut cursor,
+                    range.len(),
+                    columns,
+                    &mut Err,
+                )
+                .map_err(|e| RunError::Failed(e.to_string()))?;
+            if columns.records() != range.len() {
+                return Err(RunError::Failed(format!(
+                    "decoded {} of the {} records {}..{}",
+                    columns.records(),
+                    range.len(),
+                    range.start,
+                    range.end
+                )));
+            }
+            Ok(())
+        })?;
+        // The parts are the output, in order, as a parallel reader hands out batches:
+        // `output` serialises them as one, without a serial join here.
+        self.threaded = Some(threads);
+        Ok(())
     }
 }
 
@@ -277,15 +374,8 @@ impl Instance for JsonlInstance {
 
 impl DecodeInstance {
     fn decode(&mut self, path: KernelPath) -> Result<(), RunError> {
-        let decoder = match path {
-            KernelPath::Scalar => &self.scalar,
-            KernelPath::Simd => &self.simd,
-            KernelPath::Gpu => {
-                return Err(RunError::Unavailable(
-                    "the codec family has no GPU path".into(),
-                ));
-            }
-        };
+        let decoder = pick(path, &self.scalar, &self.simd)?;
+        self.threaded = None;
         self.columns.clear();
         let mut cursor = Cursor::default();
         decoder
@@ -306,6 +396,21 @@ impl DecodeInstance {
             )));
         }
         Ok(())
+    }
+}
+
+/// The decoder of `path` (`scalar` or `simd`), or why it cannot run here.
+fn pick<'a>(
+    path: KernelPath,
+    scalar: &'a RecordDecoder,
+    simd: &'a RecordDecoder,
+) -> Result<&'a RecordDecoder, RunError> {
+    match path {
+        KernelPath::Scalar => Ok(scalar),
+        KernelPath::Simd => Ok(simd),
+        KernelPath::Gpu => Err(RunError::Unavailable(
+            "the codec family has no GPU path".into(),
+        )),
     }
 }
 

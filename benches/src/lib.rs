@@ -18,5 +18,5 @@ pub mod registry;
 mod sync;
 
 pub use registry::{
-    Family, Instance, KernelPath, RunError, Size, Unit, Workload, WorkloadId, registry,
+    Family, Instance, KernelPath, Parallel, RunError, Size, Unit, Workload, WorkloadId, registry,
 };

@@ -15,7 +15,10 @@ use benchseal_kernels::quant::{
 };
 
 use crate::input::InputStream;
-use crate::registry::{Family, Instance, KernelPath, RunError, Size, Unit, Workload, WorkloadId};
+use crate::registry::{
+    Family, Instance, KernelPath, Parallel, RunError, Size, ThreadParts, Unit, Workload,
+    WorkloadId, on_threads,
+};
 
 /// Quantise shapes per tier (rows, cols).
 const QUANTIZE_SHAPES: [(Size, usize, usize); 3] = [
@@ -112,7 +115,7 @@ pub fn workloads() -> Vec<Workload> {
                 shape: Shape::new(rows, cols),
                 tokens,
             };
-            all.push(Workload::new(
+            let workload = Workload::new(
                 WorkloadId::new(
                     Family::Quant,
                     &format!("{kernel}-{}", layout.name()),
@@ -130,7 +133,12 @@ pub fn workloads() -> Vec<Workload> {
                     if tokens == 1 { "" } else { "s" },
                 ),
                 move || Ok(Box::new(ProductInstance::new(case)?) as Box<dyn Instance>),
-            ));
+            );
+            all.push(if tokens > 1 {
+                workload.with_parallel(case.parallel())
+            } else {
+                workload
+            });
         }
     }
     all
@@ -250,6 +258,23 @@ struct ProductCase {
     tokens: usize,
 }
 
+impl ProductCase {
+    /// Tokens are independent: each thread quantises and multiplies its own.
+    fn parallel(self) -> Parallel {
+        Parallel {
+            unit: "tokens",
+            count: self.tokens,
+        }
+    }
+}
+
+/// One thread's buffers in [`Instance::run_threads`]: its tokens' quantised activations
+/// and its own lookup tables.
+struct TokenPart {
+    act: QuantizedActivations,
+    scratch: LutScratch,
+}
+
 /// The weights of a product workload in the layout it measures.
 enum LaidOut {
     I2s,
@@ -266,6 +291,8 @@ struct ProductInstance {
     act: QuantizedActivations,
     scratch: LutScratch,
     out: Vec<f32>,
+    /// Per-thread buffers of `run_threads`, for each thread count used.
+    parts: ThreadParts<TokenPart>,
     gpu: gpu::GpuState,
     /// The path of the last successful run: GPU metrics are reported only after a GPU run,
     /// so a record of a CPU path never carries another path's figures.
@@ -300,6 +327,7 @@ impl ProductInstance {
             act,
             scratch: LutScratch::default(),
             out: vec![0.0; tokens * shape.rows],
+            parts: ThreadParts::default(),
             gpu: gpu::GpuState::default(),
             last_path: None,
         })
@@ -330,6 +358,13 @@ impl Instance for ProductInstance {
             Vec::new()
         }
     }
+
+    fn run_threads(&mut self, path: KernelPath, threads: usize) -> Result<(), RunError> {
+        self.last_path = None;
+        self.run_threads_on(path, threads)?;
+        self.last_path = Some(path);
+        Ok(())
+    }
 }
 
 impl ProductInstance {
@@ -342,14 +377,82 @@ impl ProductInstance {
             return self.gpu.run(&self.i2s, &self.act, &mut self.out);
         }
         let kernel = cpu_kernel(path)?;
-        self.act.quantize_into(&self.x, kernel).map_err(failed)?;
-        match &self.laid_out {
-            LaidOut::I2s => gemm_i2s(&self.i2s, &self.act, &mut self.out, kernel),
-            LaidOut::Tl1(m) => gemm_tl1(m, &self.act, &mut self.out, &mut self.scratch, kernel),
-            LaidOut::Tl2(m) => gemm_tl2(m, &self.act, &mut self.out, &mut self.scratch, kernel),
-        }
-        .map_err(failed)
+        product(
+            &self.i2s,
+            &self.laid_out,
+            &self.x,
+            &mut self.act,
+            &mut self.scratch,
+            &mut self.out,
+            kernel,
+        )
     }
+
+    fn run_threads_on(&mut self, path: KernelPath, threads: usize) -> Result<(), RunError> {
+        if path == KernelPath::Gpu {
+            return Err(RunError::Unavailable(
+                "the GPU path does not run on several CPU threads".into(),
+            ));
+        }
+        if self.case.tokens == 1 {
+            // A GEMV has one token: registered without `parallel`, like the default says.
+            return Err(RunError::Unavailable(
+                "this workload does not run on several threads".into(),
+            ));
+        }
+        let parallel = self.case.parallel();
+        parallel.check(threads)?;
+        let kernel = cpu_kernel(path)?;
+        let Shape { rows, cols } = self.case.shape;
+        let parts = self.parts.get_or_build(threads, |part| {
+            let tokens = parallel.range(threads, part).len();
+            Ok(TokenPart {
+                act: QuantizedActivations::zeroed(Shape::new(tokens, cols)).map_err(failed)?,
+                scratch: LutScratch::default(),
+            })
+        })?;
+        // Tokens are rows of `x` and of `out` (token-major): each part takes the next ones.
+        let (i2s, laid_out) = (&self.i2s, &self.laid_out);
+        let (mut x, mut out) = (self.x.as_slice(), self.out.as_mut_slice());
+        let work = parts.iter_mut().map(|part| {
+            let tokens = part.act.shape().rows;
+            let (x_part, x_rest) = x.split_at(tokens * cols);
+            let (out_part, out_rest) = std::mem::take(&mut out).split_at_mut(tokens * rows);
+            (x, out) = (x_rest, out_rest);
+            (part, x_part, out_part)
+        });
+        on_threads(work, |(part, x, out)| {
+            product(
+                i2s,
+                laid_out,
+                x,
+                &mut part.act,
+                &mut part.scratch,
+                out,
+                kernel,
+            )
+        })
+    }
+}
+
+/// Quantises the activations `x` into `act` (of their shape) and multiplies them with the
+/// weights in the layout measured, into `out`.
+fn product(
+    i2s: &I2sMatrix,
+    laid_out: &LaidOut,
+    x: &[f32],
+    act: &mut QuantizedActivations,
+    scratch: &mut LutScratch,
+    out: &mut [f32],
+    kernel: QuantKernel,
+) -> Result<(), RunError> {
+    act.quantize_into(x, kernel).map_err(failed)?;
+    match laid_out {
+        LaidOut::I2s => gemm_i2s(i2s, act, out, kernel),
+        LaidOut::Tl1(m) => gemm_tl1(m, act, out, scratch, kernel),
+        LaidOut::Tl2(m) => gemm_tl2(m, act, out, scratch, kernel),
+    }
+    .map_err(failed)
 }
 
 #[cfg(feature = "cuda")]

@@ -1,8 +1,9 @@
 //! Workload identities, size tiers, units of work and the [`Instance`] trait.
 
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -209,6 +210,115 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// How a workload's work divides among threads: into `count` independent pieces of `unit`
+/// (`"tokens"`, `"records"`), so one run can be shared among 1 to `count` threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parallel {
+    /// What the work divides into, plural: `"tokens"` or `"records"`.
+    pub unit: &'static str,
+    /// How many of them one run has: the most threads it can be shared among.
+    pub count: usize,
+}
+
+impl Parallel {
+    /// `Err(Failed)` naming the numbers unless `threads` is in `1..=count`.
+    pub(crate) fn check(self, threads: usize) -> Result<(), RunError> {
+        if threads == 0 || threads > self.count {
+            return Err(RunError::Failed(format!(
+                "{} {} cannot be shared among {threads} threads (1 to {} can share them)",
+                self.count, self.unit, self.count
+            )));
+        }
+        Ok(())
+    }
+
+    /// The `part`-th of `threads` contiguous ranges of `0..count`, as even as possible:
+    /// the first `count % threads` ranges are one longer. `threads` must be checked.
+    pub(crate) fn range(self, threads: usize, part: usize) -> Range<usize> {
+        let (size, longer) = (self.count / threads, self.count % threads);
+        let start = part * size + part.min(longer);
+        start..start + size + usize::from(part < longer)
+    }
+}
+
+/// Per-thread buffers of [`Instance::run_threads`], kept for every thread count used:
+/// the scaling pass rotates the counts from run to run, and rebuilding one count's
+/// buffers on every switch would put allocation and page faults inside the timed run.
+pub(crate) struct ThreadParts<T>(Vec<(usize, Vec<T>)>);
+
+impl<T> Default for ThreadParts<T> {
+    fn default() -> Self {
+        ThreadParts(Vec::new())
+    }
+}
+
+impl<T> ThreadParts<T> {
+    /// The `threads` buffers of that count, built by `build(part)` for each part on the
+    /// first call with it.
+    pub(crate) fn get_or_build(
+        &mut self,
+        threads: usize,
+        build: impl FnMut(usize) -> Result<T, RunError>,
+    ) -> Result<&mut Vec<T>, RunError> {
+        let at = match self.0.iter().position(|(t, _)| *t == threads) {
+            Some(at) => at,
+            None => {
+                let parts = (0..threads).map(build).collect::<Result<_, _>>()?;
+                self.0.push((threads, parts));
+                self.0.len() - 1
+            }
+        };
+        Ok(&mut self.0[at].1)
+    }
+
+    /// The buffers of `threads`, if a call built them.
+    pub(crate) fn get(&self, threads: usize) -> Option<&[T]> {
+        self.0
+            .iter()
+            .find(|(t, _)| *t == threads)
+            .map(|(_, parts)| parts.as_slice())
+    }
+}
+
+/// Runs `job` on every item of `work` (at least one), the first on the calling thread and
+/// each other one on a thread of its own, and returns the error of the first item (in
+/// `work`'s order) that failed. A single item runs without starting a thread, and nothing
+/// is allocated here beyond what starting the threads costs. A panic in a job propagates.
+pub(crate) fn on_threads<W: Send>(
+    work: impl Iterator<Item = W>,
+    job: impl Fn(W) -> Result<(), RunError> + Sync,
+) -> Result<(), RunError> {
+    let mut work = work.enumerate();
+    let Some((_, first)) = work.next() else {
+        return Ok(());
+    };
+    let Some(second) = work.next() else {
+        return job(first);
+    };
+    // (index, error) of the first item that failed.
+    let failure = Mutex::new(None::<(usize, RunError)>);
+    let record = |index: usize, result: Result<(), RunError>| {
+        if let Err(e) = result {
+            // A poisoned lock only means another job panicked, which the scope re-raises.
+            let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.as_ref().is_none_or(|(at, _)| index < *at) {
+                *slot = Some((index, e));
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        let (job, record) = (&job, &record);
+        for (index, item) in std::iter::once(second).chain(work) {
+            s.spawn(move || record(index, job(item)));
+        }
+        record(0, job(first));
+    });
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// One prepared workload: its input is built, its output buffers are allocated.
 ///
 /// Engines time [`Instance::run`] only; setup and hashing stay outside the timed region.
@@ -223,6 +333,20 @@ pub trait Instance: Send {
     /// cosine similarity of ternarised weights. Reported beside the timings, never hidden.
     fn extra_metrics(&self) -> Vec<(String, f64, String)> {
         Vec::new()
+    }
+    /// Runs the kernel once on `path` with its work divided into `threads` contiguous ranges
+    /// of the workload's [`Parallel`] unit, each on its own thread (one: the calling thread).
+    /// The output is byte-identical to `run(path)`'s. Per-thread buffers are allocated by the
+    /// first call with a given thread count and kept, so later calls (the timed ones)
+    /// allocate nothing (or as little as `run` does) beyond what starting threads costs.
+    ///
+    /// `threads` outside `1..=count` is `Failed`; the GPU path, and a workload without
+    /// [`Workload::parallel`], are `Unavailable`.
+    fn run_threads(&mut self, path: KernelPath, threads: usize) -> Result<(), RunError> {
+        let _ = (path, threads);
+        Err(RunError::Unavailable(
+            "this workload does not run on several threads".into(),
+        ))
     }
 }
 
@@ -239,6 +363,9 @@ pub struct Workload {
     pub paths: Vec<KernelPath>,
     /// A short description of what runs, for reports.
     pub describe: String,
+    /// How one run divides among threads ([`Instance::run_threads`]); `None` when it
+    /// runs on one thread only.
+    pub parallel: Option<Parallel>,
     setup: Arc<SetupFn>,
 }
 
@@ -249,6 +376,7 @@ impl fmt::Debug for Workload {
             .field("unit", &self.unit)
             .field("units", &self.units)
             .field("paths", &self.paths)
+            .field("parallel", &self.parallel)
             .finish_non_exhaustive()
     }
 }
@@ -268,8 +396,16 @@ impl Workload {
             units,
             paths: paths.to_vec(),
             describe: describe.into(),
+            parallel: None,
             setup: Arc::new(setup),
         }
+    }
+
+    /// This workload with its work divided among up to `parallel.count` threads by
+    /// [`Instance::run_threads`].
+    pub fn with_parallel(mut self, parallel: Parallel) -> Self {
+        self.parallel = Some(parallel);
+        self
     }
 
     /// Builds the input and allocates the output; the error says what failed.
@@ -319,6 +455,185 @@ mod tests {
                 "{text} has no scalar oracle"
             );
             assert!(w.units > 0, "{text} has no unit of work");
+        }
+    }
+
+    fn digest(instance: &dyn Instance) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        instance.output(&mut |b| hasher.update(b));
+        hasher.finalize().to_vec()
+    }
+
+    /// `run` on `path`, or `None` when the path cannot run here (SIMD switched off or absent).
+    fn run_or_skip(instance: &mut dyn Instance, id: &WorkloadId, path: KernelPath) -> Option<()> {
+        match instance.run(path) {
+            Ok(()) => Some(()),
+            Err(RunError::Unavailable(why)) if path == KernelPath::Simd => {
+                eprintln!("{id}@simd not compared: {why}");
+                None
+            }
+            Err(e) => panic!("{id} on {path}: {e}"),
+        }
+    }
+
+    #[test]
+    fn ranges_cover_the_work_evenly_in_order() {
+        for count in 1..=20 {
+            let parallel = Parallel {
+                unit: "tokens",
+                count,
+            };
+            for threads in 1..=count {
+                parallel.check(threads).unwrap();
+                let ranges: Vec<_> = (0..threads).map(|i| parallel.range(threads, i)).collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[threads - 1].end, count);
+                for pair in ranges.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start, "{count}/{threads}");
+                    assert!(pair[0].len() == pair[1].len() || pair[0].len() == pair[1].len() + 1);
+                }
+                assert!(ranges.iter().all(|r| !r.is_empty()));
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_workloads_are_the_gemms_and_the_fixed_length_decodes() {
+        let all = registry();
+        for w in &all {
+            let id = w.id.to_string();
+            let expected = match w.id.family {
+                Family::Quant => w.id.kernel.starts_with("gemm-").then(|| {
+                    let tokens = w.id.variant.rsplit_once("-t").unwrap().1;
+                    ("tokens", tokens.parse::<usize>().unwrap())
+                }),
+                Family::Codec => ["display/cp037-10x50", "comp3/s9v2-10", "mixed/customer-80"]
+                    .iter()
+                    .any(|stem| id.starts_with(&format!("codec/{stem}/")))
+                    .then(|| {
+                        let instance = w.setup().unwrap();
+                        let mut bytes = 0;
+                        instance.input(&mut |b| bytes += b.len());
+                        let record_length = match w.id.kernel.as_str() {
+                            "display" => 500,
+                            "comp3" => 60,
+                            _ => 80,
+                        };
+                        assert_eq!(bytes % record_length, 0, "{id}");
+                        ("records", bytes / record_length)
+                    }),
+                Family::Sync => None,
+            };
+            assert_eq!(
+                w.parallel.map(|p| (p.unit, p.count)),
+                expected,
+                "{id}: {:?}",
+                w.parallel
+            );
+        }
+        for family in [Family::Quant, Family::Codec] {
+            assert!(
+                all.iter().any(|w| w.id.family == family
+                    && w.id.size == Size::Tiny
+                    && w.parallel.is_some()),
+                "no tiny parallel {family} workload"
+            );
+        }
+    }
+
+    #[test]
+    fn run_threads_output_is_byte_identical_to_run_for_every_tiny_parallel_workload() {
+        let tiny: Vec<_> = registry()
+            .into_iter()
+            .filter(|w| w.id.size == Size::Tiny && w.parallel.is_some())
+            .collect();
+        // Three layouts of the tiny GEMM and three tiny decodes.
+        assert_eq!(tiny.len(), 6, "{tiny:?}");
+        for w in tiny {
+            let Parallel { count, .. } = w.parallel.unwrap();
+            let mut instance = w.setup().unwrap();
+            for path in [KernelPath::Scalar, KernelPath::Simd] {
+                if run_or_skip(instance.as_mut(), &w.id, path).is_none() {
+                    continue;
+                }
+                let single = digest(instance.as_ref());
+                let mut counts: Vec<usize> = (1..=count.min(4)).collect();
+                // The most threads, then fewer again right after more: each count's kept
+                // per-thread buffers are reused, and a count's output is its own.
+                counts.extend([count, 3.min(count), 2.min(count), 2.min(count), 1]);
+                for threads in counts {
+                    instance
+                        .run_threads(path, threads)
+                        .unwrap_or_else(|e| panic!("{} on {path} × {threads}: {e}", w.id));
+                    assert_eq!(
+                        digest(instance.as_ref()),
+                        single,
+                        "{} on {path} with {threads} threads",
+                        w.id
+                    );
+                }
+                // A single run after threaded ones still gives its bytes.
+                instance.run(path).unwrap();
+                assert_eq!(digest(instance.as_ref()), single, "{} on {path}", w.id);
+            }
+            assert!(matches!(
+                instance.run_threads(KernelPath::Gpu, 1),
+                Err(RunError::Unavailable(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn run_threads_rejects_zero_threads_and_more_threads_than_units() {
+        for w in registry()
+            .into_iter()
+            .filter(|w| w.id.size == Size::Tiny && w.parallel.is_some())
+        {
+            let Parallel { unit, count } = w.parallel.unwrap();
+            let mut instance = w.setup().unwrap();
+            for threads in [0, count + 1] {
+                match instance.run_threads(KernelPath::Scalar, threads) {
+                    Err(RunError::Failed(why)) => assert!(
+                        why.contains(&format!(
+                            "{count} {unit} cannot be shared among {threads} threads"
+                        )),
+                        "{}: {why}",
+                        w.id
+                    ),
+                    other => panic!("{} with {threads} threads: {other:?}", w.id),
+                }
+            }
+        }
+        let message = Parallel {
+            unit: "tokens",
+            count: 8,
+        }
+        .check(9)
+        .unwrap_err();
+        assert_eq!(
+            message,
+            RunError::Failed(
+                "8 tokens cannot be shared among 9 threads (1 to 8 can share them)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn workloads_without_parallel_do_not_run_on_threads() {
+        for id in [
+            "quant/gemv-i2s/128x256/tiny",
+            "codec/jsonl/cp037-10x50/tiny",
+        ] {
+            let w = registry()
+                .into_iter()
+                .find(|w| w.id.to_string() == id)
+                .unwrap();
+            assert_eq!(w.parallel, None);
+            assert!(matches!(
+                w.setup().unwrap().run_threads(KernelPath::Scalar, 1),
+                Err(RunError::Unavailable(_))
+            ));
         }
     }
 

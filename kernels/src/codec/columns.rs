@@ -134,6 +134,44 @@ impl Columns {
         self.records = self.records.min(records);
     }
 
+    /// Appends the complete records of `other` (columns of the same layout) after this
+    /// one's: text bytes are appended with `other`'s ends shifted past this column's bytes,
+    /// numbers appended, record counts summed. Decoding an input in parts and appending
+    /// the parts in order gives the columns of decoding it whole. Any part of a record
+    /// after the complete ones (in either) is dropped first. Reuses this one's memory: no
+    /// allocation when it has the room.
+    ///
+    /// # Panics
+    ///
+    /// If `other`'s columns are not those of this one's layout (count, names, scales,
+    /// signedness and kinds).
+    pub fn append(&mut self, other: &Columns) {
+        self.check_same_layout(other);
+        self.truncate(self.records);
+        let records = other.records;
+        for (column, from) in self.columns.iter_mut().zip(&other.columns) {
+            match (&mut column.data, &from.data) {
+                (
+                    ColumnData::Text { bytes, ends },
+                    ColumnData::Text {
+                        bytes: more,
+                        ends: more_ends,
+                    },
+                ) => {
+                    let shift = bytes.len();
+                    let more_ends = &more_ends[..records];
+                    bytes.extend_from_slice(&more[..more_ends.last().copied().unwrap_or(0)]);
+                    ends.extend(more_ends.iter().map(|end| end + shift));
+                }
+                (ColumnData::Number { values }, ColumnData::Number { values: more }) => {
+                    values.extend_from_slice(&more[..records]);
+                }
+                _ => unreachable!("column kinds were checked to match"),
+            }
+        }
+        self.records += records;
+    }
+
     /// Marks one more record complete (every column got its value).
     pub(crate) fn commit_record(&mut self) {
         self.records += 1;
@@ -149,41 +187,91 @@ impl Columns {
     /// UTF-8 bytes; numbers: i64 LE, the u64's own bytes in an unsigned column, which the
     /// layout, part of the input, tells apart).
     pub fn serialize(&self, sink: &mut dyn FnMut(&[u8])) {
+        Columns::serialize_parts(std::slice::from_ref(self), sink);
+    }
+
+    /// Serialises `parts`, the columns of consecutive ranges of one input decoded apart
+    /// (by threads, say), exactly as [`serialize`](Columns::serialize) serialises the
+    /// columns of the input decoded whole, without joining them first: each part's text
+    /// ends are shifted past the bytes of the parts before it. One part is `serialize`.
+    ///
+    /// # Panics
+    ///
+    /// If `parts` is empty or its columns are not all of one layout (count, names,
+    /// scales, signedness and kinds).
+    pub fn serialize_parts(parts: &[Columns], sink: &mut dyn FnMut(&[u8])) {
+        let (first, rest) = parts.split_first().expect("at least one part");
+        for other in rest {
+            first.check_same_layout(other);
+        }
+        let records: usize = parts.iter().map(|p| p.records).sum();
         sink(COLUMNS_SCHEMA.as_bytes());
         sink(b"\n");
-        sink(&(self.columns.len() as u64).to_le_bytes());
-        sink(&(self.records as u64).to_le_bytes());
+        sink(&(first.columns.len() as u64).to_le_bytes());
+        sink(&(records as u64).to_le_bytes());
         let mut chunk = Vec::with_capacity(64 * 1024);
-        for column in &self.columns {
+        for (at, column) in first.columns.iter().enumerate() {
             sink(&(column.name.len() as u64).to_le_bytes());
             sink(column.name.as_bytes());
+            let data = || parts.iter().map(move |p| &p.columns[at].data);
             match &column.data {
-                ColumnData::Text { bytes, ends } => {
+                ColumnData::Text { .. } => {
                     sink(b"T");
                     sink(&[column.scale]);
-                    for slice in ends.chunks(8192) {
-                        chunk.clear();
-                        for end in slice {
-                            chunk.extend_from_slice(&(*end as u64).to_le_bytes());
+                    let mut shift = 0;
+                    for data in data() {
+                        let ColumnData::Text { bytes, ends } = data else {
+                            unreachable!("column kinds were checked to match")
+                        };
+                        for slice in ends.chunks(8192) {
+                            chunk.clear();
+                            for end in slice {
+                                chunk.extend_from_slice(&((end + shift) as u64).to_le_bytes());
+                            }
+                            sink(&chunk);
                         }
-                        sink(&chunk);
+                        shift += bytes.len();
                     }
-                    sink(&(bytes.len() as u64).to_le_bytes());
-                    sink(bytes);
+                    sink(&(shift as u64).to_le_bytes());
+                    for data in data() {
+                        if let ColumnData::Text { bytes, .. } = data {
+                            sink(bytes);
+                        }
+                    }
                 }
-                ColumnData::Number { values } => {
+                ColumnData::Number { .. } => {
                     sink(b"N");
                     sink(&[column.scale]);
-                    for slice in values.chunks(8192) {
-                        chunk.clear();
-                        for v in slice {
-                            chunk.extend_from_slice(&v.to_le_bytes());
+                    for data in data() {
+                        let ColumnData::Number { values } = data else {
+                            unreachable!("column kinds were checked to match")
+                        };
+                        for slice in values.chunks(8192) {
+                            chunk.clear();
+                            for v in slice {
+                                chunk.extend_from_slice(&v.to_le_bytes());
+                            }
+                            sink(&chunk);
                         }
-                        sink(&chunk);
                     }
                 }
             }
         }
+    }
+
+    /// Panics with "columns of another layout" unless `other`'s columns are this one's
+    /// (count, names, scales, signedness and kinds).
+    fn check_same_layout(&self, other: &Columns) {
+        assert!(
+            self.columns.len() == other.columns.len()
+                && self.columns.iter().zip(&other.columns).all(|(a, b)| {
+                    a.name == b.name
+                        && a.scale == b.scale
+                        && a.unsigned == b.unsigned
+                        && std::mem::discriminant(&a.data) == std::mem::discriminant(&b.data)
+                }),
+            "columns of another layout"
+        );
     }
 
     /// Writes one JSON object per record, fields in layout order; numbers as decimal
@@ -481,4 +569,98 @@ fn word_needs_escape(word: u64) -> bool {
     let backslash = word ^ (ONES * u64::from(b'\\'));
     let is_zero = |x: u64| x.wrapping_sub(ONES) & !x;
     (below_space | is_zero(quote) | is_zero(backslash)) & !word & HIGH != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode::RecordGenerator;
+    use crate::codec::{
+        CodePage, CodecPath, Cursor, Field, RecordDecoder, RecordFormat, Unmappable,
+    };
+
+    fn serialized(columns: &Columns) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        columns.serialize(&mut |b| bytes.extend_from_slice(b));
+        bytes
+    }
+
+    #[test]
+    fn decoding_in_two_parts_and_appending_or_serialising_the_parts_equals_decoding_whole() {
+        let layout = Layout::new(
+            vec![
+                Field::display("name", 0, 12),
+                Field::numeric("balance", FieldKind::Packed, 12, 9, 2, true),
+                Field::display("city", 17, 7),
+                Field::numeric("id", FieldKind::Binary, 24, 18, 0, false),
+            ],
+            None,
+            None,
+        )
+        .unwrap();
+        let records = 37;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut random = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut input = Vec::new();
+        RecordGenerator::new(&layout, Some(CodePage::Cp273))
+            .write(&mut random, records as u64, RecordFormat::Fixed, &mut input)
+            .unwrap();
+        for path in [CodecPath::Scalar, CodecPath::Simd] {
+            let decoder =
+                RecordDecoder::new(&layout, Some(CodePage::Cp273), Unmappable::Error, path);
+            let decode = |bytes: &[u8]| {
+                let mut columns = Columns::with_capacity(&layout, records);
+                decoder
+                    .decode(
+                        bytes,
+                        RecordFormat::Fixed,
+                        &mut Cursor::default(),
+                        usize::MAX,
+                        &mut columns,
+                        &mut Err,
+                    )
+                    .unwrap();
+                columns
+            };
+            let whole = decode(&input);
+            assert_eq!(whole.records(), records);
+            for split in [0, 1, 16, records - 1, records] {
+                let at = split * layout.record_length;
+                let (first, second) = (decode(&input[..at]), decode(&input[at..]));
+                let mut joined = Columns::with_capacity(&layout, 0);
+                joined.append(&first);
+                joined.append(&second);
+                assert_eq!(joined.records(), records, "{path:?} split at {split}");
+                let mut apart = Vec::new();
+                Columns::serialize_parts(&[first.clone(), second.clone()], &mut |b| {
+                    apart.extend_from_slice(b)
+                });
+                assert_eq!(apart, serialized(&whole), "{path:?} split at {split}");
+                assert_eq!(
+                    serialized(&joined),
+                    serialized(&whole),
+                    "{path:?} split at {split}"
+                );
+                assert_eq!(joined, whole, "{path:?} split at {split}");
+                // Appending to columns that hold records keeps them, and a cleared buffer
+                // starts over.
+                joined.clear();
+                joined.append(&whole);
+                assert_eq!(serialized(&joined), serialized(&whole));
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "columns of another layout")]
+    fn appending_columns_of_another_layout_panics() {
+        let a = Layout::new(vec![Field::display("a", 0, 4)], None, None).unwrap();
+        let b = Layout::new(vec![Field::display("b", 0, 4)], None, None).unwrap();
+        Columns::with_capacity(&a, 1).append(&Columns::with_capacity(&b, 1));
+    }
 }
