@@ -358,6 +358,7 @@ pub fn run() -> RunRecord {
         session: None,
         shard: None,
         parts: Vec::new(),
+        scaling: Vec::new(),
         seal: None,
     };
     record.seal().expect("the fixture serialises");
@@ -476,6 +477,7 @@ pub fn record_with(statuses: &[Status]) -> RunRecord {
         session: None,
         shard: None,
         parts: Vec::new(),
+        scaling: Vec::new(),
         seal: None,
     }
 }

@@ -400,6 +400,11 @@ fn join(inputs: &[Input], command: Vec<String>) -> RunRecord {
         }),
         shard: None,
         parts,
+        // Only shard 0 measures thread scaling (`pipeline::scaling`): the fleet's one set.
+        scaling: inputs
+            .iter()
+            .flat_map(|i| i.record.scaling.iter().cloned())
+            .collect(),
         seal: None,
     }
 }

@@ -14,6 +14,7 @@ pub mod history;
 pub mod merge;
 pub mod names;
 pub mod replicates;
+pub mod scaling;
 pub mod signoff;
 pub mod slo;
 pub mod stats;

@@ -208,6 +208,8 @@ fn paired(args: &CompareArgs, policy: &Policy) -> Result<Outcome> {
             a_reference: None,
             b,
         }),
+        // Scaling runs this checkout's kernels in-process: it measures neither side.
+        scaling: None,
         ..crate::pipeline::RunConfig::default()
     };
     let to = if args.format == Format::Table {

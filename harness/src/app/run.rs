@@ -8,9 +8,10 @@ use benchseal_benches::{Family, Size, Workload, registry};
 
 pub use super::session::{Stderr, SummaryTo, run_and_report};
 use crate::model::golden::GOLDEN_PATH;
-use crate::model::outcome::Outcome;
+use crate::model::outcome::{Outcome, bad_input};
 use crate::model::record::EngineKind;
 use crate::pipeline::RunConfig;
+use crate::pipeline::scaling::{self, Threads};
 use crate::pipeline::select::PathChoice;
 use crate::pipeline::shard::ShardSpec;
 use crate::store::{BASELINES_DIR, RUNS_DIR};
@@ -23,6 +24,7 @@ const RUN_HELP: &str = r#"Examples:
   benchseal run --suite codec --workload codec/comp3 --path simd
   benchseal run --quick --compare-to 0.1.1               # then compare with that baseline
   benchseal run --size tiny --shard 0/2                  # one of two shards; then `benchseal merge`
+  benchseal run --quick --suite quant --threads 1,2      # scaling of the GEMMs on 1 and 2 threads
 
 Exit codes: 0 every path measured and every digest matched; 1 a kernel or bench process
 failed, or --compare-to found a failing regression; 2 bad input; 3 an output digest did
@@ -77,6 +79,23 @@ pub struct RunArgs {
     /// cost, and the record lists the cases it took. `benchseal merge` joins the N records
     #[arg(long, value_name = "I/N")]
     pub shard: Option<ShardSpec>,
+    /// Thread counts of the scaling pass, comma-separated [default: 1 to the number of
+    /// cores]; the parallel workloads of the medium tier (of the tiny tier in a run of it
+    /// alone) run on each (GEMMs split by tokens, codec decode by record ranges), with the
+    /// output digest checked at each
+    #[arg(
+        long,
+        value_name = "N",
+        value_delimiter = ',',
+        conflicts_with = "no_scaling"
+    )]
+    pub threads: Vec<usize>,
+    /// Allow --threads above the number of cores
+    #[arg(long)]
+    pub oversubscribe: bool,
+    /// No scaling pass
+    #[arg(long)]
+    pub no_scaling: bool,
     /// Directory of run records
     #[arg(long, value_name = "DIR", default_value = RUNS_DIR)]
     pub out: PathBuf,
@@ -103,8 +122,16 @@ pub struct RunArgs {
 impl RunArgs {
     /// The typed configuration these arguments ask for (`--compare-to` is the command's
     /// own step after the run, not part of it).
-    pub fn config(&self) -> RunConfig {
-        RunConfig {
+    pub fn config(&self) -> Result<RunConfig> {
+        let scaling = if self.no_scaling {
+            None
+        } else {
+            Some(
+                Threads::new(&self.threads, scaling::cores(), self.oversubscribe)
+                    .map_err(bad_input)?,
+            )
+        };
+        Ok(RunConfig {
             suites: self.suites.clone(),
             sizes: self.sizes.clone(),
             instr_sizes: self.instr_sizes.clone(),
@@ -118,7 +145,8 @@ impl RunArgs {
             executions: self.executions.map(|k| k as usize),
             paired: None,
             shard: self.shard,
-        }
+            scaling,
+        })
     }
 }
 
@@ -139,7 +167,7 @@ pub fn execute_with(args: RunArgs, registry: &[Workload]) -> Result<Outcome> {
         super::compare::check_baseline_exists(std::path::Path::new(BASELINES_DIR), version)?;
     }
     let key = args.sign.key()?;
-    let run = run_and_report(&args.config(), registry, to, key.as_ref())?;
+    let run = run_and_report(&args.config()?, registry, to, key.as_ref())?;
     let mut outcome = run.outcome;
     if let Some(version) = &args.compare_to {
         outcome = outcome.worst(super::compare::compare_to_baseline(

@@ -224,6 +224,24 @@ pub fn rerun_config(reference: &RunRecord, tiers: &[Size]) -> Result<RunConfig> 
             o.engines.clone()
         },
         workloads,
+        // Scaling again only where the record measured it; its thread counts, as far as
+        // this machine has the cores.
+        scaling: (!reference.scaling.is_empty())
+            .then(|| {
+                let counts: Vec<usize> = reference
+                    .scaling
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.threads))
+                    .filter(|&t| t <= crate::pipeline::scaling::cores())
+                    .collect();
+                crate::pipeline::scaling::Threads::new(
+                    &counts,
+                    crate::pipeline::scaling::cores(),
+                    false,
+                )
+                .ok()
+            })
+            .flatten(),
         ..RunConfig::default()
     })
 }

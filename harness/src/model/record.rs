@@ -73,6 +73,10 @@ pub struct RunRecord {
     /// left out for a record a run wrote.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<Part>,
+    /// Thread scaling of the workloads that divide their work among threads
+    /// (`pipeline::scaling`); left out when the run measured none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<ScalingRecord>,
     /// SHA-256 of the canonical JSON of everything else; `None` until sealed.
     pub seal: Option<String>,
 }
@@ -254,6 +258,80 @@ impl fmt::Display for Status {
             Status::Skipped(why) => write!(f, "skipped ({why})"),
             Status::Invalid(why) => write!(f, "invalid ({why})"),
         }
+    }
+}
+
+/// One workload run on 1, 2, … threads, in-process, interleaved round by round.
+///
+/// Only measured times and digests are kept: speedup and efficiency are derived on reading
+/// ([`ScalingRecord::speedup`]), so an edited time cannot leave a stale ratio behind.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ScalingRecord {
+    pub workload: WorkloadId,
+    pub path: KernelPath,
+    /// The concrete implementation, e.g. `simd (avx512vnni)`.
+    pub label: String,
+    pub unit: Unit,
+    /// Units of work per run of the kernel.
+    pub units: u64,
+    /// What the work is divided into (`tokens`, `records`) and how many of it one run has.
+    pub divides: String,
+    pub parts: usize,
+    /// Timed rounds; each round runs every thread count once, in a rotated order.
+    pub rounds: usize,
+    /// `invalid (digest mismatch: …)` when an output differs between thread counts or from
+    /// the digest pass; `skipped (reason)` when the workload could not be measured.
+    #[serde(flatten)]
+    pub status: Status,
+    /// Thread counts asked for but not measured, and why (more threads than parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<String>,
+    /// By thread count, ascending; the first is one thread.
+    pub points: Vec<ScalingPoint>,
+}
+
+/// One thread count of a [`ScalingRecord`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ScalingPoint {
+    pub threads: usize,
+    /// Per-run times, one per round, in round order.
+    pub samples_ns: Vec<f64>,
+    pub median_ns: f64,
+    /// SHA-256 of the output after the last run at this thread count.
+    pub output_sha256: String,
+}
+
+impl ScalingRecord {
+    /// The one-thread point, the reference of speedup and efficiency.
+    pub fn single(&self) -> Option<&ScalingPoint> {
+        self.points.iter().find(|p| p.threads == 1)
+    }
+
+    pub fn point(&self, threads: usize) -> Option<&ScalingPoint> {
+        self.points.iter().find(|p| p.threads == threads)
+    }
+
+    /// Median one-thread time over median `threads`-thread time.
+    pub fn speedup(&self, threads: usize) -> Option<f64> {
+        let single = self.single()?.median_ns;
+        let point = self.point(threads)?;
+        (point.median_ns > 0.0).then(|| single / point.median_ns)
+    }
+
+    /// Speedup per thread: 1 is perfect scaling.
+    pub fn efficiency(&self, threads: usize) -> Option<f64> {
+        Some(self.speedup(threads)? / threads as f64)
+    }
+
+    /// Units of work per second at `threads`' median time.
+    pub fn throughput(&self, threads: usize) -> Option<f64> {
+        let point = self.point(threads)?;
+        (point.median_ns > 0.0).then(|| self.units as f64 / (point.median_ns * 1e-9))
+    }
+
+    /// The largest thread count measured.
+    pub fn max_threads(&self) -> Option<usize> {
+        self.points.iter().map(|p| p.threads).max()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod digest_pass;
 pub mod engine;
 pub mod progress;
 pub mod recorder;
+pub mod scaling;
 pub mod select;
 pub mod shard;
 
@@ -63,6 +64,8 @@ pub struct RunConfig {
     pub paired: Option<Paired>,
     /// Only this shard of the selection ([`shard`]).
     pub shard: Option<shard::ShardSpec>,
+    /// The thread counts of the scaling pass ([`scaling`]); `None`: no scaling pass.
+    pub scaling: Option<scaling::Threads>,
 }
 
 /// The sides of a paired session, other than the working tree's own build.
@@ -102,6 +105,7 @@ impl Default for RunConfig {
             executions: None,
             paired: None,
             shard: None,
+            scaling: scaling::Threads::new(&[], scaling::cores(), false).ok(),
         }
     }
 }
@@ -282,6 +286,7 @@ pub fn run_with(
             session: None,
             shard: plan.shard.clone(),
             parts: Vec::new(),
+            scaling: Vec::new(),
             seal: None,
         },
     };
@@ -484,6 +489,23 @@ pub fn run_with(
         partner_output = partner.map(|a| (a.record, a.path));
     }
 
+    // (e) Thread scaling, in-process, on the working tree's own kernels; in a fleet run by
+    // shard 0 alone, so a merged record holds one set.
+    if let Some(threads) = &args.scaling
+        && !interrupt.requested()
+        && plan.shard.as_ref().is_none_or(|s| s.index == 0)
+    {
+        measure_scaling(
+            args,
+            registry,
+            &plan,
+            threads,
+            &golden,
+            &interrupt,
+            &mut recorder,
+        )?;
+    }
+
     // (d) Finish and seal.
     let interrupted = interrupt.requested();
     let record = &mut recorder.record;
@@ -553,6 +575,58 @@ pub fn run_with(
         record: recorder.record,
         path: recorder.path,
     })
+}
+
+/// Runs the scaling pass over the run's parallel workloads, saving the record after each.
+fn measure_scaling(
+    args: &RunConfig,
+    registry: &[Workload],
+    plan: &Plan,
+    threads: &scaling::Threads,
+    golden: &digest_pass::Golden,
+    interrupt: &Interrupt,
+    recorder: &mut Recorder<'_>,
+) -> Result<()> {
+    let candidates = scaling::candidates(
+        registry,
+        scaling::tier(&plan.options.sizes),
+        &plan.options.suites,
+        &args.workloads,
+    );
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let rounds = if args.quick {
+        scaling::QUICK_ROUNDS
+    } else {
+        scaling::FULL_ROUNDS
+    };
+    let progress = recorder.progress;
+    progress.phase_start("scaling", candidates.len());
+    for (done, workload) in candidates.iter().enumerate() {
+        if interrupt.requested() {
+            break;
+        }
+        let admitted = |p| args.paths.iter().any(|c| c.admits(p));
+        let Some(path) = scaling::path_for(workload, admitted) else {
+            continue;
+        };
+        let measured =
+            scaling::measure(workload, path, threads, rounds, &golden.digests, interrupt);
+        progress.advance(
+            "scaling",
+            done + 1,
+            candidates.len(),
+            &workload.id.to_string(),
+        );
+        recorder.record.scaling.push(measured);
+        recorder.save()?;
+    }
+    progress.phase_end();
+    for measured in &recorder.record.scaling {
+        progress.line(&crate::analysis::scaling::summary_line(measured));
+    }
+    Ok(())
 }
 
 /// The baseline side's record of a paired session: the candidate's workloads that the
@@ -653,7 +727,8 @@ pub fn outcome_of(record: &RunRecord) -> Outcome {
             ]
             .into_iter()
             .flatten()
-        });
+        })
+        .chain(record.scaling.iter().map(|s| &s.status));
     let engines = if record.engine_failures.is_empty() {
         Outcome::Success
     } else {

@@ -34,7 +34,7 @@ impl PathChoice {
         ""
     }
 
-    fn admits(self, path: KernelPath) -> bool {
+    pub(crate) fn admits(self, path: KernelPath) -> bool {
         match self {
             PathChoice::Auto => true,
             PathChoice::Scalar => path == KernelPath::Scalar,

@@ -22,6 +22,7 @@ mod paired;
 mod preconditions;
 mod run;
 mod run_record;
+mod scaling;
 mod signoff;
 mod signoff_formats;
 mod slo;

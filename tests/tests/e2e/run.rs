@@ -138,7 +138,7 @@ fn echo_workload() -> Workload {
     )
 }
 
-fn run_args(args: &[&str]) -> benchseal::app::run::RunArgs {
+pub(crate) fn run_args(args: &[&str]) -> benchseal::app::run::RunArgs {
     let cli = Cli::try_parse_from(["benchseal", "run"].iter().chain(args)).unwrap();
     match cli.command {
         Sub::Run(args) => args,
@@ -146,7 +146,7 @@ fn run_args(args: &[&str]) -> benchseal::app::run::RunArgs {
     }
 }
 
-fn only_record(dir: &Path) -> RunRecord {
+pub(crate) fn only_record(dir: &Path) -> RunRecord {
     let records: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

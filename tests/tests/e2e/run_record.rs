@@ -124,6 +124,26 @@ fn check(record: &RunRecord) -> Fingerprint {
             );
         }
     }
+    // A tiny run scales the tiny parallel workloads: three GEMM layouts and three decodes,
+    // each with one output at every thread count.
+    assert_eq!(
+        record.scaling.len(),
+        6,
+        "{}: {:?}",
+        record.run_id,
+        record.scaling
+    );
+    for scaling in &record.scaling {
+        assert_eq!(scaling.status, Status::Ok, "{}", scaling.workload);
+        assert_eq!(scaling.single().map(|p| p.threads), Some(1));
+        let first = &scaling.points[0].output_sha256;
+        assert!(
+            scaling.points.iter().all(|p| &p.output_sha256 == first),
+            "{}: {:?}",
+            scaling.workload,
+            scaling.points
+        );
+    }
     assert!(
         record.engine_failures.is_empty(),
         "{}: {:?}",

@@ -27,7 +27,7 @@ fn unknown_metric_names_line_column_objective_and_field() {
     );
     assert_eq!(
         parse(&text).unwrap_err().to_string(),
-        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility)"
+        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility, speedup_threads, efficiency)"
     );
 }
 
@@ -192,4 +192,98 @@ fn resamples_beyond_the_bound_are_refused() {
         "{err}"
     );
     parse(&format!("{HEAD}[regression.wall]\nresamples = 100000\n")).unwrap();
+}
+
+/// A scaling objective on `workload` with extra `fields` (`threads = 2`, say).
+fn scaling_objective(workload: &str, metric: &str, fields: &str) -> String {
+    format!(
+        "{HEAD}[[objective]]\nid = \"s\"\nworkload = \"{workload}\"\nmetric = \"{metric}\"\n{fields}\ntarget = \">= 1.5x\"\npriority = \"medium\"\n"
+    )
+}
+
+#[test]
+fn scaling_objectives_need_a_parallel_workload_and_at_least_two_threads() {
+    const GEMM: &str = "quant/gemm-i2s/4096x4096-t128/medium";
+    let err = |text: String| parse(&text).unwrap_err().to_string();
+    let gemv = err(scaling_objective(
+        "quant/gemv-i2s/4096x4096/medium",
+        "speedup_threads",
+        "",
+    ));
+    assert!(
+        gemv.contains(
+            "field `workload`: `quant/gemv-i2s/4096x4096/medium` does not run on several threads"
+        ),
+        "{gemv}"
+    );
+    let one = err(scaling_objective(GEMM, "speedup_threads", "threads = 1"));
+    assert!(
+        one.contains("field `threads`: must be at least 2 (one thread is the reference)"),
+        "{one}"
+    );
+    let elsewhere = err(scaling_objective(
+        GEMM,
+        "speedup",
+        "threads = 2\npaths = [\"scalar\", \"simd\"]",
+    ));
+    assert!(
+        elsewhere.contains(
+            "field `threads`: only `speedup_threads` and `efficiency` name a thread count"
+        ),
+        "{elsewhere}"
+    );
+    let slo = parse(&scaling_objective(GEMM, "efficiency", "threads = 4")).unwrap();
+    assert_eq!(slo.objectives[0].threads, Some(4));
+}
+
+#[test]
+fn scaling_objectives_read_the_scaling_pass_and_skip_a_count_it_did_not_measure() {
+    use benchseal::model::record::{ScalingPoint, ScalingRecord, Status};
+    use benchseal_benches::{KernelPath, Unit};
+    const GEMM: &str = "quant/gemm-i2s/4096x4096-t128/medium";
+    let point = |threads: usize, median_ns: f64| ScalingPoint {
+        threads,
+        samples_ns: vec![median_ns],
+        median_ns,
+        output_sha256: "ab".repeat(32),
+    };
+    let mut run = fixture::run();
+    run.scaling.push(ScalingRecord {
+        workload: GEMM.parse().unwrap(),
+        path: KernelPath::Simd,
+        label: "simd".into(),
+        unit: Unit::Weights,
+        units: 1 << 24,
+        divides: "tokens".into(),
+        parts: 128,
+        rounds: 1,
+        status: Status::Ok,
+        left_out: None,
+        points: vec![point(1, 10e6), point(2, 6e6)],
+    });
+    let judge = |run: &benchseal::model::record::RunRecord, metric: &str, fields: &str| {
+        let slo = parse(&scaling_objective(GEMM, metric, fields)).unwrap();
+        evaluate(&slo.objectives[0], run, None).unwrap()
+    };
+    let speedup = judge(&run, "speedup_threads", "threads = 2");
+    assert_eq!(speedup.measured_base, Some(10.0 / 6.0));
+    assert_eq!(speedup.verdict, SloVerdict::Pass);
+    // Without `threads`: the most threads measured, here two.
+    let efficiency = judge(&run, "efficiency", "");
+    assert_eq!(efficiency.measured_base, Some(10.0 / 6.0 / 2.0));
+    assert!(
+        matches!(efficiency.verdict, SloVerdict::Fail(_)),
+        "{:?}",
+        efficiency.verdict
+    );
+    assert_eq!(
+        judge(&run, "speedup_threads", "threads = 4").verdict,
+        SloVerdict::Skipped("4 threads not measured (measured: 1, 2)".into())
+    );
+    run.scaling[0].status = Status::Invalid("digest mismatch: 2 threads".into());
+    let invalid = judge(&run, "speedup_threads", "threads = 2").verdict;
+    assert!(
+        matches!(&invalid, SloVerdict::Fail(why) if why.contains("digest mismatch")),
+        "{invalid:?}"
+    );
 }

@@ -6,7 +6,9 @@ use std::fmt;
 use benchseal_benches::{KernelPath, Unit, WorkloadId};
 use serde::{Deserialize, Serialize};
 
-use crate::model::record::{PathRecord, ProcessRecord, RunRecord, Status, WorkloadRecord};
+use crate::model::record::{
+    PathRecord, ProcessRecord, RunRecord, ScalingRecord, Status, WorkloadRecord,
+};
 
 use super::error::*;
 use super::file::*;
@@ -127,6 +129,26 @@ fn wall(p: &PathRecord) -> Found<&crate::model::record::WallStats> {
             (Status::Skipped(why), _) => Found::Skip(format!("wall engine: {why}")),
             (Status::Invalid(why), _) => Found::Fail(format!("wall engine invalid: {why}")),
         },
+    }
+}
+
+/// The scaling of `id` on `path` (by default the path the pass measured).
+fn scaling<'r>(
+    run: &'r RunRecord,
+    id: &WorkloadId,
+    path: Option<KernelPath>,
+) -> Found<&'r ScalingRecord> {
+    let Some(record) = run
+        .scaling
+        .iter()
+        .find(|s| &s.workload == id && path.is_none_or(|p| s.path == p))
+    else {
+        return Found::Skip("no thread scaling of it in run".into());
+    };
+    match &record.status {
+        Status::Ok => Found::Yes(record),
+        Status::Skipped(why) => Found::Skip(why.clone()),
+        Status::Invalid(why) => Found::Fail(format!("scaling invalid: {why}")),
     }
 }
 
@@ -275,6 +297,37 @@ pub fn evaluate(
                 }
             };
             Ok(measured_in(source, measured))
+        }
+        (Subject::Workload(id), Metric::SpeedupThreads | Metric::Efficiency) => {
+            let source = format!("{id}, scaling");
+            let record = found!(scaling(run, id, objective.path), source);
+            let threads = found!(
+                match objective.threads.or_else(|| record.max_threads()) {
+                    Some(t) if t >= 2 && record.point(t).is_some() => Found::Yes(t),
+                    Some(1) | None => Found::Skip("only one thread measured".into()),
+                    Some(t) => Found::Skip(format!(
+                        "{t} threads not measured (measured: {})",
+                        record
+                            .points
+                            .iter()
+                            .map(|p| p.threads.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                },
+                source
+            );
+            let source = format!("{id} {}, {threads} threads over 1, scaling", record.path);
+            let value = if objective.metric == Metric::SpeedupThreads {
+                record.speedup(threads)
+            } else {
+                record.efficiency(threads)
+            };
+            let value = found!(
+                value.map_or(Found::Skip("no one-thread time".into()), Found::Yes),
+                source
+            );
+            Ok(measured_in(source, value))
         }
         (Subject::Workload(id), Metric::Speedup) => {
             let w = found!(workload(run, id), id.to_string());

@@ -19,10 +19,14 @@ pub enum Metric {
     PeakRss,
     Speedup,
     DigestReproducibility,
+    /// One-thread time over `threads`-thread time, from the scaling pass.
+    SpeedupThreads,
+    /// [`Metric::SpeedupThreads`] per thread: 100 % is perfect scaling.
+    Efficiency,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Throughput,
         Metric::LatencyP50,
         Metric::LatencyP95,
@@ -31,6 +35,8 @@ impl Metric {
         Metric::PeakRss,
         Metric::Speedup,
         Metric::DigestReproducibility,
+        Metric::SpeedupThreads,
+        Metric::Efficiency,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +49,8 @@ impl Metric {
             Metric::PeakRss => "peak_rss",
             Metric::Speedup => "speedup",
             Metric::DigestReproducibility => "digest_reproducibility",
+            Metric::SpeedupThreads => "speedup_threads",
+            Metric::Efficiency => "efficiency",
         }
     }
 
@@ -55,7 +63,10 @@ impl Metric {
             }
             Metric::Instructions => dimension == D::Count,
             Metric::PeakRss => dimension == D::Memory,
-            Metric::Speedup | Metric::DigestReproducibility => dimension == D::Ratio,
+            Metric::Speedup
+            | Metric::DigestReproducibility
+            | Metric::SpeedupThreads
+            | Metric::Efficiency => dimension == D::Ratio,
         }
     }
 
@@ -70,7 +81,8 @@ impl Metric {
             Metric::Instructions => "an instruction count (instr, K instr, M instr)",
             Metric::PeakRss => "an amount of memory (KiB, MiB, GiB)",
             Metric::Speedup => "a ratio (x or %)",
-            Metric::DigestReproducibility => "a percentage (%)",
+            Metric::DigestReproducibility | Metric::Efficiency => "a percentage (%)",
+            Metric::SpeedupThreads => "a ratio (x or %)",
         }
     }
 }
@@ -150,6 +162,10 @@ pub struct Objective {
     /// The kernel path measured (workload objectives); `None` picks the workload's fast path.
     pub path: Option<KernelPath>,
     pub speedup: Option<SpeedupBase>,
+    /// For `speedup_threads` and `efficiency`: the thread count judged; `None`, the
+    /// largest the scaling pass measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 /// A whole command the sign-off measures with the process engine.

@@ -45,6 +45,7 @@ struct RawObjective {
     path: Option<Spanned<String>>,
     paths: Option<Spanned<Vec<String>>>,
     relative_to: Option<Spanned<String>>,
+    threads: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +88,9 @@ struct Parser<'a> {
     text: &'a str,
     /// The registry's workload ids: a workload an objective names must be one of them.
     registered: Vec<String>,
+    /// Those of them that divide their work among threads (`speedup_threads`,
+    /// `efficiency`).
+    parallel: Vec<String>,
 }
 
 /// What is wrong with a `[fleet]` table: no class, a class twice, or a name that cannot be a
@@ -208,14 +212,18 @@ impl SloFile {
     /// `workload`, a `[[process]]` of the file: a misspelt name is an error naming the
     /// closest valid ones, not an objective skipped at sign-off.
     pub fn parse(text: &str, file: &str) -> Result<SloFile, SloError> {
-        let registered = benchseal_benches::registry()
+        let registry = benchseal_benches::registry();
+        let registered = registry.iter().map(|w| w.id.to_string()).collect();
+        let parallel = registry
             .iter()
+            .filter(|w| w.parallel.is_some())
             .map(|w| w.id.to_string())
             .collect();
         let p = Parser {
             file,
             text,
             registered,
+            parallel,
         };
         let raw: RawFile = toml::from_str(text).map_err(|e| p.syntax(e))?;
         if raw.schema.get_ref() != SLO_SCHEMA {
@@ -500,6 +508,51 @@ impl Parser<'_> {
             }
             _ => None,
         };
+        let scaling_metric = matches!(metric, Metric::SpeedupThreads | Metric::Efficiency);
+        let threads = match (&raw.threads, scaling_metric) {
+            (Some(t), false) => {
+                return Err(self.field(
+                    t.span(),
+                    ctx,
+                    "threads",
+                    "only `speedup_threads` and `efficiency` name a thread count",
+                ));
+            }
+            (Some(t), true) if *t.get_ref() < 2 => {
+                return Err(self.field(
+                    t.span(),
+                    ctx,
+                    "threads",
+                    "must be at least 2 (one thread is the reference)",
+                ));
+            }
+            (t, _) => t.as_ref().map(|t| *t.get_ref()),
+        };
+        if scaling_metric {
+            match &subject {
+                Subject::Workload(w) if !self.parallel.contains(&w.to_string()) => {
+                    let span = raw.workload.as_ref().map_or(raw.id.span(), |w| w.span());
+                    return Err(self.field(
+                        span,
+                        ctx,
+                        "workload",
+                        format!(
+                            "`{w}` does not run on several threads{}",
+                            closest_hint(&w.to_string(), self.parallel.iter().map(String::as_str))
+                        ),
+                    ));
+                }
+                Subject::Workload(_) => {}
+                _ => {
+                    return Err(self.field(
+                        raw.metric.span(),
+                        ctx,
+                        "metric",
+                        format!("`{metric}` needs one workload that runs on several threads"),
+                    ));
+                }
+            }
+        }
         Ok(Objective {
             id,
             description: raw.description.clone(),
@@ -509,6 +562,7 @@ impl Parser<'_> {
             priority,
             path,
             speedup,
+            threads,
         })
     }
 

@@ -227,6 +227,7 @@ pub fn new_run_record() -> RunRecord {
         session: None,
         shard: None,
         parts: Vec::new(),
+        scaling: Vec::new(),
         seal: None,
     }
 }

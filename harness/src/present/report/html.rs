@@ -117,6 +117,88 @@ const PANEL_RIGHT: f64 = 22.0;
 const PANEL_TOP: f64 = 30.0;
 const PANEL_BOTTOM: f64 = 26.0;
 
+/// One workload's thread scaling: speedup over one thread by thread count, on linear axes
+/// from 0, with the ideal (speedup = threads) dashed.
+#[derive(Serialize)]
+struct ScalingPanel {
+    case: String,
+    /// `x,y` pairs of the measured speedups.
+    points: String,
+    dots: Vec<Dot>,
+    /// From (1, 1) to (T, T).
+    ideal: (f64, f64, f64, f64),
+    ticks: Vec<Tick>,
+    threads: Vec<Tick>,
+    /// `ok`, else `fail` (a digest differed).
+    status: &'static str,
+}
+
+fn scaling_panels(report: &SignoffReport) -> Vec<ScalingPanel> {
+    let plot_w = PANEL_W - PANEL_LEFT - PANEL_RIGHT;
+    let plot_h = PANEL_H - PANEL_TOP - PANEL_BOTTOM;
+    report
+        .inputs
+        .run
+        .scaling
+        .iter()
+        .filter(|s| s.points.len() > 1)
+        .map(|s| {
+            let view = crate::analysis::scaling::ScalingView::of(s);
+            let most = view.widest().map_or(1, |r| r.threads).max(2) as f64;
+            let top = view
+                .rows
+                .iter()
+                .map(|r| r.speedup)
+                .filter(|v| v.is_finite())
+                .fold(most, f64::max);
+            let x = |t: f64| round1(PANEL_LEFT + (t - 1.0) / (most - 1.0) * plot_w);
+            let y = |v: f64| round1(PANEL_TOP + plot_h - v / top * plot_h);
+            let dots: Vec<Dot> = view
+                .rows
+                .iter()
+                .filter(|r| r.speedup.is_finite())
+                .map(|r| Dot {
+                    x: x(r.threads as f64),
+                    y: y(r.speedup),
+                    title: format!(
+                        "{} thread(s): {}, {} ({}, efficiency {})",
+                        r.threads, r.time, r.throughput, r.speedup_text, r.efficiency_text
+                    ),
+                })
+                .collect();
+            ScalingPanel {
+                case: view.case.clone(),
+                points: dots
+                    .iter()
+                    .map(|d| format!("{},{}", d.x, d.y))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                dots,
+                ideal: (x(1.0), y(1.0), x(most), y(most)),
+                ticks: [0.0, 1.0, most]
+                    .into_iter()
+                    .map(|v| value_tick(y(v), &format!("{v:.0}x")))
+                    .collect(),
+                threads: view
+                    .rows
+                    .iter()
+                    .map(|r| Tick {
+                        x: x(r.threads as f64),
+                        y: round1(PANEL_H - PANEL_BOTTOM + 14.0),
+                        text: r.threads.to_string(),
+                        unit: String::new(),
+                    })
+                    .collect(),
+                status: if view.digests_identical {
+                    "pass"
+                } else {
+                    "fail"
+                },
+            }
+        })
+        .collect()
+}
+
 /// The history's x axis: each earlier release, then this one.
 fn release_labels(report: &SignoffReport) -> Vec<String> {
     let history = report.inputs.history.iter().map(|h| h.label.clone());
@@ -338,6 +420,10 @@ impl ReportFormat for Html {
             );
         }
         extra.push(("panels", serde_json::to_value(panels(report))?));
+        extra.push((
+            "scaling_panels",
+            serde_json::to_value(scaling_panels(report))?,
+        ));
         extra.push(("v", serde_json::to_value(View::of(report))?));
         render_template(
             "html",

@@ -169,6 +169,41 @@ pub struct View {
     /// it leaves to the HTML.
     pub explanations_shown: Vec<ExplanationView>,
     pub explanations_more: usize,
+    /// Thread scaling of the run's parallel workloads, with the widest count's figures
+    /// written out for the Markdown's one row per workload.
+    pub scaling: Vec<ScalingSummary>,
+}
+
+/// A workload's thread scaling, and the figures of its widest thread count.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScalingSummary {
+    #[serde(flatten)]
+    pub view: crate::analysis::scaling::ScalingView,
+    pub widest_threads: usize,
+    /// One-thread and widest-count median times.
+    pub single_time: String,
+    pub widest_time: String,
+    pub widest_throughput: String,
+    pub speedup: String,
+    pub efficiency: String,
+}
+
+impl ScalingSummary {
+    pub fn of(record: &crate::model::record::ScalingRecord) -> ScalingSummary {
+        use crate::analysis::scaling::ScalingView;
+        let view = ScalingView::of(record);
+        let single = view.rows.iter().find(|r| r.threads == 1);
+        let widest = view.widest();
+        ScalingSummary {
+            widest_threads: widest.map_or(0, |r| r.threads),
+            single_time: single.map_or("-".into(), |r| r.time.clone()),
+            widest_time: widest.map_or("-".into(), |r| r.time.clone()),
+            widest_throughput: widest.map_or("-".into(), |r| r.throughput.clone()),
+            speedup: widest.map_or("n/a".into(), |r| r.speedup_text.clone()),
+            efficiency: widest.map_or("n/a".into(), |r| r.efficiency_text.clone()),
+            view,
+        }
+    }
 }
 
 /// The first `limit` of `items` (all without a limit) and how many are left out.
@@ -279,6 +314,13 @@ impl View {
             explanations_shown,
             explanations_more,
             explanations,
+            scaling: report
+                .inputs
+                .run
+                .scaling
+                .iter()
+                .map(ScalingSummary::of)
+                .collect(),
         }
     }
 }
