@@ -46,6 +46,15 @@ impl Budget {
             .map(|(limit, _)| limit.saturating_sub(self.started.elapsed()))
     }
 
+    /// When the budget runs out, for the run's own work; `None` without a budget.
+    pub fn deadline(&self) -> Option<crate::pipeline::Deadline> {
+        let (limit, text) = self.limit.as_ref()?;
+        Some(crate::pipeline::Deadline {
+            at: self.started + *limit,
+            budget: text.clone(),
+        })
+    }
+
     /// `Some(reason)` once the budget is spent: the reason a piece of work is skipped.
     pub fn spent(&self) -> Option<String> {
         let (_, text) = self.limit.as_ref()?;

@@ -146,6 +146,7 @@ impl RunArgs {
             paired: None,
             shard: self.shard,
             scaling,
+            deadline: None,
         })
     }
 }

@@ -493,6 +493,7 @@ pub fn execute(args: SignoffArgs) -> Result<Outcome> {
         }
         let mut config = crate::pipeline::RunConfig {
             quick: args.quick,
+            deadline: budget.deadline(),
             ..crate::pipeline::RunConfig::default()
         };
         if let Some(version) = &args.baseline {

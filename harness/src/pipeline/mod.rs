@@ -29,7 +29,7 @@ use benchseal_benches::{Family, KernelPath, Size, Workload};
 use crate::model::golden::GOLDEN_PATH;
 use crate::model::outcome::{Outcome, bad_input};
 use crate::model::record::{EngineKind, RUN_SCHEMA, RunOptions, RunRecord, RunTiming, Tuning};
-use crate::model::record::{Session, SessionRole, Shard};
+use crate::model::record::{Session, SessionRole, Shard, Status};
 use crate::store::RUNS_DIR;
 use crate::sys::clock;
 use crate::sys::process::cpu;
@@ -66,6 +66,29 @@ pub struct RunConfig {
     pub shard: Option<shard::ShardSpec>,
     /// The thread counts of the scaling pass ([`scaling`]); `None`: no scaling pass.
     pub scaling: Option<scaling::Threads>,
+    /// When a sign-off's time budget runs out: the scaling pass skips, naming it, the
+    /// workloads it has not begun by then.
+    pub deadline: Option<Deadline>,
+}
+
+/// The end of a time budget, and how the budget reads (`30 min`).
+#[derive(Clone, Debug)]
+pub struct Deadline {
+    pub at: Instant,
+    pub budget: String,
+}
+
+impl Deadline {
+    /// `Some(reason)` once the budget has run out: `bounded by policy: …`.
+    pub fn passed(&self) -> Option<String> {
+        (Instant::now() >= self.at).then(|| {
+            format!(
+                "{}: the budget of {} ran out before it began",
+                crate::analysis::signoff::BOUNDED_BY_POLICY,
+                self.budget
+            )
+        })
+    }
 }
 
 /// The sides of a paired session, other than the working tree's own build.
@@ -106,6 +129,7 @@ impl Default for RunConfig {
             paired: None,
             shard: None,
             scaling: scaling::Threads::new(&[], scaling::cores(), false).ok(),
+            deadline: None,
         }
     }
 }
@@ -611,8 +635,10 @@ fn measure_scaling(
         let Some(path) = scaling::path_for(workload, admitted) else {
             continue;
         };
-        let measured =
-            scaling::measure(workload, path, threads, rounds, &golden.digests, interrupt);
+        let measured = match args.deadline.as_ref().and_then(Deadline::passed) {
+            Some(why) => scaling::unmeasured(workload, path, rounds, Status::Skipped(why)),
+            None => scaling::measure(workload, path, threads, rounds, &golden.digests, interrupt),
+        };
         progress.advance(
             "scaling",
             done + 1,

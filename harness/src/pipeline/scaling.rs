@@ -103,6 +103,32 @@ pub fn candidates<'a>(
         .collect()
 }
 
+/// The record of `workload` on `path` before any point is measured, with `status`:
+/// `Skipped(why)` for one that will not be.
+pub fn unmeasured(
+    workload: &Workload,
+    path: KernelPath,
+    rounds: usize,
+    status: Status,
+) -> ScalingRecord {
+    let parallel = workload
+        .parallel
+        .expect("candidates() keeps parallel workloads only");
+    ScalingRecord {
+        workload: workload.id.clone(),
+        path,
+        label: path_label(workload.id.family, path),
+        unit: workload.unit,
+        units: workload.units,
+        divides: parallel.unit.into(),
+        parts: parallel.count,
+        rounds,
+        status,
+        left_out: None,
+        points: Vec::new(),
+    }
+}
+
 /// Measures `workload` on `path` at every count of `threads` up to the parts its work
 /// divides into (the counts above are named in `left_out`).
 pub fn measure(
@@ -116,19 +142,7 @@ pub fn measure(
     let parallel = workload
         .parallel
         .expect("candidates() keeps parallel workloads only");
-    let mut record = ScalingRecord {
-        workload: workload.id.clone(),
-        path,
-        label: path_label(workload.id.family, path),
-        unit: workload.unit,
-        units: workload.units,
-        divides: parallel.unit.into(),
-        parts: parallel.count,
-        rounds,
-        status: Status::Ok,
-        left_out: None,
-        points: Vec::new(),
-    };
+    let mut record = unmeasured(workload, path, rounds, Status::Ok);
     let counts: Vec<usize> = threads
         .counts()
         .iter()

@@ -58,13 +58,13 @@ fn split_workload(honest: bool) -> Workload {
     })
 }
 
-/// Runs the pass alone (nothing of the tiny tier matches), on 1, 2 and 8 threads.
+/// Runs the pass alone (nothing of the small tier matches), on 1, 2 and 8 threads.
 fn scale(honest: bool) -> (Outcome, benchseal::model::record::RunRecord) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("runs");
     let args = run_args(&[
         "--size",
-        "tiny",
+        "small",
         "--workload",
         "sync/split/*",
         "--threads",
@@ -136,4 +136,34 @@ fn thread_counts_above_the_cores_or_of_zero_are_usage_errors() {
         .stderr(predicate::str::contains(
             "a thread count must be at least 1",
         ));
+}
+
+struct Quiet;
+
+impl benchseal::pipeline::progress::Progress for Quiet {
+    fn line(&self, _: &str) {}
+}
+
+#[test]
+fn a_spent_budget_skips_the_pass_bounded_by_policy_and_names_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = benchseal::pipeline::RunConfig {
+        sizes: vec![benchseal_benches::Size::Small],
+        workloads: vec!["sync/split/*".into()],
+        out: dir.path().join("runs"),
+        deadline: Some(benchseal::pipeline::Deadline {
+            at: std::time::Instant::now(),
+            budget: "30 min".into(),
+        }),
+        ..benchseal::pipeline::RunConfig::default()
+    };
+    let output = benchseal::pipeline::run_with(&config, &[split_workload(true)], &Quiet).unwrap();
+    let [scaling] = output.record.scaling.as_slice() else {
+        panic!("{:?}", output.record.scaling)
+    };
+    assert_eq!(
+        scaling.status,
+        Status::Skipped("bounded by policy: the budget of 30 min ran out before it began".into())
+    );
+    assert!(scaling.points.is_empty());
 }
