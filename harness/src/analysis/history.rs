@@ -62,6 +62,9 @@ pub struct History {
     pub series: Vec<Series>,
     /// Records left out, with the reason (e.g. an interrupted run).
     pub skipped: Vec<String>,
+    /// Where each objective of the SLO file is heading ([`crate::analysis::projection`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub projections: Vec<crate::analysis::projection::Projection>,
 }
 
 /// A record with the labels it is known by.
@@ -183,5 +186,6 @@ pub fn build_history(
         records: ordered.len(),
         series,
         skipped: Vec::new(),
+        projections: Vec::new(),
     }
 }

@@ -13,6 +13,7 @@ pub mod format;
 pub mod history;
 pub mod merge;
 pub mod names;
+pub mod projection;
 pub mod replicates;
 pub mod scaling;
 pub mod signoff;

@@ -3,11 +3,14 @@
 //! trend shows (a broken or tampered file is still exit 2 or 3), because a change point is
 //! a question for a person, not a verdict.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Result;
 
 use super::args::StoreArgs;
 use crate::analysis::compare::Policy;
 use crate::analysis::history::build_history;
+use crate::analysis::projection::{Over, project};
 use crate::model::outcome::{Outcome, bad_input};
 use crate::present::history::render_markdown;
 
@@ -18,12 +21,22 @@ pub enum HistoryFormat {
     Json,
 }
 
+/// The SLO file projected when `--slo` is not given, if it exists.
+const DEFAULT_SLO: &str = "slo.toml";
+
 /// Examples and exit codes, after `--help`.
 const HISTORY_HELP: &str = r#"Examples:
   benchseal history --workload codec/comp3               # trend and change points, Markdown
   benchseal history --workload sync --format json
+  benchseal history --slo slo.toml --over runs          # projections over every stored run
 
-Exit codes: 0 printed; 2 bad input (no stored record matches, an unsealed record)."#;
+Each objective of the SLO file (`slo.toml` when it exists) is projected: the Theil-Sen slope
+of its value over the last 8 releases (or runs) and in how many more at that slope it
+crosses its target, "no trend" within the metric's noise, or "no projection" with fewer
+than 3 points.
+
+Exit codes: 0 printed; 2 bad input (no stored record matches, an unsealed record, an SLO
+file that cannot be read)."#;
 
 /// Arguments of `benchseal history`.
 #[derive(Debug, clap::Args)]
@@ -40,6 +53,12 @@ pub struct HistoryArgs {
     /// Smallest shift (percent) reported as a change point, for every metric.
     #[arg(long)]
     pub min_shift_pct: Option<f64>,
+    /// SLO file whose objectives are projected [default: slo.toml, when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub slo: Option<PathBuf>,
+    /// What a projection steps over: release baselines, or every stored run
+    #[arg(long, value_enum, default_value = "releases")]
+    pub over: Over,
     #[command(flatten)]
     pub stores: StoreArgs,
 }
@@ -61,6 +80,22 @@ pub fn execute(args: HistoryArgs) -> Result<Outcome> {
         &Policy::default(),
     );
     history.skipped = skipped;
+    let slo = match &args.slo {
+        Some(path) => Some(crate::store::load_slo(path)?),
+        None if Path::new(DEFAULT_SLO).exists() => {
+            Some(crate::store::load_slo(Path::new(DEFAULT_SLO))?)
+        }
+        None => None,
+    };
+    if let Some(slo) = &slo {
+        history.projections = project(
+            slo,
+            &records,
+            args.workload.as_deref(),
+            args.machine_class.as_deref(),
+            args.over,
+        );
+    }
     if history.series.is_empty() && args.workload.is_some() {
         eprintln!(
             "benchseal: no stored record measured a workload matching `{}`",

@@ -60,6 +60,21 @@ pub fn render_markdown(history: &History) -> String {
         }
         out.push('\n');
     }
+    if !history.projections.is_empty() {
+        out.push_str("### Projections\n\n| objective | machine class | target | points | fitted now | projection |\n|---|---|---|---|---|---|\n");
+        for p in &history.projections {
+            out.push_str(&format!(
+                "| `{}` | {} | `{}` | {} | {} | {} |\n",
+                p.objective,
+                p.machine_class,
+                p.target,
+                p.points.len(),
+                p.fitted.as_deref().unwrap_or("-"),
+                p.sentence()
+            ));
+        }
+        out.push('\n');
+    }
     if !history.skipped.is_empty() {
         out.push_str("Skipped:\n\n");
         for s in &history.skipped {

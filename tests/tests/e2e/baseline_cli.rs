@@ -382,6 +382,59 @@ fn history_finds_the_run_where_a_workload_slowed_down() {
 }
 
 #[test]
+fn history_projects_when_a_slowing_workload_crosses_its_objective() {
+    let dir = tempfile::tempdir().unwrap();
+    // 4096 bytes in 1000, 1100, 1200, 1300 ns: 3.81 GiB/s falling by about 0.29 a run.
+    for (i, center) in [1000.0, 1100.0, 1200.0, 1300.0].iter().enumerate() {
+        let benches = vec![Bench::new("codec/comp3/s9v2-10/tiny", *center, i as u64)];
+        run_file(
+            dir.path(),
+            &format!("run-{i}"),
+            &format!("2026-01-0{}T00:00:00Z", i + 1),
+            &benches,
+        );
+    }
+    std::fs::write(
+        dir.path().join("objectives.toml"),
+        "schema = \"benchseal.slo/1\"\n[[objective]]\nid = \"comp3\"\nworkload = \"codec/comp3/s9v2-10/tiny\"\nmetric = \"throughput\"\ntarget = \">= 2 GiB/s\"\npriority = \"high\"\n",
+    )
+    .unwrap();
+    let history = |over: &str| {
+        let out = benchseal_in(dir.path())
+            .args(["history", "--slo", "objectives.toml", "--over", over])
+            .args(["--format", "json"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<Value>(&out).unwrap()
+    };
+    let runs = history("runs");
+    let projection = &runs["projections"][0];
+    assert_eq!(projection["objective"], "comp3");
+    assert_eq!(projection["points"].as_array().unwrap().len(), 4);
+    assert_eq!(projection["trend"]["status"], "crosses", "{projection}");
+    let steps = projection["trend"]["steps"].as_u64().unwrap();
+    assert!((3..=5).contains(&steps), "{projection}");
+    // No run is a release's baseline: nothing to project over releases.
+    assert!(history("releases").get("projections").is_none());
+    benchseal_in(dir.path())
+        .args(["history", "--slo", "objectives.toml", "--over", "runs"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("### Projections"))
+        .stdout(predicate::str::contains(format!(
+            "crosses `>= 2 GiB/s` in about {steps} runs at this slope"
+        )));
+    benchseal_in(dir.path())
+        .args(["history", "--slo", "missing.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.toml"));
+}
+
+#[test]
 fn history_of_an_empty_store_is_empty() {
     let dir = tempfile::tempdir().unwrap();
     benchseal_in(dir.path())
