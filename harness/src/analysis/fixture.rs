@@ -148,6 +148,7 @@ fn path(
         wall: wall_ns.map(|(ns, units)| wall(ns, units)),
         instr: instructions.map(instr),
         extra: Default::default(),
+        allocations: None,
     }
 }
 
@@ -444,6 +445,7 @@ pub fn record_with(statuses: &[Status]) -> RunRecord {
             wall: None,
             instr: None,
             extra: BTreeMap::new(),
+            allocations: None,
         })
         .collect();
     RunRecord {

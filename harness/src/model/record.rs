@@ -385,6 +385,20 @@ pub struct PathRecord {
     /// their seal.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, ExtraMetric>,
+    /// Heap allocations of one warm kernel run on this path (`None` when not counted, as
+    /// in records made before they were). Left out of the JSON when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<Allocations>,
+}
+
+/// Heap allocations of one kernel run, counted exactly by the digest pass on the path's
+/// second run (the first one allocates the buffers a kernel keeps; the timed runs are
+/// warm): allocation calls (a `realloc` counts as one) and the bytes they asked for, on the
+/// thread that ran it (`sys::alloc`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Allocations {
+    pub per_run: u64,
+    pub bytes_per_run: u64,
 }
 
 /// An engine's result for one workload and path.

@@ -19,7 +19,7 @@ use benchseal_benches::{KernelPath, RunError, Workload};
 use crate::model::digest::Hasher;
 use crate::model::golden::{GOLDEN_PATH, GoldenDigests, WorkloadDigests};
 use crate::model::outcome::bad_input;
-use crate::model::record::{ExtraMetric, PathRecord, Status, WorkloadRecord};
+use crate::model::record::{Allocations, ExtraMetric, PathRecord, Status, WorkloadRecord};
 use crate::pipeline::select::Selected;
 use crate::sys::process::interrupt::Interrupt;
 
@@ -50,6 +50,8 @@ pub struct Computed {
     /// (or reported with another value), e.g. the GPU kernel and transfer times, which only
     /// exist after a GPU run.
     pub path_extra: Vec<(KernelPath, Vec<ExtraValue>)>,
+    /// Per path that ran, the allocations of its second (warm) run.
+    pub allocations: Vec<(KernelPath, Allocations)>,
 }
 
 /// A workload metric as [`benchseal_benches::Instance::extra_metrics`] reports it:
@@ -76,6 +78,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
                 outputs: Vec::new(),
                 extra: Vec::new(),
                 path_extra: Vec::new(),
+                allocations: Vec::new(),
             };
         }
     };
@@ -88,6 +91,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
     let mut outputs = Vec::new();
     let mut extra = Vec::new();
     let mut path_extra = Vec::new();
+    let mut allocations = Vec::new();
     for path in order {
         let output = match instance.run(path) {
             Ok(()) => {
@@ -104,6 +108,16 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
                         path_extra.push((path, own));
                     }
                 }
+                // A second run, counted: what each timed (warm) run allocates.
+                if let (Ok(()), allocs) = crate::sys::alloc::counted(|| instance.run(path)) {
+                    allocations.push((
+                        path,
+                        Allocations {
+                            per_run: allocs.count,
+                            bytes_per_run: allocs.bytes,
+                        },
+                    ));
+                }
                 PathOutput::Digest(hasher.finish_hex())
             }
             Err(RunError::Unavailable(why)) => PathOutput::Unavailable(why),
@@ -116,6 +130,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
         outputs,
         extra,
         path_extra,
+        allocations,
     }
 }
 
@@ -292,6 +307,11 @@ pub fn digest_record(
                     .find(|(p, _)| *p == path)
                     .map(|(_, metrics)| extra_metrics(metrics))
                     .unwrap_or_default(),
+                allocations: computed
+                    .allocations
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, a)| *a),
             }
         })
         .collect();
@@ -336,6 +356,7 @@ mod tests {
                 .collect(),
             extra: Vec::new(),
             path_extra: Vec::new(),
+            allocations: Vec::new(),
         }
     }
 
@@ -394,6 +415,7 @@ mod tests {
             ],
             extra: Vec::new(),
             path_extra: Vec::new(),
+            allocations: Vec::new(),
         };
         let v = judge(&c, None);
         assert_eq!(
@@ -451,6 +473,73 @@ mod tests {
                 KernelPath::Gpu,
                 vec![("gpu_ms".to_string(), 2.0, "ms".to_string())]
             )]
+        );
+    }
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::*;
+
+    /// Scalar allocates a 100-byte buffer on every run; SIMD grows a kept buffer once.
+    struct Allocating {
+        kept: Vec<u8>,
+        output: Vec<u8>,
+    }
+
+    impl benchseal_benches::Instance for Allocating {
+        fn input(&self, sink: &mut dyn FnMut(&[u8])) {
+            sink(b"in");
+        }
+        fn run(&mut self, path: KernelPath) -> Result<(), RunError> {
+            match path {
+                KernelPath::Scalar => self.output = vec![7; 100],
+                _ => {
+                    self.kept.resize(100, 7);
+                    self.output.clone_from(&self.kept);
+                }
+            }
+            Ok(())
+        }
+        fn output(&self, sink: &mut dyn FnMut(&[u8])) {
+            sink(&self.output);
+        }
+    }
+
+    #[test]
+    fn each_path_records_what_its_warm_run_allocates() {
+        let workload = Workload::new(
+            "sync/alloc/x/tiny".parse().unwrap(),
+            benchseal_benches::Unit::Bytes,
+            100,
+            &[KernelPath::Scalar, KernelPath::Simd],
+            "test",
+            || {
+                Ok(Box::new(Allocating {
+                    kept: Vec::new(),
+                    output: Vec::new(),
+                }))
+            },
+        );
+        let computed = compute(&workload, &[KernelPath::Scalar, KernelPath::Simd]);
+        assert_eq!(
+            computed.allocations,
+            vec![
+                (
+                    KernelPath::Scalar,
+                    Allocations {
+                        per_run: 1,
+                        bytes_per_run: 100
+                    }
+                ),
+                (
+                    KernelPath::Simd,
+                    Allocations {
+                        per_run: 0,
+                        bytes_per_run: 0
+                    }
+                ),
+            ]
         );
     }
 }

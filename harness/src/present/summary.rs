@@ -6,7 +6,7 @@ use benchseal_benches::KernelPath;
 use crate::analysis::format::{format_count, format_speedup, format_throughput, format_time};
 use crate::model::record::ENGINE_COULD_NOT_RUN;
 use crate::model::record::{
-    EngineResult, PathRecord, ProcessRecord, RunRecord, Status, WorkloadRecord,
+    Allocations, EngineResult, PathRecord, ProcessRecord, RunRecord, Status, WorkloadRecord,
 };
 use crate::present::table::{Align, Table};
 
@@ -22,6 +22,7 @@ pub fn render(record: &RunRecord) -> String {
         ("vs scalar", Align::Right),
         ("instructions", Align::Right),
         ("est. cycles", Align::Right),
+        ("allocs/run", Align::Right),
     ]);
     let mut reasons = Vec::new();
     let mut metrics = Vec::new();
@@ -151,7 +152,27 @@ fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
             .and_then(|m| m.estimated_cycles)
             .map(format_count)
             .unwrap_or_default(),
+        path.allocations
+            .filter(|_| trusted)
+            .map(format_allocations)
+            .unwrap_or_default(),
     ]
+}
+
+/// `0`, or `3 (1.5 KiB)`: allocations of one run and the bytes they asked for.
+pub fn format_allocations(a: Allocations) -> String {
+    if a.per_run == 0 {
+        return "0".into();
+    }
+    let bytes = a.bytes_per_run as f64;
+    let size = if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    } else if bytes >= 1024.0 {
+        format!("{:.1} KiB", bytes / 1024.0)
+    } else {
+        format!("{} B", a.bytes_per_run)
+    };
+    format!("{} ({size})", format_count(a.per_run))
 }
 
 /// Where a run's time went (build, tool installs, bench processes, harness), as lines.
