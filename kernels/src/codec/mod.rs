@@ -14,7 +14,9 @@
 //! load and byte swap per field, and both paths run it.
 //!
 //! Memory-mapped, streaming decoding of files lives in [`file`]; encoders that produce
-//! valid records (for generated inputs and round-trip tests) in [`encode`].
+//! valid records (for generated inputs and round-trip tests) in [`encode`]. [`IconvDisplay`]
+//! decodes DISPLAY records with the system's iconv(3) instead: not a kernel of this
+//! project but a peer the benches compare the DISPLAY paths with.
 
 mod codepage;
 mod columns;
@@ -25,6 +27,7 @@ mod error;
 pub mod file;
 mod layout;
 mod numeric;
+mod reference;
 mod tables;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -42,6 +45,7 @@ pub use layout::{
     binary_min_length, numeric_length,
 };
 pub use numeric::format_decimal;
+pub use reference::{ConvertError, Iconv, IconvDisplay};
 
 use crate::simd::SimdLevel;
 
