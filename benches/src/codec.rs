@@ -6,14 +6,18 @@
 //! into columns allocated at setup, and `output` is the columns' deterministic
 //! serialisation, so the digest pass proves every field of every record was decoded.
 //!
+//! The DISPLAY workloads also run on the `reference` path: the system's iconv(3) decoding
+//! the same records into the same columns ([`IconvDisplay`]), so their output digest is the
+//! same and one run gives the ratio of the own paths to the system's converter.
+//!
 //! The `jsonl` workloads decode the same way and then write the columns as JSON Lines
 //! (what `benchseal codec decode --jsonl` writes) into a buffer kept from setup; their
 //! output is those bytes, so the digest pins the JSON Lines format too.
 
 use benchseal_kernels::codec::encode::RecordGenerator;
 use benchseal_kernels::codec::{
-    CodePage, CodecPath, Columns, Cursor, FastPath, Field, FieldKind, JsonlWriter, Layout,
-    RecordDecoder, RecordFormat, Unmappable,
+    CodePage, CodecPath, Columns, Cursor, FastPath, Field, FieldKind, IconvDisplay, JsonlWriter,
+    Layout, RecordDecoder, RecordFormat, Unmappable,
 };
 
 use crate::input::InputStream;
@@ -32,6 +36,9 @@ struct CodecSpec {
     /// Whether a run can be shared among threads, a range of records each
     /// ([`Instance::run_threads`]).
     parallel: bool,
+    /// Whether it runs on [`KernelPath::Reference`] too: iconv(3) decoding the records
+    /// (DISPLAY fields only).
+    reference: bool,
 }
 
 const SPECS: &[CodecSpec] = &[
@@ -42,6 +49,7 @@ const SPECS: &[CodecSpec] = &[
         layout: display_10x50,
         describe: "DISPLAY: 10 x PIC X(50) of CP037 text with accented letters -> UTF-8 columns",
         parallel: true,
+        reference: true,
     },
     CodecSpec {
         kernel: "display",
@@ -50,6 +58,7 @@ const SPECS: &[CodecSpec] = &[
         layout: display_10x50,
         describe: "DISPLAY: 10 x PIC X(50) of CP273 (German) text with accented letters -> UTF-8 columns",
         parallel: false,
+        reference: true,
     },
     CodecSpec {
         kernel: "comp3",
@@ -58,6 +67,7 @@ const SPECS: &[CodecSpec] = &[
         layout: comp3_10,
         describe: "COMP-3: 10 x PIC S9(9)V99 packed decimal -> scaled i64 columns",
         parallel: true,
+        reference: false,
     },
     CodecSpec {
         kernel: "zoned",
@@ -66,6 +76,7 @@ const SPECS: &[CodecSpec] = &[
         layout: zoned_10,
         describe: "zoned decimal: 10 x PIC S9(9)V99 EBCDIC zoned -> scaled i64 columns",
         parallel: false,
+        reference: false,
     },
     CodecSpec {
         kernel: "binary",
@@ -74,6 +85,7 @@ const SPECS: &[CodecSpec] = &[
         layout: binary_10,
         describe: "COMP/BINARY: 4 x 2-byte, 4 x 4-byte, 2 x 8-byte big-endian -> i64 columns",
         parallel: false,
+        reference: false,
     },
     CodecSpec {
         kernel: "mixed",
@@ -82,6 +94,7 @@ const SPECS: &[CodecSpec] = &[
         layout: customer_80,
         describe: "mixed customer record: DISPLAY, COMP-3, zoned and binary fields, 80 bytes",
         parallel: true,
+        reference: false,
     },
 ];
 
@@ -142,6 +155,7 @@ const JSONL_SPECS: &[CodecSpec] = &[
         layout: display_10x50,
         describe: "DISPLAY -> JSON Lines: 10 x PIC X(50) of CP037 text decoded and written as one JSON object per record",
         parallel: false,
+        reference: false,
     },
     CodecSpec {
         kernel: "jsonl",
@@ -150,6 +164,7 @@ const JSONL_SPECS: &[CodecSpec] = &[
         layout: customer_80,
         describe: "mixed customer record -> JSON Lines: text escaped, numbers as decimal strings, 80-byte records",
         parallel: false,
+        reference: false,
     },
 ];
 
@@ -176,15 +191,21 @@ pub fn workloads() -> Vec<Workload> {
             let records = (tier_bytes(size) / record_length).max(1);
             let units = (records * record_length) as u64;
             let stream = id.stem();
-            let (layout, codepage) = (spec.layout, spec.codepage);
+            let (layout, codepage, reference) = (spec.layout, spec.codepage, spec.reference);
+            let paths: &[KernelPath] = if reference {
+                &[KernelPath::Scalar, KernelPath::Simd, KernelPath::Reference]
+            } else {
+                &[KernelPath::Scalar, KernelPath::Simd]
+            };
             let workload = Workload::new(
                 id,
                 Unit::Bytes,
                 units,
-                &[KernelPath::Scalar, KernelPath::Simd],
+                paths,
                 format!("{} ({records} records)", spec.describe),
                 move || {
-                    let decode = DecodeInstance::new(layout(), codepage, &stream, records);
+                    let decode =
+                        DecodeInstance::new(layout(), codepage, &stream, records, reference);
                     Ok(if jsonl {
                         Box::new(JsonlInstance::new(decode)) as Box<dyn Instance>
                     } else {
@@ -219,6 +240,9 @@ struct DecodeInstance {
     layout: Layout,
     scalar: RecordDecoder,
     simd: RecordDecoder,
+    /// The `reference` path's decoder, or why it cannot run (the workload has none, or
+    /// iconv has no such conversion here).
+    reference: Result<IconvDisplay, String>,
     columns: Columns,
     /// Per-thread columns of `run_threads`, for each thread count above one.
     parts: ThreadParts<Columns>,
@@ -228,7 +252,13 @@ struct DecodeInstance {
 }
 
 impl DecodeInstance {
-    fn new(layout: Layout, codepage: CodePage, stream: &str, records: usize) -> DecodeInstance {
+    fn new(
+        layout: Layout,
+        codepage: CodePage,
+        stream: &str,
+        records: usize,
+        reference: bool,
+    ) -> DecodeInstance {
         let mut source = InputStream::new(stream);
         let mut random = || source.next_u64();
         let generator = RecordGenerator::new(&layout, Some(codepage));
@@ -243,6 +273,11 @@ impl DecodeInstance {
             record_length: layout.record_length,
             scalar: decoder(CodecPath::Scalar),
             simd: decoder(CodecPath::Simd),
+            reference: if reference {
+                IconvDisplay::new(codepage, &layout)
+            } else {
+                Err("this workload has no reference path".into())
+            },
             columns: Columns::with_capacity(&layout, records),
             parts: ThreadParts::default(),
             threaded: None,
@@ -374,20 +409,31 @@ impl Instance for JsonlInstance {
 
 impl DecodeInstance {
     fn decode(&mut self, path: KernelPath) -> Result<(), RunError> {
-        let decoder = pick(path, &self.scalar, &self.simd)?;
-        self.threaded = None;
-        self.columns.clear();
-        let mut cursor = Cursor::default();
-        decoder
-            .decode(
-                &self.input,
-                RecordFormat::Fixed,
-                &mut cursor,
-                usize::MAX,
-                &mut self.columns,
-                &mut Err,
-            )
-            .map_err(|e| RunError::Failed(e.to_string()))?;
+        if path == KernelPath::Reference {
+            let reference = self
+                .reference
+                .as_mut()
+                .map_err(|why| RunError::Unavailable(why.clone()))?;
+            self.threaded = None;
+            self.columns.clear();
+            reference
+                .decode(&self.input, self.records, &mut self.columns)
+                .map_err(RunError::Failed)?;
+        } else {
+            let decoder = pick(path, &self.scalar, &self.simd)?;
+            self.threaded = None;
+            self.columns.clear();
+            decoder
+                .decode(
+                    &self.input,
+                    RecordFormat::Fixed,
+                    &mut Cursor::default(),
+                    usize::MAX,
+                    &mut self.columns,
+                    &mut Err,
+                )
+                .map_err(|e| RunError::Failed(e.to_string()))?;
+        }
         if self.columns.records() != self.records {
             return Err(RunError::Failed(format!(
                 "decoded {} of {} records",
@@ -399,7 +445,8 @@ impl DecodeInstance {
     }
 }
 
-/// The decoder of `path` (`scalar` or `simd`), or why it cannot run here.
+/// The decoder of `path` (`scalar` or `simd`), or why it cannot run here. The reference
+/// path has no `RecordDecoder`: `decode` runs it, on one thread.
 fn pick<'a>(
     path: KernelPath,
     scalar: &'a RecordDecoder,
@@ -410,6 +457,9 @@ fn pick<'a>(
         KernelPath::Simd => Ok(simd),
         KernelPath::Gpu => Err(RunError::Unavailable(
             "the codec family has no GPU path".into(),
+        )),
+        KernelPath::Reference => Err(RunError::Unavailable(
+            "the reference path decodes on one thread only".into(),
         )),
     }
 }
@@ -426,7 +476,7 @@ mod tests {
     }
 
     #[test]
-    fn tiny_workloads_decode_alike_on_both_paths() {
+    fn tiny_workloads_decode_alike_on_every_path() {
         let tiny: Vec<_> = workloads()
             .into_iter()
             .filter(|w| w.id.size == Size::Tiny)
@@ -446,6 +496,33 @@ mod tests {
             let scalar = digest_of(instance.as_ref());
             instance.run(KernelPath::Simd).unwrap();
             assert_eq!(digest_of(instance.as_ref()), scalar, "{}", workload.id);
+            let reference = instance.run(KernelPath::Reference);
+            if workload.paths.contains(&KernelPath::Reference) {
+                // iconv decodes the same records into the same columns, unless this
+                // system lacks the conversion.
+                match reference {
+                    Ok(()) => {
+                        assert_eq!(digest_of(instance.as_ref()), scalar, "{}", workload.id)
+                    }
+                    Err(RunError::Unavailable(why)) => {
+                        eprintln!("{}@reference not compared: {why}", workload.id)
+                    }
+                    Err(e) => panic!("{}@reference: {e}", workload.id),
+                }
+            } else {
+                assert!(
+                    matches!(reference, Err(RunError::Unavailable(_))),
+                    "{}",
+                    workload.id
+                );
+            }
+            for path in [KernelPath::Gpu, KernelPath::Reference] {
+                assert!(
+                    matches!(instance.run_threads(path, 1), Err(RunError::Unavailable(_))),
+                    "{}@{path}",
+                    workload.id
+                );
+            }
             assert!(matches!(
                 instance.run(KernelPath::Gpu),
                 Err(RunError::Unavailable(_))

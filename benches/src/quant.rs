@@ -72,7 +72,7 @@ impl Layout {
     /// Only I2_S has a CUDA kernel.
     fn paths(self) -> &'static [KernelPath] {
         match self {
-            Layout::I2s => &KernelPath::ALL,
+            Layout::I2s => &[KernelPath::Scalar, KernelPath::Simd, KernelPath::Gpu],
             Layout::Tl1 | Layout::Tl2 => &[KernelPath::Scalar, KernelPath::Simd],
         }
     }
@@ -166,6 +166,9 @@ fn cpu_kernel(path: KernelPath) -> Result<QuantKernel, RunError> {
         },
         KernelPath::Gpu => Err(RunError::Unavailable(
             "this workload has no GPU kernel".into(),
+        )),
+        KernelPath::Reference => Err(RunError::Unavailable(
+            "the quant family has no reference path".into(),
         )),
     }
 }

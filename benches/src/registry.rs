@@ -62,16 +62,25 @@ pub enum KernelPath {
     Simd,
     /// The CUDA path (feature `cuda`); skipped without a device.
     Gpu,
+    /// The system's own converter (iconv(3) for DISPLAY decoding), a peer to compare
+    /// with, not a kernel of this project; skipped where the system lacks the conversion.
+    Reference,
 }
 
 impl KernelPath {
-    pub const ALL: [KernelPath; 3] = [KernelPath::Scalar, KernelPath::Simd, KernelPath::Gpu];
+    pub const ALL: [KernelPath; 4] = [
+        KernelPath::Scalar,
+        KernelPath::Simd,
+        KernelPath::Gpu,
+        KernelPath::Reference,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             KernelPath::Scalar => "scalar",
             KernelPath::Simd => "simd",
             KernelPath::Gpu => "gpu",
+            KernelPath::Reference => "reference",
         }
     }
 }
@@ -340,8 +349,8 @@ pub trait Instance: Send {
     /// first call with a given thread count and kept, so later calls (the timed ones)
     /// allocate nothing (or as little as `run` does) beyond what starting threads costs.
     ///
-    /// `threads` outside `1..=count` is `Failed`; the GPU path, and a workload without
-    /// [`Workload::parallel`], are `Unavailable`.
+    /// `threads` outside `1..=count` is `Failed`; the GPU and reference paths, and a
+    /// workload without [`Workload::parallel`], are `Unavailable`.
     fn run_threads(&mut self, path: KernelPath, threads: usize) -> Result<(), RunError> {
         let _ = (path, threads);
         Err(RunError::Unavailable(
@@ -435,6 +444,10 @@ pub fn path_label(family: Family, path: KernelPath) -> String {
             Family::Sync => crate::sync::simd_label(),
         },
         KernelPath::Gpu => "gpu".into(),
+        KernelPath::Reference => match family {
+            Family::Codec => "reference (iconv)".into(),
+            Family::Quant | Family::Sync => "reference".into(),
+        },
     }
 }
 
@@ -455,6 +468,12 @@ mod tests {
                 "{text} has no scalar oracle"
             );
             assert!(w.units > 0, "{text} has no unit of work");
+            // The system's converter is a peer of the DISPLAY decodes only.
+            assert_eq!(
+                w.paths.contains(&KernelPath::Reference),
+                text.starts_with("codec/display/"),
+                "{text}"
+            );
         }
     }
 
@@ -465,15 +484,30 @@ mod tests {
         hasher.finalize().to_vec()
     }
 
-    /// `run` on `path`, or `None` when the path cannot run here (SIMD switched off or absent).
+    /// `run` on `path`, or `None` when the path cannot run here (SIMD switched off or
+    /// absent, no CUDA device, no iconv conversion); the scalar oracle always runs.
     fn run_or_skip(instance: &mut dyn Instance, id: &WorkloadId, path: KernelPath) -> Option<()> {
         match instance.run(path) {
             Ok(()) => Some(()),
-            Err(RunError::Unavailable(why)) if path == KernelPath::Simd => {
-                eprintln!("{id}@simd not compared: {why}");
+            Err(RunError::Unavailable(why)) if path != KernelPath::Scalar => {
+                eprintln!("{id}@{path} not compared: {why}");
                 None
             }
             Err(e) => panic!("{id} on {path}: {e}"),
+        }
+    }
+
+    #[test]
+    fn every_path_of_every_tiny_workload_gives_the_scalar_output() {
+        for w in registry().into_iter().filter(|w| w.id.size == Size::Tiny) {
+            let mut instance = w.setup().unwrap();
+            run_or_skip(instance.as_mut(), &w.id, KernelPath::Scalar);
+            let scalar = digest(instance.as_ref());
+            for &path in w.paths.iter().filter(|&&p| p != KernelPath::Scalar) {
+                if run_or_skip(instance.as_mut(), &w.id, path).is_some() {
+                    assert_eq!(digest(instance.as_ref()), scalar, "{} on {path}", w.id);
+                }
+            }
         }
     }
 
@@ -577,10 +611,13 @@ mod tests {
                 instance.run(path).unwrap();
                 assert_eq!(digest(instance.as_ref()), single, "{} on {path}", w.id);
             }
-            assert!(matches!(
-                instance.run_threads(KernelPath::Gpu, 1),
-                Err(RunError::Unavailable(_))
-            ));
+            for path in [KernelPath::Gpu, KernelPath::Reference] {
+                assert!(
+                    matches!(instance.run_threads(path, 1), Err(RunError::Unavailable(_))),
+                    "{} on {path}",
+                    w.id
+                );
+            }
         }
     }
 

@@ -52,6 +52,9 @@ fn level_for(path: KernelPath) -> Result<SimdLevel, RunError> {
         KernelPath::Gpu => Err(RunError::Unavailable(
             "the sync family has no GPU path".into(),
         )),
+        KernelPath::Reference => Err(RunError::Unavailable(
+            "the sync family has no reference path".into(),
+        )),
     }
 }
 

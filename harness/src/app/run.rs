@@ -61,7 +61,8 @@ pub struct RunArgs {
         default_value = "wall,instr"
     )]
     pub engines: Vec<EngineKind>,
-    /// Kernel paths: auto (every path a workload registers), scalar, simd or gpu
+    /// Kernel paths: auto (every path a workload registers), scalar, simd, gpu or reference
+    /// (the system's converter, where a workload has one)
     #[arg(
         long = "path",
         value_enum,

@@ -278,7 +278,9 @@ fn run_error(e: RunError, threads: usize) -> Status {
 }
 
 /// The path the pass measures of a workload: the fast path where the selection admits
-/// it, else the scalar oracle; `None` when the selection admits neither.
+/// it, else the scalar oracle; `None` when the selection admits neither. Never the GPU
+/// or reference path: the pass scales this project's own CPU kernels, and neither of
+/// those runs on several threads.
 pub fn path_for(workload: &Workload, admitted: impl Fn(KernelPath) -> bool) -> Option<KernelPath> {
     [KernelPath::Simd, KernelPath::Scalar]
         .into_iter()
@@ -288,6 +290,22 @@ pub fn path_for(workload: &Workload, admitted: impl Fn(KernelPath) -> bool) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pass_measures_the_fastest_own_path_never_the_reference() {
+        let registry = benchseal_benches::registry();
+        let display = registry
+            .iter()
+            .find(|w| w.id.to_string() == "codec/display/cp037-10x50/medium")
+            .unwrap();
+        assert!(display.paths.contains(&KernelPath::Reference));
+        assert_eq!(path_for(display, |_| true), Some(KernelPath::Simd));
+        assert_eq!(
+            path_for(display, |p| p != KernelPath::Simd),
+            Some(KernelPath::Scalar)
+        );
+        assert_eq!(path_for(display, |p| p == KernelPath::Reference), None);
+    }
 
     #[test]
     fn thread_counts_default_to_every_core_and_always_include_one() {

@@ -10,14 +10,17 @@ pub enum PathChoice {
     Scalar,
     Simd,
     Gpu,
+    /// The system's converter, where a workload has one (iconv(3) for DISPLAY decoding).
+    Reference,
 }
 
 impl PathChoice {
-    pub const ALL: [PathChoice; 4] = [
+    pub const ALL: [PathChoice; 5] = [
         PathChoice::Auto,
         PathChoice::Scalar,
         PathChoice::Simd,
         PathChoice::Gpu,
+        PathChoice::Reference,
     ];
 
     /// The name on the command line.
@@ -27,6 +30,7 @@ impl PathChoice {
             PathChoice::Scalar => "scalar",
             PathChoice::Simd => "simd",
             PathChoice::Gpu => "gpu",
+            PathChoice::Reference => "reference",
         }
     }
 
@@ -40,6 +44,7 @@ impl PathChoice {
             PathChoice::Scalar => path == KernelPath::Scalar,
             PathChoice::Simd => path == KernelPath::Simd,
             PathChoice::Gpu => path == KernelPath::Gpu,
+            PathChoice::Reference => path == KernelPath::Reference,
         }
     }
 }
@@ -167,6 +172,25 @@ mod tests {
         };
         assert!(
             !ids(&select(&registry(), &filter).unwrap()).contains(&"sync/b/y/small".to_string())
+        );
+    }
+
+    #[test]
+    fn auto_admits_the_reference_path_and_reference_admits_only_it() {
+        let paths = [KernelPath::Scalar, KernelPath::Simd, KernelPath::Reference];
+        let registry = [workload("codec/display/x/tiny", &paths)];
+        let chosen = |choices: Vec<PathChoice>| {
+            let filter = Filter {
+                paths: choices,
+                ..Filter::default()
+            };
+            select(&registry, &filter).unwrap()[0].paths.clone()
+        };
+        assert_eq!(chosen(vec![]), paths);
+        assert_eq!(chosen(vec![PathChoice::Reference]), [KernelPath::Reference]);
+        assert_eq!(
+            chosen(vec![PathChoice::Simd, PathChoice::Reference]),
+            [KernelPath::Simd, KernelPath::Reference]
         );
     }
 

@@ -241,7 +241,10 @@ fn unknown_suite_size_path_or_engine_is_a_usage_error_listing_the_valid_names() 
     for (args, valid) in [
         (&["--suite", "video"][..], "codec, quant, sync"),
         (&["--size", "huge"][..], "tiny, small, medium, large"),
-        (&["--path", "fpga"][..], "auto, scalar, simd, gpu"),
+        (
+            &["--path", "fpga"][..],
+            "auto, scalar, simd, gpu, reference",
+        ),
         (&["--engines", "perf"][..], "wall, instr"),
     ] {
         benchseal()
