@@ -574,16 +574,10 @@ fn word_needs_escape(word: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::encode::RecordGenerator;
+    use crate::codec::testing::{generated, serialized};
     use crate::codec::{
         CodePage, CodecPath, Cursor, Field, RecordDecoder, RecordFormat, Unmappable,
     };
-
-    fn serialized(columns: &Columns) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        columns.serialize(&mut |b| bytes.extend_from_slice(b));
-        bytes
-    }
 
     #[test]
     fn decoding_in_two_parts_and_appending_or_serialising_the_parts_equals_decoding_whole() {
@@ -599,17 +593,7 @@ mod tests {
         )
         .unwrap();
         let records = 37;
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut random = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let mut input = Vec::new();
-        RecordGenerator::new(&layout, Some(CodePage::Cp273))
-            .write(&mut random, records as u64, RecordFormat::Fixed, &mut input)
-            .unwrap();
+        let input = generated(&layout, CodePage::Cp273, records, 0x9E37_79B9_7F4A_7C15);
         for path in [CodecPath::Scalar, CodecPath::Simd] {
             let decoder =
                 RecordDecoder::new(&layout, Some(CodePage::Cp273), Unmappable::Error, path);

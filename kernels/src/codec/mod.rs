@@ -29,6 +29,8 @@ mod layout;
 mod numeric;
 mod reference;
 mod tables;
+#[cfg(test)]
+mod testing;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -272,29 +272,10 @@ impl IconvDisplay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::encode::RecordGenerator;
+    use crate::codec::testing::{generated, serialized};
     use crate::codec::{CodecPath, Cursor, Field, RecordDecoder, RecordFormat, Unmappable};
 
-    fn serialized(columns: &Columns) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        columns.serialize(&mut |b| bytes.extend_from_slice(b));
-        bytes
-    }
-
-    fn generated(layout: &Layout, codepage: CodePage, records: usize) -> Vec<u8> {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut random = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let mut input = Vec::new();
-        RecordGenerator::new(layout, Some(codepage))
-            .write(&mut random, records as u64, RecordFormat::Fixed, &mut input)
-            .unwrap();
-        input
-    }
+    const SEED: u64 = 0x2545_F491_4F6C_DD1D;
 
     fn text_layout() -> Layout {
         Layout::new(
@@ -314,7 +295,7 @@ mod tests {
         let layout = text_layout();
         let records = 300;
         for codepage in [CodePage::Cp037, CodePage::Cp273] {
-            let input = generated(&layout, codepage, records);
+            let input = generated(&layout, codepage, records, SEED);
             let mut oracle = Columns::with_capacity(&layout, records);
             RecordDecoder::new(
                 &layout,
