@@ -271,6 +271,52 @@ impl ProductCase {
     }
 }
 
+/// How far a GEMV's output `out` is from the product it approximates: the dequantised
+/// ternary weights (scale × −1/0/1) times the unquantised f32 activations `x`, summed in
+/// f64. `cosine_vs_f32` is the cosine similarity of the two output vectors;
+/// `max_rel_error_vs_f32` the largest absolute difference over the largest magnitude of
+/// the exact output (per element it would divide by outputs near zero). What the int8
+/// activations and the integer sums cost in accuracy; the ternarisation's own loss is the
+/// `quant/quantize` workloads' `relative_rms_error`.
+fn accuracy_vs_f32(i2s: &I2sMatrix, x: &[f32], out: &[f32]) -> Vec<(String, f64, String)> {
+    let Shape { rows, cols } = i2s.shape();
+    let scale = f64::from(i2s.scale());
+    let (mut dot, mut norm_out, mut norm_exact) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut max_diff, mut max_exact) = (0.0f64, 0.0f64);
+    for (row, &got) in out.iter().enumerate().take(rows) {
+        let exact: f64 = (0..cols)
+            .filter_map(|col| {
+                i2s.weight(row, col)
+                    .map(|w| f64::from(w) * f64::from(x[col]))
+            })
+            .sum::<f64>()
+            * scale;
+        let got = f64::from(got);
+        dot += got * exact;
+        norm_out += got * got;
+        norm_exact += exact * exact;
+        max_diff = max_diff.max((got - exact).abs());
+        max_exact = max_exact.max(exact.abs());
+    }
+    let cosine = if norm_out > 0.0 && norm_exact > 0.0 {
+        dot / (norm_out.sqrt() * norm_exact.sqrt())
+    } else {
+        f64::NAN
+    };
+    vec![
+        ("cosine_vs_f32".into(), cosine, "ratio".into()),
+        (
+            "max_rel_error_vs_f32".into(),
+            if max_exact > 0.0 {
+                max_diff / max_exact
+            } else {
+                f64::NAN
+            },
+            "ratio".into(),
+        ),
+    ]
+}
+
 /// One thread's buffers in [`Instance::run_threads`]: its tokens' quantised activations
 /// and its own lookup tables.
 struct TokenPart {
@@ -355,11 +401,14 @@ impl Instance for ProductInstance {
     }
 
     fn extra_metrics(&self) -> Vec<(String, f64, String)> {
-        if self.last_path == Some(KernelPath::Gpu) {
-            self.gpu.metrics(self.i2s.packed().len())
-        } else {
-            Vec::new()
+        let mut metrics = Vec::new();
+        if self.last_path.is_some() && self.case.tokens == 1 {
+            metrics.extend(accuracy_vs_f32(&self.i2s, &self.x, &self.out));
         }
+        if self.last_path == Some(KernelPath::Gpu) {
+            metrics.extend(self.gpu.metrics(self.i2s.packed().len()));
+        }
+        metrics
     }
 
     fn run_threads(&mut self, path: KernelPath, threads: usize) -> Result<(), RunError> {
@@ -642,6 +691,51 @@ mod tests {
         // Ternarising bell-shaped weights keeps the direction well but not perfectly.
         assert!(cosine > 0.8 && cosine < 0.99, "{cosine}");
         assert!(rms > 0.1 && rms < 0.7, "{rms}");
+    }
+
+    #[test]
+    fn a_gemv_reports_its_accuracy_against_the_f32_product_and_a_gemm_does_not() {
+        let mut gemv = gemv_i2s_tiny();
+        assert!(gemv.extra_metrics().is_empty(), "nothing before a run");
+        for path in [KernelPath::Scalar, KernelPath::Simd] {
+            if gemv.run(path).is_err() {
+                continue;
+            }
+            let metrics = gemv.extra_metrics();
+            let value = |name: &str| metrics.iter().find(|m| m.0 == name).unwrap().1;
+            // int8 activations with per-token absmax scaling keep the direction closely
+            // (128 levels a side) but not exactly.
+            let cosine = value("cosine_vs_f32");
+            assert!(cosine > 0.999 && cosine < 1.0, "{path}: {cosine}");
+            let error = value("max_rel_error_vs_f32");
+            assert!(error > 0.0 && error < 0.05, "{path}: {error}");
+        }
+        let mut gemm = workloads()
+            .into_iter()
+            .find(|w| w.id.to_string() == "quant/gemm-i2s/128x256-t8/tiny")
+            .unwrap()
+            .setup()
+            .unwrap();
+        gemm.run(KernelPath::Scalar).unwrap();
+        assert!(gemm.extra_metrics().is_empty());
+    }
+
+    #[test]
+    fn accuracy_against_itself_is_exact() {
+        let weights: Vec<f32> = (0..4 * 128).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let i2s = ternarize_i2s(&weights, Shape::new(4, 128), QuantKernel::Scalar).unwrap();
+        let x: Vec<f32> = (0..128).map(|i| (i % 5) as f32 - 2.0).collect();
+        let exact: Vec<f32> = (0..4)
+            .map(|r| {
+                (0..128)
+                    .map(|c| f32::from(i2s.weight(r, c).unwrap()) * x[c])
+                    .sum::<f32>()
+                    * i2s.scale()
+            })
+            .collect();
+        let metrics = accuracy_vs_f32(&i2s, &x, &exact);
+        assert!((metrics[0].1 - 1.0).abs() < 1e-12, "{metrics:?}");
+        assert_eq!(metrics[1].1, 0.0, "{metrics:?}");
     }
 
     fn gemv_i2s_tiny() -> Box<dyn Instance> {
