@@ -826,6 +826,7 @@ mod tests {
     fn cpu_runs_report_no_gpu_metrics() {
         let mut instance = gemv_i2s_tiny();
         instance.run(KernelPath::Scalar).unwrap();
-        assert!(instance.extra_metrics().is_empty());
+        let names: Vec<String> = instance.extra_metrics().into_iter().map(|m| m.0).collect();
+        assert_eq!(names, ["cosine_vs_f32", "max_rel_error_vs_f32"]);
     }
 }

@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::analysis::compare::{Metric, Policy};
 use crate::analysis::stats::change_points;
-use crate::model::record::RunRecord;
 
 /// Schema of `history --format json`.
 pub const HISTORY_SCHEMA: &str = "benchseal.history/1";
@@ -67,12 +66,7 @@ pub struct History {
     pub projections: Vec<crate::analysis::projection::Projection>,
 }
 
-/// A record with the labels it is known by.
-#[derive(Clone, Debug)]
-pub struct LabelledRecord {
-    pub record: RunRecord,
-    pub labels: Vec<String>,
-}
+pub use crate::model::record::LabelledRecord;
 
 /// Builds the history of `records` (pure). `filter` keeps workloads whose id equals it
 /// or starts with it followed by `/`; `min_shift` overrides the per-metric minimum shift

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::analysis::compare::Policy;
-use crate::analysis::history::LabelledRecord;
 use crate::analysis::slo::unit::{Comparator, format_in};
 use crate::analysis::slo::{Metric, Objective, SloFile, Subject, evaluate};
+use crate::model::record::LabelledRecord;
 
 /// Fewest points a slope is fitted to.
 pub const MIN_POINTS: usize = 3;
@@ -24,7 +24,7 @@ pub const MIN_POINTS: usize = 3;
 pub const WINDOW: usize = 8;
 
 /// What the projection steps over: each release's baseline, or every stored record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Over {
     Releases,

@@ -14,6 +14,22 @@ use crate::analysis::projection::{Over, project};
 use crate::model::outcome::{Outcome, bad_input};
 use crate::present::history::render_markdown;
 
+/// `--over`: what a projection steps over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OverArg {
+    Releases,
+    Runs,
+}
+
+impl From<OverArg> for Over {
+    fn from(arg: OverArg) -> Over {
+        match arg {
+            OverArg::Releases => Over::Releases,
+            OverArg::Runs => Over::Runs,
+        }
+    }
+}
+
 /// Output of `history`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum HistoryFormat {
@@ -58,7 +74,7 @@ pub struct HistoryArgs {
     pub slo: Option<PathBuf>,
     /// What a projection steps over: release baselines, or every stored run
     #[arg(long, value_enum, default_value = "releases")]
-    pub over: Over,
+    pub over: OverArg,
     #[command(flatten)]
     pub stores: StoreArgs,
 }
@@ -93,7 +109,7 @@ pub fn execute(args: HistoryArgs) -> Result<Outcome> {
             &records,
             args.workload.as_deref(),
             args.machine_class.as_deref(),
-            args.over,
+            args.over.into(),
         );
     }
     if history.series.is_empty() && args.workload.is_some() {

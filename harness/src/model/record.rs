@@ -628,3 +628,10 @@ impl RunRecord {
         self.workloads.iter().find(|w| &w.id == id)
     }
 }
+
+/// A stored record with the labels it is known by (`run`, `baseline <version>`).
+#[derive(Clone, Debug)]
+pub struct LabelledRecord {
+    pub record: RunRecord,
+    pub labels: Vec<String>,
+}
