@@ -44,6 +44,10 @@ pub struct MeasureArgs {
     /// A run record to add the measurement to (resealed); created if missing.
     #[arg(long, value_name = "RUN_FILE")]
     pub out: Option<PathBuf>,
+    /// Print the measurement as JSON on stdout instead of the summary (what `signoff`
+    /// reads when it measures its `[[process]]` commands in a process of their own).
+    #[arg(long, hide = true, conflicts_with = "out")]
+    pub json: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -82,7 +86,11 @@ pub fn execute(args: MeasureArgs) -> Result<Outcome> {
         units: args.units,
     };
     let record = process::measure(&plan).map_err(|e| bad_input(e.to_string()))?;
-    crate::present::style::print_out(&crate::present::summary::process(&record));
+    if args.json {
+        println!("{}", serde_json::to_string(&record)?);
+    } else {
+        crate::present::style::print_out(&crate::present::summary::process(&record));
+    }
     if let Some(out) = &args.out {
         process::append_to_run(out, record.clone())?;
         println!("added to {} (resealed)", out.display());

@@ -115,3 +115,35 @@ fn out_refuses_to_reseal_an_edited_record() {
         .code(3)
         .stderr(predicate::str::contains("seal mismatch"));
 }
+
+/// What `signoff` reads from the measuring process it starts for each `[[process]]`.
+#[test]
+fn json_is_the_process_record_and_a_failed_command_still_gives_one() {
+    let output = benchseal()
+        .args([
+            "measure", "--json", "--runs", "2", "--warmup", "0", "--id", "t",
+        ])
+        .args(["--unit", "bytes", "--units", "10", "--", "true"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let record: benchseal::model::record::ProcessRecord = serde_json::from_slice(&output).unwrap();
+    assert_eq!((record.id.as_str(), record.runs), ("t", 2));
+    assert!(record.status.is_ok());
+    // `true` in a small measuring process: a few MiB, never the size of a parent.
+    assert!(
+        record.peak_rss_bytes.is_some_and(|b| b > 0 && b < 64 << 20),
+        "{record:?}"
+    );
+    let failed = benchseal()
+        .args(["measure", "--json", "--runs", "1", "--", "false"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let failed: benchseal::model::record::ProcessRecord = serde_json::from_slice(&failed).unwrap();
+    assert!(failed.status.is_invalid(), "{failed:?}");
+}

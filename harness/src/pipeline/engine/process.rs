@@ -285,7 +285,43 @@ pub fn measure_spec(spec: &ProcessSpec) -> anyhow::Result<ProcessRecord> {
             return Ok(unmeasured(&plan, Status::Invalid(why)));
         }
     }
-    Ok(measure(&plan)?)
+    measure_apart(&exe, &plan)
+}
+
+/// [`measure`] run by a fresh `benchseal measure --json` process. Linux starts a child's
+/// `ru_maxrss` at the resident size of the process that spawned it (exec records the
+/// replaced address space's high-water mark), so a command spawned by this process, grown
+/// by a run's digest and scaling passes, would report this process's peak as its own. A
+/// fresh measuring process is small: its own start-up size (a few MiB) is the floor of
+/// every peak it reports.
+fn measure_apart(exe: &str, plan: &ProcessPlan) -> anyhow::Result<ProcessRecord> {
+    let mut command = Command::new(exe);
+    command.args(["measure", "--json", "--id", &plan.id]);
+    command.args(["--runs", &plan.runs.to_string()]);
+    command.args(["--warmup", &plan.warmup.to_string()]);
+    if let (Some(unit), Some(units)) = (plan.unit, plan.units) {
+        command.args(["--unit", unit.name(), "--units", &units.to_string()]);
+    }
+    command.arg("--").args(&plan.command);
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("starting `{exe} measure` for process {}", plan.id))?;
+    // 0: measured; 1: measured, the command failed (an `invalid` record).
+    if !matches!(output.status.code(), Some(0 | 1)) {
+        anyhow::bail!(
+            "measuring process {} in `{exe} measure` failed ({}): {}",
+            plan.id,
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "reading the measurement of process {} from `{exe} measure --json`",
+            plan.id
+        )
+    })
 }
 
 #[cfg(test)]
