@@ -41,6 +41,10 @@ pub struct ScalingView {
     pub digests_identical: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_out: Option<String>,
+    /// Why the figures describe the machine's load, not the kernel
+    /// ([`ScalingRecord::contended`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contended: Option<String>,
     pub rows: Vec<ScalingRow>,
 }
 
@@ -73,6 +77,7 @@ impl ScalingView {
             rounds: record.rounds,
             status: record.status.to_string(),
             digests_identical: record.status == Status::Ok,
+            contended: record.contended(),
             left_out: record.left_out.clone(),
             rows,
         }
@@ -142,6 +147,9 @@ pub fn summary_line(record: &ScalingRecord) -> String {
     if let Some(left_out) = &view.left_out {
         line.push_str(&format!(" ({left_out})"));
     }
+    if let Some(contended) = &view.contended {
+        line.push_str(&format!(" ({contended})"));
+    }
     line
 }
 
@@ -170,6 +178,7 @@ mod tests {
                     samples_ns: vec![ns],
                     median_ns: ns,
                     output_sha256: "ab".repeat(32),
+                    cpu_share: Some(0.98),
                 })
                 .collect(),
         }
@@ -188,6 +197,23 @@ mod tests {
         assert!(line.contains("1 thread 20.0 ms"), "{line}");
         assert!(line.contains("2 threads 10.5 ms (1.90x, 95.2 %)"), "{line}");
         assert!(line.contains("identical at every thread count"), "{line}");
+        assert!(!line.contains("contended"), "{line}");
+    }
+
+    #[test]
+    fn threads_that_shared_their_cores_are_said_to_be_contended() {
+        let mut r = record(&[(1, 20e6), (2, 20e6)]);
+        r.points[1].cpu_share = Some(0.52);
+        assert_eq!(
+            r.contended().as_deref(),
+            Some(
+                "contended: 2 thread(s) ran 52 % of their wall time (another process held a core)"
+            )
+        );
+        assert!(summary_line(&r).ends_with("(another process held a core))"));
+        // Records made before the share was measured are not judged contended.
+        r.points[1].cpu_share = None;
+        assert_eq!(r.contended(), None);
     }
 
     #[test]

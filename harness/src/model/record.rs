@@ -299,9 +299,40 @@ pub struct ScalingPoint {
     pub median_ns: f64,
     /// SHA-256 of the output after the last run at this thread count.
     pub output_sha256: String,
+    /// Median over the rounds of the process's CPU time during a run over `threads` ×
+    /// its wall time: near 1 when every thread had a core throughout, lower when another
+    /// process held one (see [`ScalingRecord::contended`]). `None` in records made before
+    /// it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_share: Option<f64>,
 }
 
+/// A scaling point whose threads ran less than this share of their wall time was
+/// measured on a contended machine.
+pub const CONTENDED_SHARE: f64 = 0.8;
+
 impl ScalingRecord {
+    /// Why the figures do not describe the kernel: the thread counts whose threads ran
+    /// less than [`CONTENDED_SHARE`] of their wall time, because another process held a
+    /// core. `None` when every point had its cores.
+    pub fn contended(&self) -> Option<String> {
+        let short: Vec<String> = self
+            .points
+            .iter()
+            .filter_map(|p| {
+                p.cpu_share
+                    .filter(|s| *s < CONTENDED_SHARE)
+                    .map(|s| format!("{} thread(s) ran {:.0} %", p.threads, s * 100.0))
+            })
+            .collect();
+        (!short.is_empty()).then(|| {
+            format!(
+                "contended: {} of their wall time (another process held a core)",
+                short.join(", ")
+            )
+        })
+    }
+
     /// The one-thread point, the reference of speedup and efficiency.
     pub fn single(&self) -> Option<&ScalingPoint> {
         self.points.iter().find(|p| p.threads == 1)

@@ -8,7 +8,12 @@
 //! and must equal the committed golden digest, or without one the one-thread output: a
 //! result that depends on the thread count is `invalid (digest mismatch: …)`, exit 3.
 //!
-//! Only times and digests are recorded; speedup and efficiency are derived from them on
+//! Each run also measures the process's CPU time against its wall time: threads that ran
+//! less than [`CONTENDED_SHARE`](crate::model::record::CONTENDED_SHARE) of it shared their
+//! cores with another process, and such a scaling is marked contended (said in the
+//! summary, skipped by the SLO metrics, never a kernel's failure).
+//!
+//! Only times, CPU shares and digests are recorded; speedup and efficiency are derived from them on
 //! reading ([`ScalingRecord::speedup`]).
 
 use std::time::Instant;
@@ -22,6 +27,7 @@ use crate::model::digest::Hasher;
 use crate::model::golden::GoldenDigests;
 use crate::model::record::{ScalingPoint, ScalingRecord, Status};
 use crate::pipeline::digest_pass::DIGEST_MISMATCH;
+use crate::sys::process::cpu;
 use crate::sys::process::interrupt::Interrupt;
 
 /// Timed rounds per thread count: `--quick` and otherwise.
@@ -184,21 +190,30 @@ pub fn measure(
             return record;
         }
     }
+    // (wall ns, CPU share, output digest) of one run on `threads`.
     let run = |instance: &mut Box<dyn benchseal_benches::Instance>, threads: usize| {
+        let cpu_before = cpu::process_ns();
         let started = Instant::now();
         let result = instance.run_threads(path, threads);
-        let elapsed = started.elapsed();
+        let elapsed = started.elapsed().as_nanos() as f64;
+        let cpu_after = cpu::process_ns();
         result.map(|()| {
+            let share = match (cpu_before, cpu_after) {
+                (Some(a), Some(b)) if elapsed > 0.0 => {
+                    Some(b.saturating_sub(a) as f64 / (threads as f64 * elapsed))
+                }
+                _ => None,
+            };
             let mut hasher = Hasher::new();
             instance.output(&mut |b| hasher.update(b));
-            (elapsed.as_nanos() as f64, hasher.finish_hex())
+            (elapsed, share, hasher.finish_hex())
         })
     };
     let mut digests: Vec<String> = Vec::with_capacity(counts.len());
     // Untimed first runs: buffers, page faults, and each count's first digest.
     for &t in &counts {
         match run(&mut instance, t) {
-            Ok((_, digest)) => digests.push(digest),
+            Ok((_, _, digest)) => digests.push(digest),
             Err(e) => {
                 record.status = run_error(e, t);
                 return record;
@@ -207,6 +222,7 @@ pub fn measure(
     }
     let reference = expected.clone().unwrap_or_else(|| digests[0].clone());
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); counts.len()];
+    let mut shares: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); counts.len()];
     let mut mismatch: Option<String> = None;
     'rounds: for round in 0..rounds {
         if interrupt.requested() {
@@ -215,7 +231,8 @@ pub fn measure(
         for k in 0..counts.len() {
             let i = (k + round) % counts.len();
             match run(&mut instance, counts[i]) {
-                Ok((ns, digest)) => {
+                Ok((ns, share, digest)) => {
+                    shares[i].extend(share);
                     if digest != reference && mismatch.is_none() {
                         mismatch = Some(format!(
                             "{} thread(s) gave output {digest}, {} {reference}",
@@ -256,14 +273,18 @@ pub fn measure(
     record.points = counts
         .iter()
         .zip(samples)
+        .zip(shares)
         .zip(digests)
-        .filter(|((_, s), _)| !s.is_empty())
-        .map(|((&threads, samples_ns), output_sha256)| ScalingPoint {
-            threads,
-            median_ns: median(&samples_ns).unwrap_or(0.0),
-            samples_ns,
-            output_sha256,
-        })
+        .filter(|(((_, s), _), _)| !s.is_empty())
+        .map(
+            |(((&threads, samples_ns), shares), output_sha256)| ScalingPoint {
+                threads,
+                median_ns: median(&samples_ns).unwrap_or(0.0),
+                samples_ns,
+                output_sha256,
+                cpu_share: median(&shares),
+            },
+        )
         .collect();
     record
 }

@@ -246,6 +246,7 @@ fn scaling_objectives_read_the_scaling_pass_and_skip_a_count_it_did_not_measure(
         samples_ns: vec![median_ns],
         median_ns,
         output_sha256: "ab".repeat(32),
+        cpu_share: Some(0.97),
     };
     let mut run = fixture::run();
     run.scaling.push(ScalingRecord {
@@ -280,6 +281,13 @@ fn scaling_objectives_read_the_scaling_pass_and_skip_a_count_it_did_not_measure(
         judge(&run, "speedup_threads", "threads = 4").verdict,
         SloVerdict::Skipped("4 threads not measured (measured: 1, 2)".into())
     );
+    // Threads that shared their cores: the figure says nothing of the kernel.
+    run.scaling[0].points[1].cpu_share = Some(0.5);
+    assert!(matches!(
+        judge(&run, "speedup_threads", "threads = 2").verdict,
+        SloVerdict::Skipped(why) if why.starts_with("contended: 2 thread(s) ran 50 %")
+    ));
+    run.scaling[0].points[1].cpu_share = Some(0.97);
     run.scaling[0].status = Status::Invalid("digest mismatch: 2 threads".into());
     let invalid = judge(&run, "speedup_threads", "threads = 2").verdict;
     assert!(

@@ -146,7 +146,11 @@ fn scaling<'r>(
         return Found::Skip("no thread scaling of it in run".into());
     };
     match &record.status {
-        Status::Ok => Found::Yes(record),
+        // Figures from threads that shared their cores say nothing of the kernel.
+        Status::Ok => match record.contended() {
+            Some(why) => Found::Skip(why),
+            None => Found::Yes(record),
+        },
         Status::Skipped(why) => Found::Skip(why.clone()),
         Status::Invalid(why) => Found::Fail(format!("scaling invalid: {why}")),
     }
