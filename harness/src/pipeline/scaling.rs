@@ -8,8 +8,9 @@
 //! and must equal the committed golden digest, or without one the one-thread output: a
 //! result that depends on the thread count is `invalid (digest mismatch: …)`, exit 3.
 //!
-//! Each run also measures the process's CPU time against its wall time: threads that ran
-//! less than [`CONTENDED_SHARE`](crate::model::record::CONTENDED_SHARE) of it shared their
+//! Each run also measures the CPU time of the calling thread, which runs the first part of
+//! the work, against the run's wall time: below
+//! [`CONTENDED_SHARE`](crate::model::record::CONTENDED_SHARE) the threads shared their
 //! cores with another process, and such a scaling is marked contended (said in the
 //! summary, skipped by the SLO metrics, never a kernel's failure).
 //!
@@ -192,16 +193,14 @@ pub fn measure(
     }
     // (wall ns, CPU share, output digest) of one run on `threads`.
     let run = |instance: &mut Box<dyn benchseal_benches::Instance>, threads: usize| {
-        let cpu_before = cpu::process_ns();
+        let cpu_before = cpu::thread_ns();
         let started = Instant::now();
         let result = instance.run_threads(path, threads);
         let elapsed = started.elapsed().as_nanos() as f64;
-        let cpu_after = cpu::process_ns();
+        let cpu_after = cpu::thread_ns();
         result.map(|()| {
             let share = match (cpu_before, cpu_after) {
-                (Some(a), Some(b)) if elapsed > 0.0 => {
-                    Some(b.saturating_sub(a) as f64 / (threads as f64 * elapsed))
-                }
+                (Some(a), Some(b)) if elapsed > 0.0 => Some(b.saturating_sub(a) as f64 / elapsed),
                 _ => None,
             };
             let mut hasher = Hasher::new();
