@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::format::{format_throughput, format_time};
+use crate::analysis::format::{format_speedup, format_throughput, format_time};
 use crate::model::record::{ScalingRecord, Status};
 
 /// One thread count of a [`ScalingRecord`], written out.
@@ -50,6 +50,7 @@ pub struct ScalingView {
 
 impl ScalingView {
     pub fn of(record: &ScalingRecord) -> ScalingView {
+        let single_ns = record.single().map_or(f64::NAN, |p| p.median_ns);
         let rows = record
             .points
             .iter()
@@ -63,7 +64,7 @@ impl ScalingView {
                     throughput: format_throughput(record.unit, record.units, p.median_ns),
                     speedup,
                     efficiency,
-                    speedup_text: format_ratio(speedup),
+                    speedup_text: format_speedup(single_ns, p.median_ns),
                     efficiency_text: format_efficiency(efficiency),
                     output_sha256: p.output_sha256.clone(),
                 }
@@ -89,15 +90,7 @@ impl ScalingView {
     }
 }
 
-/// `speedup 1.93x` and `efficiency 96.5 %`, as the tables write them.
-pub fn format_ratio(speedup: f64) -> String {
-    if speedup.is_finite() {
-        format!("{speedup:.2}x")
-    } else {
-        "n/a".into()
-    }
-}
-
+/// `96.5 %`: efficiency as the tables write it.
 pub fn format_efficiency(efficiency: f64) -> String {
     if efficiency.is_finite() {
         format!("{:.1} %", efficiency * 100.0)
@@ -119,10 +112,7 @@ pub fn summary_line(record: &ScalingRecord) -> String {
             } else {
                 format!(
                     "{} threads {} ({}, {})",
-                    r.threads,
-                    r.time,
-                    format_ratio(r.speedup),
-                    format_efficiency(r.efficiency)
+                    r.threads, r.time, r.speedup_text, r.efficiency_text
                 )
             }
         })
@@ -191,8 +181,8 @@ mod tests {
         assert!((r.efficiency(4).unwrap() - 20.0 / 6.0 / 4.0).abs() < 1e-12);
         let view = ScalingView::of(&r);
         assert_eq!(view.widest().unwrap().threads, 4);
-        assert_eq!(format_ratio(view.rows[1].speedup), "1.90x");
-        assert_eq!(format_efficiency(view.rows[1].efficiency), "95.2 %");
+        assert_eq!(view.rows[1].speedup_text, "1.90x");
+        assert_eq!(view.rows[1].efficiency_text, "95.2 %");
         let line = summary_line(&r);
         assert!(line.contains("1 thread 20.0 ms"), "{line}");
         assert!(line.contains("2 threads 10.5 ms (1.90x, 95.2 %)"), "{line}");
@@ -220,6 +210,6 @@ mod tests {
     fn a_record_without_one_thread_has_no_speedup() {
         let r = record(&[(2, 10e6)]);
         assert_eq!(r.speedup(2), None);
-        assert_eq!(format_ratio(ScalingView::of(&r).rows[0].speedup), "n/a");
+        assert_eq!(ScalingView::of(&r).rows[0].speedup_text, "n/a");
     }
 }

@@ -356,12 +356,6 @@ impl ScalingRecord {
         Some(self.speedup(threads)? / threads as f64)
     }
 
-    /// Units of work per second at `threads`' median time.
-    pub fn throughput(&self, threads: usize) -> Option<f64> {
-        let point = self.point(threads)?;
-        (point.median_ns > 0.0).then(|| self.units as f64 / (point.median_ns * 1e-9))
-    }
-
     /// The largest thread count measured.
     pub fn max_threads(&self) -> Option<usize> {
         self.points.iter().map(|p| p.threads).max()

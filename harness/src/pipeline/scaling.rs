@@ -220,6 +220,16 @@ pub fn measure(
         }
     }
     let reference = expected.clone().unwrap_or_else(|| digests[0].clone());
+    let against = if expected.is_some() {
+        "golden"
+    } else {
+        "one thread"
+    };
+    // Why `digest`, the output on `threads`, is not the reference; `None` when it is.
+    let differs = |threads: usize, digest: &str| {
+        (digest != reference)
+            .then(|| format!("{threads} thread(s) gave output {digest}, {against} {reference}"))
+    };
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); counts.len()];
     let mut shares: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); counts.len()];
     let mut mismatch: Option<String> = None;
@@ -232,16 +242,8 @@ pub fn measure(
             match run(&mut instance, counts[i]) {
                 Ok((ns, share, digest)) => {
                     shares[i].extend(share);
-                    if digest != reference && mismatch.is_none() {
-                        mismatch = Some(format!(
-                            "{} thread(s) gave output {digest}, {} {reference}",
-                            counts[i],
-                            if expected.is_some() {
-                                "golden"
-                            } else {
-                                "one thread"
-                            }
-                        ));
+                    if mismatch.is_none() {
+                        mismatch = differs(counts[i], &digest);
                     }
                     digests[i] = digest;
                     samples[i].push(ns);
@@ -253,18 +255,12 @@ pub fn measure(
             }
         }
     }
-    if mismatch.is_none()
-        && let Some((i, d)) = digests.iter().enumerate().find(|(_, d)| **d != reference)
-    {
-        mismatch = Some(format!(
-            "{} thread(s) gave output {d}, {} {reference}",
-            counts[i],
-            if expected.is_some() {
-                "golden"
-            } else {
-                "one thread"
-            }
-        ));
+    // The untimed first runs' digests too (all there is when no round ran).
+    if mismatch.is_none() {
+        mismatch = counts
+            .iter()
+            .zip(&digests)
+            .find_map(|(&threads, digest)| differs(threads, digest));
     }
     if let Some(why) = mismatch {
         record.status = Status::Invalid(format!("{DIGEST_MISMATCH}: {why}"));

@@ -129,7 +129,7 @@ struct ScalingPanel {
     ideal: (f64, f64, f64, f64),
     ticks: Vec<Tick>,
     threads: Vec<Tick>,
-    /// `ok`, else `fail` (a digest differed).
+    /// `pass`, else `fail` (a digest differed).
     status: &'static str,
 }
 
