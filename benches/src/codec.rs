@@ -22,7 +22,7 @@ use benchseal_kernels::codec::{
 
 use crate::input::InputStream;
 use crate::registry::{
-    Family, Instance, KernelPath, Parallel, RunError, Size, ThreadParts, Unit, Workload,
+    Family, Instance, KernelPath, Parallel, RoofKind, RunError, Size, ThreadParts, Unit, Workload,
     WorkloadId, on_threads,
 };
 
@@ -168,16 +168,6 @@ const JSONL_SPECS: &[CodecSpec] = &[
     },
 ];
 
-/// Target input bytes of each tier; the record count is this over the record length.
-fn tier_bytes(size: Size) -> usize {
-    match size {
-        Size::Tiny => 6 * 1024,
-        Size::Small => 3 * 512 * 1024,
-        Size::Medium => 24 * 1024 * 1024,
-        Size::Large => 256 * 1024 * 1024,
-    }
-}
-
 pub fn workloads() -> Vec<Workload> {
     let mut all = Vec::new();
     for (spec, jsonl) in SPECS
@@ -188,7 +178,8 @@ pub fn workloads() -> Vec<Workload> {
         let record_length = (spec.layout)().record_length;
         for size in Size::ALL {
             let id = WorkloadId::new(Family::Codec, spec.kernel, spec.variant, size);
-            let records = (tier_bytes(size) / record_length).max(1);
+            // The tier's working set of input; the record count is this over the record length.
+            let records = (size.working_set() / record_length).max(1);
             let units = (records * record_length) as u64;
             let stream = id.stem();
             let (layout, codepage, reference) = (spec.layout, spec.codepage, spec.reference);
@@ -212,7 +203,9 @@ pub fn workloads() -> Vec<Workload> {
                         Box::new(decode) as Box<dyn Instance>
                     })
                 },
-            );
+            )
+            // A decode reads each input byte once and writes at least one output byte.
+            .with_roof(RoofKind::Copy, 1.0, "bytes copied per input byte");
             all.push(if spec.parallel {
                 workload.with_parallel(Parallel {
                     unit: "records",

@@ -15,8 +15,10 @@ pub mod input;
 pub mod protocol;
 mod quant;
 pub mod registry;
+mod roof;
 mod sync;
 
 pub use registry::{
-    Family, Instance, KernelPath, Parallel, RunError, Size, Unit, Workload, WorkloadId, registry,
+    Family, Instance, KernelPath, Parallel, Roof, RoofKind, RunError, Size, Unit, Workload,
+    WorkloadId, registry,
 };

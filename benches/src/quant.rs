@@ -16,7 +16,7 @@ use benchseal_kernels::quant::{
 
 use crate::input::InputStream;
 use crate::registry::{
-    Family, Instance, KernelPath, Parallel, RunError, Size, ThreadParts, Unit, Workload,
+    Family, Instance, KernelPath, Parallel, RoofKind, RunError, Size, ThreadParts, Unit, Workload,
     WorkloadId, on_threads,
 };
 
@@ -82,18 +82,21 @@ pub fn workloads() -> Vec<Workload> {
     let mut all = Vec::new();
     for (size, rows, cols) in QUANTIZE_SHAPES {
         let shape = Shape::new(rows, cols);
-        all.push(Workload::new(
-            WorkloadId::new(Family::Quant, "quantize", &format!("{rows}x{cols}"), size),
-            Unit::Weights,
-            (rows * cols) as u64,
-            &[KernelPath::Scalar, KernelPath::Simd],
-            format!(
-                "ternarise {rows}×{cols} f32 weights (absmean scale, round half even) and pack \
+        all.push(
+            Workload::new(
+                WorkloadId::new(Family::Quant, "quantize", &format!("{rows}x{cols}"), size),
+                Unit::Weights,
+                (rows * cols) as u64,
+                &[KernelPath::Scalar, KernelPath::Simd],
+                format!(
+                    "ternarise {rows}×{cols} f32 weights (absmean scale, round half even) and pack \
                  them as I2_S; unit = weights; reports cosine similarity and relative RMS error \
                  against the f32 weights"
-            ),
-            move || Ok(Box::new(QuantizeInstance::new(shape)?) as Box<dyn Instance>),
-        ));
+                ),
+                move || Ok(Box::new(QuantizeInstance::new(shape)?) as Box<dyn Instance>),
+            )
+            .with_roof(RoofKind::Read, 4.0, "bytes read per f32 weight"),
+        );
     }
     let products = GEMV_SHAPES
         .iter()
@@ -133,6 +136,11 @@ pub fn workloads() -> Vec<Workload> {
                     if tokens == 1 { "" } else { "s" },
                 ),
                 move || Ok(Box::new(ProductInstance::new(case)?) as Box<dyn Instance>),
+            )
+            .with_roof(
+                RoofKind::DotI8,
+                1.0,
+                "int8 multiply-accumulates per weight and token",
             );
             all.push(if tokens > 1 {
                 workload.with_parallel(case.parallel())

@@ -14,16 +14,20 @@ pub enum Family {
     Codec,
     Quant,
     Sync,
+    /// Roofline references: what the machine's memory and int8 units allow, the bounds the
+    /// kernels' figures are read against ([`Roof`]).
+    Roof,
 }
 
 impl Family {
-    pub const ALL: [Family; 3] = [Family::Codec, Family::Quant, Family::Sync];
+    pub const ALL: [Family; 4] = [Family::Codec, Family::Quant, Family::Sync, Family::Roof];
 
     pub fn name(self) -> &'static str {
         match self {
             Family::Codec => "codec",
             Family::Quant => "quant",
             Family::Sync => "sync",
+            Family::Roof => "roof",
         }
     }
 }
@@ -41,6 +45,18 @@ pub enum Size {
 
 impl Size {
     pub const ALL: [Size; 4] = [Size::Tiny, Size::Small, Size::Medium, Size::Large];
+
+    /// The bytes a tier's workloads work on: the codec inputs' length, and the buffers
+    /// of the memory roofs measured for that tier (6 KiB sits in L1, 1.5 MiB in L2,
+    /// 24 MiB in a large L3 or beyond, 256 MiB in memory on most machines).
+    pub fn working_set(self) -> usize {
+        match self {
+            Size::Tiny => 6 * 1024,
+            Size::Small => 3 * 512 * 1024,
+            Size::Medium => 24 * 1024 * 1024,
+            Size::Large => 256 * 1024 * 1024,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -97,6 +113,8 @@ pub enum Unit {
     Files,
     /// Discrete operations such as cache gets (reported as ns per operation).
     Operations,
+    /// int8 multiply-accumulates (reported as G MAC/s).
+    Macs,
 }
 
 impl Unit {
@@ -106,6 +124,7 @@ impl Unit {
             Unit::Weights => "weights",
             Unit::Files => "files",
             Unit::Operations => "operations",
+            Unit::Macs => "macs",
         }
     }
 }
@@ -129,6 +148,78 @@ macro_rules! impl_name_traits {
     )*};
 }
 impl_name_traits!(Family, Size, KernelPath);
+
+/// A roofline reference: one thing the machine does as fast as it can, measured as a
+/// workload of the `roof` family at every tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoofKind {
+    /// Sequential reads of one buffer of the tier's working set.
+    Read,
+    /// `memcpy` of one such buffer into another.
+    Copy,
+    /// `memset` of one such buffer.
+    Write,
+    /// int8 multiply-accumulates on an L1-resident block (`vpdpbusd` where the CPU has it).
+    DotI8,
+}
+
+impl RoofKind {
+    pub const ALL: [RoofKind; 4] = [
+        RoofKind::Read,
+        RoofKind::Copy,
+        RoofKind::Write,
+        RoofKind::DotI8,
+    ];
+
+    /// The kernel segment of the roof's workload ids.
+    pub fn kernel(self) -> &'static str {
+        match self {
+            RoofKind::Read => "read",
+            RoofKind::Copy => "copy",
+            RoofKind::Write => "write",
+            RoofKind::DotI8 => "dot-i8",
+        }
+    }
+
+    /// The variant segment: how the roof is reached.
+    pub fn variant(self) -> &'static str {
+        match self {
+            RoofKind::Read => "seq",
+            RoofKind::Copy => "memcpy",
+            RoofKind::Write => "memset",
+            RoofKind::DotI8 => "l1",
+        }
+    }
+
+    /// The roof workload measured for `size`, e.g. `roof/copy/memcpy/large`.
+    pub fn workload(self, size: Size) -> WorkloadId {
+        WorkloadId::new(Family::Roof, self.kernel(), self.variant(), size)
+    }
+}
+
+/// The roof a workload is read against: `per_unit` of the roof's unit (bytes moved, or
+/// multiply-accumulates) for each unit of the workload's own work, e.g. a DISPLAY decode
+/// copies at least one byte per input byte. The workload's fraction of its roof is its
+/// throughput times `per_unit` over the roof's throughput at the same tier, in one run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Roof {
+    pub kind: RoofKind,
+    pub per_unit: f64,
+    /// What `per_unit` counts, for reports: `"bytes copied per input byte"`.
+    pub basis: &'static str,
+    /// The roof's tier when the workload's working set is that tier's rather than its own
+    /// tier's (a comparison of two 1 MiB buffers sits in L2 like the small tier's 1.5 MiB
+    /// roof, not in L3 like the medium tier's 24 MiB); `None`: the workload's own tier.
+    pub at: Option<Size>,
+}
+
+impl Roof {
+    /// The roof workload a workload of tier `size` is read against.
+    pub fn workload(&self, size: Size) -> WorkloadId {
+        self.kind.workload(self.at.unwrap_or(size))
+    }
+}
 
 /// Stable workload id `family/kernel/variant/size`, e.g. `codec/comp3/s9v2/large`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -375,6 +466,9 @@ pub struct Workload {
     /// How one run divides among threads ([`Instance::run_threads`]); `None` when it
     /// runs on one thread only.
     pub parallel: Option<Parallel>,
+    /// The roofline reference that bounds it; `None` where no single one does (system
+    /// calls, pointer chasing, the roofs themselves).
+    pub roof: Option<Roof>,
     setup: Arc<SetupFn>,
 }
 
@@ -386,6 +480,7 @@ impl fmt::Debug for Workload {
             .field("units", &self.units)
             .field("paths", &self.paths)
             .field("parallel", &self.parallel)
+            .field("roof", &self.roof)
             .finish_non_exhaustive()
     }
 }
@@ -406,6 +501,7 @@ impl Workload {
             paths: paths.to_vec(),
             describe: describe.into(),
             parallel: None,
+            roof: None,
             setup: Arc::new(setup),
         }
     }
@@ -415,6 +511,34 @@ impl Workload {
     pub fn with_parallel(mut self, parallel: Parallel) -> Self {
         self.parallel = Some(parallel);
         self
+    }
+
+    /// This workload read against `kind`'s roof at its own tier, `per_unit` of the roof's
+    /// unit per unit of its work (what `basis` says).
+    pub fn with_roof(mut self, kind: RoofKind, per_unit: f64, basis: &'static str) -> Self {
+        self.roof = Some(Roof {
+            kind,
+            per_unit,
+            basis,
+            at: None,
+        });
+        self
+    }
+
+    /// As [`Workload::with_roof`], against the roof of tier `at`, whose working set is
+    /// this workload's ([`Roof::at`]).
+    pub fn with_roof_at(
+        self,
+        kind: RoofKind,
+        at: Size,
+        per_unit: f64,
+        basis: &'static str,
+    ) -> Self {
+        let mut w = self.with_roof(kind, per_unit, basis);
+        if let Some(roof) = w.roof.as_mut() {
+            roof.at = Some(at);
+        }
+        w
     }
 
     /// Builds the input and allocates the output; the error says what failed.
@@ -429,6 +553,7 @@ pub fn registry() -> Vec<Workload> {
     all.extend(crate::codec::workloads());
     all.extend(crate::quant::workloads());
     all.extend(crate::sync::workloads());
+    all.extend(crate::roof::workloads());
     all.sort_by(|a, b| a.id.cmp(&b.id));
     all
 }
@@ -442,11 +567,12 @@ pub fn path_label(family: Family, path: KernelPath) -> String {
             Family::Codec => crate::codec::simd_label(),
             Family::Quant => crate::quant::simd_label(),
             Family::Sync => crate::sync::simd_label(),
+            Family::Roof => crate::roof::simd_label(),
         },
         KernelPath::Gpu => "gpu".into(),
         KernelPath::Reference => match family {
             Family::Codec => "reference (iconv)".into(),
-            Family::Quant | Family::Sync => "reference".into(),
+            Family::Quant | Family::Sync | Family::Roof => "reference".into(),
         },
     }
 }
@@ -557,7 +683,7 @@ mod tests {
                         assert_eq!(bytes % record_length, 0, "{id}");
                         ("records", bytes / record_length)
                     }),
-                Family::Sync => None,
+                Family::Sync | Family::Roof => None,
             };
             assert_eq!(
                 w.parallel.map(|p| (p.unit, p.count)),

@@ -26,7 +26,9 @@ use benchseal_kernels::sync::detect::{Detection, detect, detect_at};
 use benchseal_kernels::sync::plan::{Excludes, Plan, plan};
 
 use crate::input::{AlignedBytes, InputStream};
-use crate::registry::{Family, Instance, KernelPath, RunError, Size, Unit, Workload, WorkloadId};
+use crate::registry::{
+    Family, Instance, KernelPath, RoofKind, RunError, Size, Unit, Workload, WorkloadId,
+};
 
 const BOTH_PATHS: &[KernelPath] = &[KernelPath::Scalar, KernelPath::Simd];
 const SCALAR_ONLY: &[KernelPath] = &[KernelPath::Scalar];
@@ -354,18 +356,23 @@ impl Instance for MemcmpInstance {
     }
 }
 
+/// A comparison reads both buffers up to the first difference (all of them when equal).
+const COMPARE_ROOF: &str = "bytes read per byte compared (two buffers)";
+
 fn compare_workloads(all: &mut Vec<Workload>) {
+    // With the roof tier whose working set holds the pair: L1 for 13 B and 4 KiB pairs
+    // (the tiny tier's 6 KiB), L2 for the 1 MiB pair (the small tier's 1.5 MiB).
     let sizes = [
-        (Size::Tiny, 13usize, "13b"),
-        (Size::Small, 4096, "4kib"),
-        (Size::Medium, 1 << 20, "1mib"),
+        (Size::Tiny, 13usize, "13b", Size::Tiny),
+        (Size::Small, 4096, "4kib", Size::Tiny),
+        (Size::Medium, 1 << 20, "1mib", Size::Small),
     ];
     let changes = [
         (Change::Identical, "identical", "identical"),
         (Change::Early, "early", "one byte changed at 1%"),
         (Change::Late, "late", "one byte changed at 99%"),
     ];
-    for (size, len, label) in sizes {
+    for (size, len, label, roof_at) in sizes {
         for (change, name, what) in changes {
             let wid = id("compare", &format!("{name}-{label}"), size);
             // Every variant of one size compares against the same base text.
@@ -382,22 +389,25 @@ fn compare_workloads(all: &mut Vec<Workload>) {
                         result: Comparison { difference: None },
                     }) as Box<dyn Instance>)
                 },
-            ));
+            ).with_roof_at(RoofKind::Read, roof_at, 2.0, COMPARE_ROOF));
         }
         let stem = format!("sync/compare/{label}");
-        all.push(Workload::new(
-            id("compare", &format!("memcmp-{label}"), size),
-            Unit::Bytes,
-            len as u64,
-            SCALAR_ONLY,
-            format!("reference: the C library's memcmp on the identical {len}-byte pair"),
-            move || {
-                Ok(Box::new(MemcmpInstance {
-                    pair: ComparePair::make(&stem, len, Change::Identical),
-                    equal: false,
-                }) as Box<dyn Instance>)
-            },
-        ));
+        all.push(
+            Workload::new(
+                id("compare", &format!("memcmp-{label}"), size),
+                Unit::Bytes,
+                len as u64,
+                SCALAR_ONLY,
+                format!("reference: the C library's memcmp on the identical {len}-byte pair"),
+                move || {
+                    Ok(Box::new(MemcmpInstance {
+                        pair: ComparePair::make(&stem, len, Change::Identical),
+                        equal: false,
+                    }) as Box<dyn Instance>)
+                },
+            )
+            .with_roof_at(RoofKind::Read, roof_at, 2.0, COMPARE_ROOF),
+        );
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod codec;
 pub mod quant;
+pub mod roof;
 pub mod simd;
 pub mod sync;
 

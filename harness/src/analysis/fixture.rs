@@ -170,6 +170,7 @@ fn workload(
         id,
         paths,
         extra: BTreeMap::new(),
+        roof: None,
     }
 }
 
@@ -218,7 +219,7 @@ pub fn run() -> RunRecord {
             "large".into(),
         ],
         options: RunOptions {
-            suites: Family::ALL.to_vec(),
+            suites: vec![Family::Codec, Family::Quant, Family::Sync],
             sizes: vec![Size::Small, Size::Medium, Size::Large],
             engines: vec![EngineKind::Wall, EngineKind::Instr],
             paths: vec![KernelPath::Scalar, KernelPath::Simd, KernelPath::Gpu],
@@ -471,6 +472,7 @@ pub fn record_with(statuses: &[Status]) -> RunRecord {
             golden_output_sha256: None,
             paths,
             extra: BTreeMap::<String, ExtraMetric>::new(),
+            roof: None,
         }],
         processes: vec![],
         notes: vec![],

@@ -17,7 +17,7 @@ const GIB: f64 = MIB * 1024.0;
 /// The throughput of `units` of `unit` done in `ns` nanoseconds, in the unit's customary
 /// form: bytes as GiB/s (MiB/s, KiB/s when smaller), weights as G weights/s, files as
 /// ns per file (plus ms per 1000 files when one run covers at least 1000 files),
-/// operations as ns per operation.
+/// operations as ns per operation, multiply-accumulates as G MAC/s.
 pub fn format_throughput(unit: Unit, units: u64, ns: f64) -> String {
     if ns.is_nan() || ns <= 0.0 || units == 0 {
         return "n/a".into();
@@ -46,6 +46,7 @@ pub fn format_throughput(unit: Unit, units: u64, ns: f64) -> String {
             }
         }
         Unit::Operations => format!("{}/op", format_time(ns / units as f64)),
+        Unit::Macs => format!("{:.1} G MAC/s", per_second / 1e9),
     }
 }
 
@@ -150,6 +151,10 @@ mod tests {
         assert_eq!(
             format_throughput(Unit::Files, 1000, 3.5e6),
             "3.50 µs/file (3.50 ms per 1000 files)"
+        );
+        assert_eq!(
+            format_throughput(Unit::Macs, 12_000_000, 100_000.0),
+            "120.0 G MAC/s"
         );
         assert_eq!(
             format_throughput(Unit::Operations, 1000, 42_000.0),

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod names;
 pub mod projection;
 pub mod replicates;
+pub mod roof;
 pub mod scaling;
 pub mod signoff;
 pub mod slo;

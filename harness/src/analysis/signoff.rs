@@ -218,8 +218,9 @@ pub struct Binding {
 /// noise floor and interval at least the moderated ones of the session's paired lines
 /// ([`crate::analysis::replicates::moderate`]). 5: an objective's measured time or memory
 /// is written in the largest unit that keeps it at least 1 ([`slo::format_natural`]), not
-/// in its target's unit.
-pub const RULES: u32 = 5;
+/// in its target's unit. 6: an objective on a workload carries the workload's fraction of
+/// its roof and its ratio to a peer, both from the same run ([`crate::analysis::roof`]).
+pub const RULES: u32 = 6;
 
 /// How a run's note begins when its sign-off could not pair wall clock with the baseline's
 /// own build; the reason follows.
@@ -282,6 +283,15 @@ pub struct ObjectiveRow {
     pub status: String,
     pub reason: Option<String>,
     pub source: String,
+    /// The objective's workload path over its roof, from the same run: `62 % of copy`,
+    /// `-` when the roof is missing from the run (rules 6; absent before, and for
+    /// processes and workloads that name no roof).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roof: Option<String>,
+    /// The workload's `simd` path over a peer measured in the same run, where it has one
+    /// (the system's iconv for DISPLAY): `11.6x iconv` (rules 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 /// One output digest of the run, checked.
@@ -397,7 +407,40 @@ fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 
-fn objective_row(objective: &slo::Objective, evaluation: &Evaluation, rules: u32) -> ObjectiveRow {
+/// The roof fraction and the peer ratio of the workload an objective reads, from `run`.
+fn roof_and_peer(objective: &slo::Objective, run: &RunRecord) -> (Option<String>, Option<String>) {
+    let slo::Subject::Workload(id) = &objective.subject else {
+        return (None, None);
+    };
+    let Some(w) = run.workload(id) else {
+        return (None, None);
+    };
+    let path = match objective.speedup {
+        Some(slo::SpeedupBase::Path { fast, .. }) => fast,
+        _ => slo::default_path(w, objective.path),
+    };
+    let roof = match crate::analysis::roof::fraction(run, w, path) {
+        Ok(f) => f.map(|f| f.short()),
+        Err(_) => Some("-".into()),
+    };
+    let peer = crate::analysis::roof::peer(w).map(|p| {
+        let ratio = crate::analysis::format::format_speedup(p.peer_ns, p.ours_ns);
+        format!("{ratio} {}", p.name)
+    });
+    (roof, peer)
+}
+
+fn objective_row(
+    objective: &slo::Objective,
+    evaluation: &Evaluation,
+    run: &RunRecord,
+    rules: u32,
+) -> ObjectiveRow {
+    let (roof, peer) = if rules >= 6 {
+        roof_and_peer(objective, run)
+    } else {
+        (None, None)
+    };
     let show = |m: f64| slo::format_measured(&objective.target.unit, m, rules >= 5);
     let measured_base = finite(evaluation.measured_base);
     let margin_pct = finite(evaluation.margin_pct);
@@ -422,6 +465,8 @@ fn objective_row(objective: &slo::Objective, evaluation: &Evaluation, rules: u32
         status: status.into(),
         reason,
         source: evaluation.source.clone(),
+        roof,
+        peer,
     }
 }
 
@@ -673,7 +718,7 @@ impl SignoffReport {
         let mut rows = Vec::new();
         for objective in &inputs.slo.objectives {
             let evaluation = slo::evaluate(objective, run, baseline)?;
-            rows.push(objective_row(objective, &evaluation, inputs.rules));
+            rows.push(objective_row(objective, &evaluation, run, inputs.rules));
         }
         let reproducibility = reproducibility_section(run, baseline);
         let mut reasons = Vec::new();

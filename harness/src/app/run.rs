@@ -34,7 +34,7 @@ not match the golden one."#;
 #[derive(Debug, clap::Args)]
 #[command(after_help = RUN_HELP)]
 pub struct RunArgs {
-    /// Kernel families to run, comma-separated: codec, quant, sync [default: all]
+    /// Kernel families to run, comma-separated: codec, quant, sync, roof [default: all]
     #[arg(long = "suite", value_name = "FAMILY", value_delimiter = ',')]
     pub suites: Vec<Family>,
     /// Size tiers, comma-separated or repeated: tiny, small, medium, large
@@ -97,6 +97,11 @@ pub struct RunArgs {
     /// No scaling pass
     #[arg(long)]
     pub no_scaling: bool,
+    /// Do not add the roofline references (`roof/…`: read, copy, write bandwidth at each
+    /// tier, int8 dot-product peak) that the selected workloads are read against; without
+    /// them no "of roof" figure is shown
+    #[arg(long)]
+    pub no_roofs: bool,
     /// Directory of run records
     #[arg(long, value_name = "DIR", default_value = RUNS_DIR)]
     pub out: PathBuf,
@@ -148,6 +153,7 @@ impl RunArgs {
             shard: self.shard,
             scaling,
             deadline: None,
+            roofs: !self.no_roofs,
         })
     }
 }

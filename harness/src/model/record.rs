@@ -379,6 +379,21 @@ pub struct WorkloadRecord {
     /// valid path reproduces the scalar output (e.g. ternarisation quality), by name.
     #[serde(default)]
     pub extra: BTreeMap<String, ExtraMetric>,
+    /// The roofline reference this workload is read against, as the registry declared it
+    /// when it ran (`analysis::roof`). Left out of the JSON when absent, so records written
+    /// before roofs existed keep their seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roof: Option<RoofRecord>,
+}
+
+/// A workload's roof: the `roof/…` workload of its tier, and how many of the roof's units
+/// (bytes moved, multiply-accumulates) one unit of the workload's work needs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RoofRecord {
+    pub workload: WorkloadId,
+    pub per_unit: f64,
+    /// What `per_unit` counts: `bytes copied per input byte`.
+    pub basis: String,
 }
 
 impl WorkloadRecord {

@@ -19,7 +19,9 @@ use benchseal_benches::{KernelPath, RunError, Workload};
 use crate::model::digest::Hasher;
 use crate::model::golden::{GOLDEN_PATH, GoldenDigests, WorkloadDigests};
 use crate::model::outcome::bad_input;
-use crate::model::record::{Allocations, ExtraMetric, PathRecord, Status, WorkloadRecord};
+use crate::model::record::{
+    Allocations, ExtraMetric, PathRecord, RoofRecord, Status, WorkloadRecord,
+};
 use crate::pipeline::select::Selected;
 use crate::sys::process::interrupt::Interrupt;
 
@@ -325,6 +327,11 @@ pub fn digest_record(
         golden_output_sha256: golden_entry.map(|g| g.output_sha256.clone()),
         paths,
         extra: extra_metrics(&computed.extra),
+        roof: workload.roof.map(|r| RoofRecord {
+            workload: r.workload(workload.id.size),
+            per_unit: r.per_unit,
+            basis: r.basis.into(),
+        }),
     }
 }
 

@@ -69,6 +69,8 @@ pub struct RunConfig {
     /// When a sign-off's time budget runs out: the scaling pass skips, naming it, the
     /// workloads it has not begun by then.
     pub deadline: Option<Deadline>,
+    /// Add the roofline references the selected workloads name ([`select::with_roofs`]).
+    pub roofs: bool,
 }
 
 /// The end of a time budget, and how the budget reads (`30 min`).
@@ -130,6 +132,7 @@ impl Default for RunConfig {
             shard: None,
             scaling: scaling::Threads::new(&[], scaling::cores(), false).ok(),
             deadline: None,
+            roofs: true,
         }
     }
 }
@@ -200,7 +203,10 @@ impl Plan {
             workloads: args.workloads.clone(),
             paths: args.paths.clone(),
         };
-        let selected = select::select(registry, &filter).map_err(bad_input)?;
+        let mut selected = select::select(registry, &filter).map_err(bad_input)?;
+        if args.roofs {
+            selected = select::with_roofs(registry, selected);
+        }
         let engines = dedup(&args.engines);
         let (selected, shard) = match args.shard {
             Some(spec) => {

@@ -1,7 +1,9 @@
 //! Which workloads and paths a run covers, from the command line and the registry.
 
+use std::collections::BTreeSet;
+
 use crate::analysis::names::{matches_pattern, nearest};
-use benchseal_benches::{Family, KernelPath, Size, Workload};
+use benchseal_benches::{Family, KernelPath, Size, Workload, WorkloadId};
 
 /// `--path`: every path the workload registers, or one of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +122,30 @@ pub fn select(registry: &[Workload], filter: &Filter) -> Result<Vec<Selected>, S
         .collect())
 }
 
+/// `selected` with the roofline references its workloads name (their roof at their own
+/// tier, or the tier of their working set) added on the `simd` path, the roof itself, where the selection lacks them: a
+/// kernel's fraction of its roof is read from one run. A roof whose `simd` path cannot run
+/// here is skipped, with the reason, rather than replaced by its scalar oracle, which is
+/// not a roof. Roofs already selected keep the paths they were selected with.
+pub fn with_roofs(registry: &[Workload], mut selected: Vec<Selected>) -> Vec<Selected> {
+    let wanted: BTreeSet<WorkloadId> = selected
+        .iter()
+        .filter_map(|s| s.workload.roof.map(|r| r.workload(s.workload.id.size)))
+        .collect();
+    for id in wanted {
+        if selected.iter().any(|s| s.workload.id == id) {
+            continue;
+        }
+        if let Some(roof) = registry.iter().find(|w| w.id == id) {
+            selected.push(Selected {
+                workload: roof.clone(),
+                paths: vec![KernelPath::Simd],
+            });
+        }
+    }
+    selected
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +218,51 @@ mod tests {
             chosen(vec![PathChoice::Simd, PathChoice::Reference]),
             [KernelPath::Simd, KernelPath::Reference]
         );
+    }
+
+    #[test]
+    fn roofs_ride_along_on_simd_once_at_the_tier_of_their_kernels() {
+        use benchseal_benches::RoofKind;
+        let mut registry = registry();
+        registry[1] =
+            registry[1]
+                .clone()
+                .with_roof(RoofKind::Copy, 1.0, "bytes copied per input byte");
+        registry.push(workload(
+            "roof/copy/memcpy/small",
+            &[KernelPath::Scalar, KernelPath::Simd],
+        ));
+        registry.push(workload(
+            "roof/copy/memcpy/tiny",
+            &[KernelPath::Scalar, KernelPath::Simd],
+        ));
+        let filter = Filter {
+            suites: vec![Family::Codec],
+            paths: vec![PathChoice::Scalar],
+            ..Filter::default()
+        };
+        let selected = with_roofs(&registry, select(&registry, &filter).unwrap());
+        assert_eq!(
+            ids(&selected),
+            [
+                "codec/a/x/tiny",
+                "codec/a/x/small",
+                "roof/copy/memcpy/small"
+            ]
+        );
+        assert_eq!(selected[2].paths, [KernelPath::Simd]);
+        // Selected already: kept as it was, not added twice.
+        let filter = Filter {
+            paths: vec![PathChoice::Scalar],
+            ..Filter::default()
+        };
+        let selected = with_roofs(&registry, select(&registry, &filter).unwrap());
+        let roofs: Vec<_> = selected
+            .iter()
+            .filter(|s| s.workload.id.to_string() == "roof/copy/memcpy/small")
+            .collect();
+        assert_eq!(roofs.len(), 1);
+        assert_eq!(roofs[0].paths, [KernelPath::Scalar]);
     }
 
     #[test]

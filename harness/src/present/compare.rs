@@ -134,7 +134,14 @@ fn metric_row(m: &MetricComparison, with_verdict: bool) -> Vec<String> {
         }
         row.push(how);
     }
-    row.push(m.note.clone().unwrap_or_default());
+    let roof = m.of_roof.as_ref().map(|r| format!("of roof {r}"));
+    row.push(
+        [m.note.clone(), roof]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
     row
 }
 
@@ -463,6 +470,7 @@ mod tests {
             approximate: false,
             basis: None,
             noise_floor_pct: None,
+            of_roof: None,
         }
     }
 

@@ -120,6 +120,7 @@ fn throughput(unit: Unit, median_ns: f64, units: u64) -> (&'static str, &'static
             per_second,
             Better::Bigger,
         ),
+        Unit::Macs => ("macs-per-second", "MAC/s", per_second, Better::Bigger),
         Unit::Files => (
             "nanoseconds-per-file",
             "ns/file",

@@ -4,6 +4,7 @@
 use benchseal_benches::KernelPath;
 
 use crate::analysis::format::{format_count, format_speedup, format_throughput, format_time};
+use crate::analysis::roof;
 use crate::model::record::ENGINE_COULD_NOT_RUN;
 use crate::model::record::{
     Allocations, EngineResult, PathRecord, ProcessRecord, RunRecord, Status, WorkloadRecord,
@@ -19,6 +20,7 @@ pub fn render(record: &RunRecord) -> String {
         ("median", Align::Right),
         ("±CI", Align::Right),
         ("throughput", Align::Right),
+        ("of roof", Align::Right),
         ("vs scalar", Align::Right),
         ("instructions", Align::Right),
         ("est. cycles", Align::Right),
@@ -46,7 +48,12 @@ pub fn render(record: &RunRecord) -> String {
                     workload.id, path.path, m.value, m.unit
                 ));
             }
-            table.row(row(workload, path));
+            let (cells, roof_missing) = row(record, workload, path);
+            table.row(cells);
+            // Once per roof, however many workloads read against it.
+            if let Some(why) = roof_missing.filter(|why| !reasons.contains(why)) {
+                reasons.push(why);
+            }
             let key = format!("{}@{}", workload.id, path.path);
             if !path.status.is_ok() {
                 reasons.push(format!("{key}: {}", path.status));
@@ -105,7 +112,13 @@ fn ok_metrics<T>(result: &Option<EngineResult<T>>) -> Option<&T> {
         .and_then(|r| r.metrics.as_ref())
 }
 
-fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
+/// The row of `path`, and why it has no roof fraction when its workload names a roof that
+/// this run cannot give.
+fn row(
+    record: &RunRecord,
+    workload: &WorkloadRecord,
+    path: &PathRecord,
+) -> (Vec<String>, Option<String>) {
     // The worst of the digest verdict and the engines' statuses; reasons follow the table.
     let engine_invalid = [
         path.wall.as_ref().map(|r| &r.status),
@@ -129,7 +142,15 @@ fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
         .filter(|p| p.status.is_ok() && path.path != KernelPath::Scalar)
         .and_then(|p| ok_metrics(&p.wall))
         .map(|w| w.median_ns);
-    vec![
+    let (roof, roof_missing) = if wall.is_some() {
+        match roof::fraction(record, workload, path.path) {
+            Ok(fraction) => (fraction.map(|f| f.short()).unwrap_or_default(), None),
+            Err(why) => ("-".to_string(), Some(format!("no roof fraction: {why}"))),
+        }
+    } else {
+        (String::new(), None)
+    };
+    let cells = vec![
         workload.id.to_string(),
         path.label.clone(),
         status.to_string(),
@@ -141,6 +162,7 @@ fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
         .unwrap_or_default(),
         wall.map(|w| format_throughput(workload.unit, workload.units, w.median_ns))
             .unwrap_or_default(),
+        roof,
         match (scalar_median, wall) {
             (Some(scalar), Some(w)) => format_speedup(scalar, w.median_ns),
             _ => String::new(),
@@ -156,7 +178,8 @@ fn row(workload: &WorkloadRecord, path: &PathRecord) -> Vec<String> {
             .filter(|_| trusted)
             .map(format_allocations)
             .unwrap_or_default(),
-    ]
+    ];
+    (cells, roof_missing)
 }
 
 /// `0`, or `3 (1.5 KiB)`: allocations of one run and the bytes they asked for.

@@ -27,7 +27,7 @@ fn unknown_metric_names_line_column_objective_and_field() {
     );
     assert_eq!(
         parse(&text).unwrap_err().to_string(),
-        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility, speedup_threads, efficiency)"
+        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility, speedup_threads, efficiency, roof_fraction)"
     );
 }
 
@@ -294,4 +294,84 @@ fn scaling_objectives_read_the_scaling_pass_and_skip_a_count_it_did_not_measure(
         matches!(&invalid, SloVerdict::Fail(why) if why.contains("digest mismatch")),
         "{invalid:?}"
     );
+}
+
+#[test]
+fn roof_fraction_reads_the_workload_against_its_roof_in_the_same_run() {
+    use benchseal::model::record::{RoofRecord, Status};
+    const DISPLAY: &str = "codec/display/cp037-10x50/large";
+    const ROOF: &str = "roof/copy/memcpy/large";
+    let objective = |target: &str| {
+        format!(
+            "{HEAD}[[objective]]\nid = \"r\"\nworkload = \"{DISPLAY}\"\nmetric = \"roof_fraction\"\npath = \"simd\"\ntarget = \"{target}\"\npriority = \"medium\"\n"
+        )
+    };
+    let mut run = fixture::run();
+    let at = run
+        .workloads
+        .iter()
+        .position(|w| w.id.to_string() == DISPLAY)
+        .unwrap();
+    let judge = |run: &benchseal::model::record::RunRecord, target: &str| {
+        evaluate(&parse(&objective(target)).unwrap().objectives[0], run, None)
+    };
+    // A workload that names no roof cannot be held to one: a configuration error.
+    let err = judge(&run, ">= 50 %").unwrap_err().to_string();
+    assert!(err.contains("names no roof"), "{err}");
+    run.workloads[at].roof = Some(RoofRecord {
+        workload: ROOF.parse().unwrap(),
+        per_unit: 1.0,
+        basis: "bytes copied per input byte".into(),
+    });
+    assert_eq!(
+        judge(&run, ">= 50 %").unwrap().verdict,
+        SloVerdict::Skipped(format!("roof {ROOF} not in this run"))
+    );
+    // The roof: the same workload's figures, its simd path made twice as fast.
+    let mut roof = run.workloads[at].clone();
+    roof.id = ROOF.parse().unwrap();
+    roof.roof = None;
+    for p in &mut roof.paths {
+        if let Some(w) = p.wall.as_mut().and_then(|w| w.metrics.as_mut()) {
+            w.median_ns /= 2.0;
+        }
+    }
+    run.workloads.push(roof);
+    let half = judge(&run, ">= 50 %").unwrap();
+    let own = run.workloads[at]
+        .path(benchseal_benches::KernelPath::Simd)
+        .unwrap()
+        .wall
+        .as_ref()
+        .unwrap()
+        .metrics
+        .as_ref()
+        .unwrap()
+        .median_ns;
+    let fastest_roof = run.workloads[at]
+        .paths
+        .iter()
+        .filter(|p| p.status.is_ok())
+        .filter_map(|p| p.wall.as_ref()?.metrics.as_ref().map(|m| m.median_ns / 2.0))
+        .fold(f64::INFINITY, f64::min);
+    let want = fastest_roof / own;
+    assert!(
+        (half.measured_base.unwrap() - want).abs() < 1e-12,
+        "{half:?}"
+    );
+    assert!(half.source.contains(ROOF), "{}", half.source);
+    assert_eq!(
+        half.verdict == SloVerdict::Pass,
+        want >= 0.5,
+        "{:?}",
+        half.verdict
+    );
+    let last = run.workloads.len() - 1;
+    for p in &mut run.workloads[last].paths {
+        p.status = Status::Skipped("no AVX2".into());
+    }
+    assert!(matches!(
+        judge(&run, ">= 50 %").unwrap().verdict,
+        SloVerdict::Skipped(why) if why.contains("skipped (no AVX2)")
+    ));
 }

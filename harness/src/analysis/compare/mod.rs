@@ -25,11 +25,13 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::roof::{self, RoofFraction};
 use crate::analysis::stats::{RankEvidence, fnv1a};
 pub use crate::analysis::stats::{RatioEstimate, Verdict};
 use crate::model::outcome::Outcome;
 use crate::model::outcome::bad_input;
-use crate::model::record::{EngineResult, RunRecord, Session, Status, WallStats};
+use crate::model::record::{EngineResult, RunRecord, Session, Status, WallStats, WorkloadRecord};
+use benchseal_benches::KernelPath;
 
 /// Schema of the JSON form of a comparison (`--format json`).
 pub const COMPARISON_SCHEMA: &str = "benchseal.comparison/1";
@@ -246,6 +248,10 @@ pub struct MetricComparison {
     /// same build disagreed (paired), or the half-width of the interval (cross-session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_floor_pct: Option<f64>,
+    /// A wall line's fraction of its workload's roof in each record, each from its own
+    /// run: `61 % → 64 % of copy` (`-` on a side without the roof).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of_roof: Option<String>,
 }
 
 impl MetricComparison {
@@ -832,7 +838,8 @@ impl Builder<'_> {
                     continue;
                 }
                 if let Some((a, b)) = engine_pair(&name, "wall", &prior.wall, &path.wall, self) {
-                    let (line, paired) = self.wall_line(&name, Metric::Wall, a, b);
+                    let (mut line, paired) = self.wall_line(&name, Metric::Wall, a, b);
+                    line.of_roof = roof_change(old, before, new, workload, path.path);
                     if let Some(paired) = paired {
                         self.paired.push((self.metrics.len(), paired));
                     }
@@ -1253,6 +1260,7 @@ impl Builder<'_> {
             approximate: false,
             basis: None,
             noise_floor_pct: None,
+            of_roof: None,
         }
     }
 
@@ -1325,6 +1333,7 @@ impl Builder<'_> {
             approximate: false,
             basis: None,
             noise_floor_pct: None,
+            of_roof: None,
         }
     }
 
@@ -1364,6 +1373,7 @@ impl Builder<'_> {
             approximate: false,
             basis: None,
             noise_floor_pct: None,
+            of_roof: None,
         }
     }
 
@@ -1395,6 +1405,7 @@ impl Builder<'_> {
             approximate: false,
             basis: Some(Basis::Threshold),
             noise_floor_pct: None,
+            of_roof: None,
         }
     }
 }
@@ -1437,6 +1448,24 @@ fn engine_pair<'r, T>(
 }
 
 /// Soft-limit verdict for counts: beyond +limit% regressed, beyond −limit% improved.
+/// `61 % → 64 % of copy`: a workload path's roof fraction in the old and the new record,
+/// each read against the roof of its own run; `None` when neither run has one.
+fn roof_change(
+    old: &RunRecord,
+    before: &WorkloadRecord,
+    new: &RunRecord,
+    after: &WorkloadRecord,
+    path: KernelPath,
+) -> Option<String> {
+    let (a, b) = (
+        roof::fraction(old, before, path).ok().flatten(),
+        roof::fraction(new, after, path).ok().flatten(),
+    );
+    let kernel = b.as_ref().or(a.as_ref())?.roof.kernel.clone();
+    let show = |f: Option<RoofFraction>| f.map_or("-".into(), |f| roof::format_percent(f.fraction));
+    Some(format!("{} → {} of {kernel}", show(a), show(b)))
+}
+
 pub fn instructions_verdict(old: u64, new: u64, soft_limit_pct: f64) -> Verdict {
     let change_pct = (ratio_of_counts(old, new) - 1.0) * 100.0;
     if change_pct > soft_limit_pct {

@@ -99,7 +99,9 @@ fn workload<'r>(run: &'r RunRecord, id: &WorkloadId) -> Found<&'r WorkloadRecord
 
 /// The path an objective reads: the named one, or the workload's fast path (SIMD when it
 /// ran, else its only path).
-fn default_path(w: &WorkloadRecord, path: Option<KernelPath>) -> KernelPath {
+/// The path an objective on `w` reads: its own `path`, else `simd` where the workload has
+/// it (or several paths), else its only one.
+pub fn default_path(w: &WorkloadRecord, path: Option<KernelPath>) -> KernelPath {
     path.unwrap_or_else(|| {
         if w.path(KernelPath::Simd).is_some() || w.paths.len() != 1 {
             KernelPath::Simd
@@ -440,6 +442,26 @@ pub fn evaluate(
                         },
                     };
                     Ok(measured_in(source, instr as f64))
+                }
+                Metric::RoofFraction => {
+                    if w.roof.is_none() {
+                        return Err(SloError::Mismatch {
+                            objective: objective.id.clone(),
+                            message: format!("{id} names no roof to be read against"),
+                        });
+                    }
+                    let source = format!("{id} {path}, wall, over its roof");
+                    found!(wall(p), source);
+                    match crate::analysis::roof::fraction(run, w, path) {
+                        Ok(Some(f)) => Ok(measured_in(
+                            format!("{id} {path} over {} {}, wall", f.roof, f.roof_path),
+                            f.fraction,
+                        )),
+                        Ok(None) => {
+                            Ok(Evaluation::skipped(format!("{path}: {}", p.status), source))
+                        }
+                        Err(why) => Ok(Evaluation::skipped(why, source)),
+                    }
                 }
                 other => Err(SloError::Mismatch {
                     objective: objective.id.clone(),

@@ -23,10 +23,13 @@ pub enum Metric {
     SpeedupThreads,
     /// [`Metric::SpeedupThreads`] per thread: 100 % is perfect scaling.
     Efficiency,
+    /// The workload's throughput over its roof's at the same tier, in the same run
+    /// (`analysis::roof`).
+    RoofFraction,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Throughput,
         Metric::LatencyP50,
         Metric::LatencyP95,
@@ -37,6 +40,7 @@ impl Metric {
         Metric::DigestReproducibility,
         Metric::SpeedupThreads,
         Metric::Efficiency,
+        Metric::RoofFraction,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Metric {
             Metric::DigestReproducibility => "digest_reproducibility",
             Metric::SpeedupThreads => "speedup_threads",
             Metric::Efficiency => "efficiency",
+            Metric::RoofFraction => "roof_fraction",
         }
     }
 
@@ -66,7 +71,8 @@ impl Metric {
             Metric::Speedup
             | Metric::DigestReproducibility
             | Metric::SpeedupThreads
-            | Metric::Efficiency => dimension == D::Ratio,
+            | Metric::Efficiency
+            | Metric::RoofFraction => dimension == D::Ratio,
         }
     }
 
@@ -81,7 +87,9 @@ impl Metric {
             Metric::Instructions => "an instruction count (instr, K instr, M instr)",
             Metric::PeakRss => "an amount of memory (KiB, MiB, GiB)",
             Metric::Speedup => "a ratio (x or %)",
-            Metric::DigestReproducibility | Metric::Efficiency => "a percentage (%)",
+            Metric::DigestReproducibility | Metric::Efficiency | Metric::RoofFraction => {
+                "a percentage (%)"
+            }
             Metric::SpeedupThreads => "a ratio (x or %)",
         }
     }

@@ -431,7 +431,10 @@ impl Parser<'_> {
         if matches!(subject, Subject::Process(_))
             && matches!(
                 metric,
-                Metric::Instructions | Metric::Speedup | Metric::DigestReproducibility
+                Metric::Instructions
+                    | Metric::Speedup
+                    | Metric::DigestReproducibility
+                    | Metric::RoofFraction
             )
         {
             return Err(self.field(

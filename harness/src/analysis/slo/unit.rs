@@ -44,6 +44,7 @@ fn singular(unit: Unit) -> &'static str {
         Unit::Weights => "weight",
         Unit::Files => "file",
         Unit::Operations => "operation",
+        Unit::Macs => "MAC",
     }
 }
 
@@ -111,7 +112,7 @@ fn work_word(text: &str) -> Option<(Unit, u128)> {
     if let Some(prefix) = text.strip_suffix('B') {
         return binary_or_decimal_bytes(prefix).map(|f| (Unit::Bytes, f));
     }
-    const WORDS: [(&str, Unit); 10] = [
+    const WORDS: [(&str, Unit); 12] = [
         ("bytes", Unit::Bytes),
         ("byte", Unit::Bytes),
         ("weights", Unit::Weights),
@@ -122,6 +123,8 @@ fn work_word(text: &str) -> Option<(Unit, u128)> {
         ("operation", Unit::Operations),
         ("ops", Unit::Operations),
         ("op", Unit::Operations),
+        ("MACs", Unit::Macs),
+        ("MAC", Unit::Macs),
     ];
     WORDS.iter().find_map(|(word, unit)| {
         let prefix = text.strip_suffix(word)?;

@@ -95,8 +95,19 @@ pub fn summary(report: &SignoffReport, dir: &std::path::Path) -> String {
         .max()
         .unwrap_or(0);
     for o in &report.objectives {
+        // The roof fraction and the peer ratio of the same run, after the verdict.
+        let context: Vec<&str> = [o.roof.as_deref(), o.peer.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|c| *c != "-")
+            .collect();
+        let context = if context.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", context.join(", "))
+        };
         out += &format!(
-            "  {:<width$}  {:<8}  {:>18}  {:>18}  {:>9}  {}\n",
+            "  {:<width$}  {:<8}  {:>18}  {:>18}  {:>9}  {}{context}\n",
             o.id,
             o.priority,
             o.target,

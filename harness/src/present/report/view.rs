@@ -172,6 +172,9 @@ pub struct View {
     /// Thread scaling of the run's parallel workloads, with the widest count's figures
     /// written out for the Markdown's one row per workload.
     pub scaling: Vec<ScalingSummary>,
+    /// Whether an objective row carries a roof fraction or a peer ratio (rules 6 on): the
+    /// compliance table then shows those two columns.
+    pub roof_columns: bool,
 }
 
 /// A workload's thread scaling, and the figures of its widest thread count.
@@ -321,6 +324,10 @@ impl View {
                 .iter()
                 .map(ScalingSummary::of)
                 .collect(),
+            roof_columns: report
+                .objectives
+                .iter()
+                .any(|o| o.roof.is_some() || o.peer.is_some()),
         }
     }
 }
