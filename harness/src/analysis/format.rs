@@ -114,12 +114,13 @@ pub fn significant(v: f64, digits: i32) -> String {
 }
 
 /// A value of a compared metric in its unit: times as [`format_time`], instruction
-/// counts as [`format_count`], peak memory in MiB.
+/// and allocation counts as [`format_count`], peak memory in MiB.
 pub fn format_value(metric: Metric, value: f64) -> String {
     match metric {
         Metric::Wall | Metric::ProcessWall => format_time(value),
         Metric::Instructions => format_count(value as u64),
         Metric::PeakRss => format!("{} MiB", significant(value / MIB, 4)),
+        Metric::Allocations => format_count(value as u64),
     }
 }
 

@@ -145,14 +145,14 @@ pub fn build_history(
             let shift = min_shift.unwrap_or(match metric {
                 Metric::Wall | Metric::ProcessWall => policy.wall.threshold_pct / 100.0,
                 Metric::Instructions => policy.instructions.soft_limit_pct / 100.0,
-                Metric::PeakRss => policy.memory.threshold_pct / 100.0,
+                Metric::PeakRss | Metric::Allocations => policy.memory.threshold_pct / 100.0,
             });
             // Wall times and peak memory vary run to run by at least their threshold;
             // instruction counts are deterministic, so their estimated noise stands.
             let noise_floor = match metric {
                 Metric::Wall | Metric::ProcessWall => policy.wall.threshold_pct / 100.0,
                 Metric::PeakRss => policy.memory.threshold_pct / 100.0,
-                Metric::Instructions => 0.0,
+                Metric::Instructions | Metric::Allocations => 0.0,
             };
             let values: Vec<f64> = points.iter().map(|p| p.value).collect();
             let changes = change_points(&values, shift, noise_floor)

@@ -371,7 +371,7 @@ pub fn reproduce(reference: &RunRecord, fresh: &RunRecord, policy: &Policy) -> V
             line += &format!("; {note}");
         }
         let within = match m.metric {
-            Metric::PeakRss => !m.fails,
+            Metric::PeakRss | Metric::Allocations => !m.fails,
             Metric::Instructions => m.verdict == Verdict::Unchanged,
             Metric::Wall | Metric::ProcessWall => {
                 matches!(m.verdict, Verdict::Unchanged | Verdict::Inconclusive)

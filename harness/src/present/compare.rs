@@ -86,8 +86,10 @@ const VERDICT_ORDER: [Verdict; 4] = [
 fn format_change(m: &MetricComparison) -> String {
     if m.ratio.is_finite() {
         format!("{:+.2}%", m.change_pct())
-    } else if matches!(m.metric, Metric::Instructions | Metric::PeakRss)
-        && m.old == 0.0
+    } else if matches!(
+        m.metric,
+        Metric::Instructions | Metric::PeakRss | Metric::Allocations
+    ) && m.old == 0.0
         && m.new > 0.0
     {
         "new cost".into()

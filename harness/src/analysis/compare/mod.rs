@@ -124,7 +124,7 @@ impl Default for InstructionsPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MemoryPolicy {
-    /// Peak RSS growth above this percentage is a regression.
+    /// Peak RSS (and per-run heap allocation) growth above this percentage is a regression.
     pub threshold_pct: f64,
     /// Whether a memory regression fails the comparison (exit 1) or is only reported.
     /// (`fails` is accepted as another name.)
@@ -195,6 +195,9 @@ pub enum Metric {
     ProcessWall,
     /// Peak resident set size of a whole command (process engine), bytes.
     PeakRss,
+    /// Heap allocations of one warm kernel run (digest pass, counted exactly); judged by
+    /// the memory policy like peak memory.
+    Allocations,
 }
 
 impl Metric {
@@ -204,6 +207,7 @@ impl Metric {
             Metric::Instructions => "instructions",
             Metric::ProcessWall => "process wall",
             Metric::PeakRss => "peak rss",
+            Metric::Allocations => "allocations",
         }
     }
 
@@ -212,6 +216,7 @@ impl Metric {
             Metric::Wall | Metric::ProcessWall => "ns",
             Metric::Instructions => "instructions",
             Metric::PeakRss => "bytes",
+            Metric::Allocations => "allocations",
         }
     }
 }
@@ -867,6 +872,10 @@ impl Builder<'_> {
                         self.same_instructions.push((name.clone(), old_count));
                     }
                 }
+                if let (Some(a), Some(b)) = (prior.allocations, path.allocations) {
+                    let line = self.memory_line(&name, Metric::Allocations, a.per_run, b.per_run);
+                    self.metrics.push(line);
+                }
             }
         }
         for workload in &old.workloads {
@@ -911,7 +920,7 @@ impl Builder<'_> {
                 self.metrics.push(line);
             }
             if let (Some(a), Some(b)) = (prior.peak_rss_bytes, process.peak_rss_bytes) {
-                let line = self.memory_line(&name, a, b);
+                let line = self.memory_line(&name, Metric::PeakRss, a, b);
                 self.metrics.push(line);
             }
         }
@@ -1377,7 +1386,9 @@ impl Builder<'_> {
         }
     }
 
-    fn memory_line(&self, name: &str, old: u64, new: u64) -> MetricComparison {
+    /// A peak memory or an allocation count against the memory policy: growth beyond its
+    /// threshold is a regression, failing when `memory.fail`.
+    fn memory_line(&self, name: &str, metric: Metric, old: u64, new: u64) -> MetricComparison {
         let memory = &self.policy.memory;
         let ratio = ratio_of_counts(old, new);
         let threshold = memory.threshold_pct / 100.0;
@@ -1391,7 +1402,7 @@ impl Builder<'_> {
         let fails = verdict == Verdict::Regressed && memory.fail;
         MetricComparison {
             benchmark: name.into(),
-            metric: Metric::PeakRss,
+            metric,
             old: old as f64,
             new: new as f64,
             ratio,
@@ -1632,6 +1643,58 @@ mod tests {
 
     fn sides(r: &RunRecord) -> (Side, Side) {
         (Side::of(r, "a", None), Side::of(r, "b", None))
+    }
+
+    #[test]
+    fn allocation_counts_are_judged_by_the_memory_policy() {
+        use crate::model::record::Allocations;
+        let with = |per_run: Option<u64>| {
+            let mut r = record(&[100.0, 101.0, 99.0], 5000);
+            for p in &mut r.workloads[0].paths {
+                p.allocations = per_run.map(|n| Allocations {
+                    per_run: n,
+                    bytes_per_run: 64 * n,
+                });
+            }
+            r
+        };
+        let line = |old: Option<u64>, new: Option<u64>, policy: &Policy| {
+            let (a, b) = (with(old), with(new));
+            let (x, y) = sides(&a);
+            compare_records(&a, &b, policy, x, y)
+                .metrics
+                .into_iter()
+                .find(|m| m.metric == Metric::Allocations)
+        };
+        let policy = Policy::default();
+        let same = line(Some(40), Some(40), &policy).unwrap();
+        assert_eq!((same.verdict, same.fails), (Verdict::Unchanged, false));
+        // Within the 10 % threshold, then beyond it; growth fails under `memory.fail`.
+        assert_eq!(
+            line(Some(40), Some(43), &policy).unwrap().verdict,
+            Verdict::Unchanged
+        );
+        let more = line(Some(40), Some(80), &policy).unwrap();
+        assert_eq!(
+            (more.verdict, more.fails),
+            (Verdict::Regressed, policy.memory.fail)
+        );
+        let fewer = line(Some(40), Some(0), &policy).unwrap();
+        assert_eq!((fewer.verdict, fewer.fails), (Verdict::Improved, false));
+        // A kernel that allocated nothing and now allocates: a new cost, a regression.
+        let new_cost = line(Some(0), Some(1), &policy).unwrap();
+        assert_eq!(new_cost.verdict, Verdict::Regressed);
+        let warn = Policy {
+            memory: MemoryPolicy {
+                fail: false,
+                ..MemoryPolicy::default()
+            },
+            ..Policy::default()
+        };
+        let warned = line(Some(40), Some(80), &warn).unwrap();
+        assert_eq!((warned.verdict, warned.fails), (Verdict::Regressed, false));
+        // Counted on one side only: no line (records from before the count existed).
+        assert!(line(None, Some(40), &policy).is_none());
     }
 
     #[test]
