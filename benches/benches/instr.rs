@@ -18,7 +18,9 @@ use std::hint::black_box;
 use benchseal_benches::protocol::LABELS_VAR;
 use benchseal_benches::registry::path_label;
 use benchseal_benches::{Instance, KernelPath, Size};
-use gungraun::{LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
+use gungraun::{
+    Callgrind, LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main,
+};
 use support::{CASES_VAR, Case, case_at, case_count};
 
 /// The cases gungraun numbers: `0..n`, which allocates nothing.
@@ -86,8 +88,13 @@ fn kernel(prepared: Option<Prepared>) -> Option<Prepared> {
 
 library_benchmark_group!(name = registry_cases, benchmarks = [kernel]);
 
+// Branch simulation beside gungraun's cache simulation: conditional and indirect branches
+// and their simulated mispredictions (`Bc`, `Bcm`, `Bi`, `Bim`), which say whether a kernel
+// is bound by branches rather than by memory or arithmetic. Instruction counts are
+// unchanged by it.
 main!(
     config = LibraryBenchmarkConfig::default()
-        .pass_through_envs([CASES_VAR, LABELS_VAR, "BENCHSEAL_SIMD_LEVEL"]);
+        .pass_through_envs([CASES_VAR, LABELS_VAR, "BENCHSEAL_SIMD_LEVEL"])
+        .tool(Callgrind::with_args(["--branch-sim=yes"]));
     library_benchmark_groups = registry_cases
 );

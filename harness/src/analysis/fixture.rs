@@ -127,6 +127,8 @@ fn instr(instructions: u64) -> EngineResult<InstrMetrics> {
             ram_hits: Some(64),
             total_read_write: Some(instructions + instructions / 3 + 1_088),
             estimated_cycles: Some(instructions + instructions / 3 + 1_024 * 5 + 64 * 35),
+            branches: None,
+            branch_misses: None,
             label: None,
             callgrind: None,
         }),

@@ -581,6 +581,13 @@ pub struct InstrMetrics {
     pub ram_hits: Option<u64>,
     pub total_read_write: Option<u64>,
     pub estimated_cycles: Option<u64>,
+    /// Conditional and indirect branches executed, and how many callgrind's branch
+    /// predictor simulation mispredicted (`Bc + Bi`, `Bcm + Bim`); absent in records
+    /// written before branches were simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branches: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_misses: Option<u64>,
     /// The kernel path label the measured process saw (under valgrind, which hides
     /// AVX-512, `simd` may run another implementation than the wall engine measured).
     /// Absent in records written before it existed; never part of a comparison.

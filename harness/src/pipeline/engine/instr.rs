@@ -98,6 +98,11 @@ pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
             Some(_) => metric(name).map(Some),
         }
     };
+    // Conditional plus indirect; either alone when only it is reported.
+    let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    };
     Ok(InstrSummary {
         case_index,
         metrics: InstrMetrics {
@@ -107,6 +112,8 @@ pub fn parse_summary(doc: &JsonFile) -> Result<InstrSummary, IngestError> {
             ram_hits: optional("RamHits")?,
             total_read_write: optional("TotalRW")?,
             estimated_cycles: optional("EstimatedCycles")?,
+            branches: sum(optional("Bc")?, optional("Bi")?),
+            branch_misses: sum(optional("Bcm")?, optional("Bim")?),
             label: None,
             callgrind: None,
         },
@@ -590,6 +597,22 @@ mod tests {
         assert_eq!(s.metrics.instructions, 2_785_340);
         assert_eq!(s.metrics.estimated_cycles, Some(3_899_626));
         assert_eq!(s.metrics.ram_hits, Some(3));
+    }
+
+    #[test]
+    fn branches_are_conditional_plus_indirect_when_simulated() {
+        let text = summary(
+            "7",
+            "cases_0",
+            r#"{"Ir":{"values":{"new":100}},"Bc":{"values":{"new":40}},"Bcm":{"values":{"new":3}},"Bi":{"values":{"new":2}},"Bim":{"values":{"new":1}}}"#,
+        );
+        let doc = JsonFile::parse(Path::new("summary.json"), &text).unwrap();
+        let m = parse_summary(&doc).unwrap().metrics;
+        assert_eq!((m.branches, m.branch_misses), (Some(42), Some(4)));
+        let text = summary("7", "cases_0", r#"{"Ir":{"values":{"new":100}}}"#);
+        let doc = JsonFile::parse(Path::new("summary.json"), &text).unwrap();
+        let m = parse_summary(&doc).unwrap().metrics;
+        assert_eq!((m.branches, m.branch_misses), (None, None));
     }
 
     #[test]
