@@ -23,7 +23,9 @@ const MEASUREMENT_MS_VAR: &str = "BENCHSEAL_MEASUREMENT_MS";
 fn throughput(case: &Case) -> Throughput {
     match case.workload.unit {
         Unit::Bytes => Throughput::Bytes(case.workload.units),
-        Unit::Weights | Unit::Files | Unit::Operations => Throughput::Elements(case.workload.units),
+        Unit::Weights | Unit::Files | Unit::Operations | Unit::Tokens => {
+            Throughput::Elements(case.workload.units)
+        }
     }
 }
 

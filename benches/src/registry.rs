@@ -97,15 +97,26 @@ pub enum Unit {
     Files,
     /// Discrete operations such as cache gets (reported as ns per operation).
     Operations,
+    /// Tokens decoded by a model's forward step (reported as tokens/s).
+    Tokens,
 }
 
 impl Unit {
+    pub const ALL: [Unit; 5] = [
+        Unit::Bytes,
+        Unit::Weights,
+        Unit::Files,
+        Unit::Operations,
+        Unit::Tokens,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Unit::Bytes => "bytes",
             Unit::Weights => "weights",
             Unit::Files => "files",
             Unit::Operations => "operations",
+            Unit::Tokens => "tokens",
         }
     }
 }
@@ -128,7 +139,7 @@ macro_rules! impl_name_traits {
         }
     )*};
 }
-impl_name_traits!(Family, Size, KernelPath);
+impl_name_traits!(Family, Size, KernelPath, Unit);
 
 /// Stable workload id `family/kernel/variant/size`, e.g. `codec/comp3/s9v2/large`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
