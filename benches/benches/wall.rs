@@ -23,7 +23,7 @@ const MEASUREMENT_MS_VAR: &str = "BENCHSEAL_MEASUREMENT_MS";
 fn throughput(case: &Case) -> Throughput {
     match case.workload.unit {
         Unit::Bytes => Throughput::Bytes(case.workload.units),
-        Unit::Weights | Unit::Files | Unit::Operations | Unit::Macs => {
+        Unit::Weights | Unit::Files | Unit::Operations | Unit::Macs | Unit::Tokens => {
             Throughput::Elements(case.workload.units)
         }
     }

@@ -8,6 +8,11 @@
 //! activations and multiplies; the I2_S weights are prepared in setup, as a model loader
 //! would. Every layout of a shape hashes the same output, so one golden digest covers the
 //! scalar, SIMD and GPU paths of all three layouts.
+//!
+//! The decode-step workloads (`decode.rs`) chain these GEMVs through every projection of a
+//! whole model, counted in tokens.
+
+mod decode;
 
 use benchseal_kernels::quant::{
     I2sMatrix, LutScratch, QuantKernel, QuantizedActivations, Shape, Tl1Matrix, Tl2Matrix,
@@ -66,6 +71,15 @@ impl Layout {
             Layout::I2s => "I2_S",
             Layout::Tl1 => "TL1",
             Layout::Tl2 => "TL2",
+        }
+    }
+
+    /// Bits one ternary weight takes in the layout: 2 in I2_S and TL1 (four codes, or a
+    /// 4-bit index per pair, per byte), 5/3 in TL2 (a 5-bit index per three).
+    fn bits_per_weight(self) -> f64 {
+        match self {
+            Layout::I2s | Layout::Tl1 => 2.0,
+            Layout::Tl2 => 5.0 / 3.0,
         }
     }
 
@@ -149,6 +163,7 @@ pub fn workloads() -> Vec<Workload> {
             });
         }
     }
+    all.extend(decode::workloads());
     all
 }
 
@@ -339,6 +354,25 @@ enum LaidOut {
     Tl2(Tl2Matrix),
 }
 
+impl LaidOut {
+    /// The weights to multiply: `i2s` itself for the I2_S layout.
+    fn with<'a>(&'a self, i2s: &'a I2sMatrix) -> Weights<'a> {
+        match self {
+            LaidOut::I2s => Weights::I2s(i2s),
+            LaidOut::Tl1(m) => Weights::Tl1(m),
+            LaidOut::Tl2(m) => Weights::Tl2(m),
+        }
+    }
+}
+
+/// Ternary weights in one of the three layouts, as a product multiplies them.
+#[derive(Clone, Copy)]
+enum Weights<'a> {
+    I2s(&'a I2sMatrix),
+    Tl1(&'a Tl1Matrix),
+    Tl2(&'a Tl2Matrix),
+}
+
 struct ProductInstance {
     case: ProductCase,
     /// The canonical weights (what `input` hashes); the I2_S path multiplies them directly.
@@ -438,8 +472,7 @@ impl ProductInstance {
         }
         let kernel = cpu_kernel(path)?;
         product(
-            &self.i2s,
-            &self.laid_out,
+            self.laid_out.with(&self.i2s),
             &self.x,
             &mut self.act,
             &mut self.scratch,
@@ -472,7 +505,7 @@ impl ProductInstance {
             })
         })?;
         // Tokens are rows of `x` and of `out` (token-major): each part takes the next ones.
-        let (i2s, laid_out) = (&self.i2s, &self.laid_out);
+        let weights = self.laid_out.with(&self.i2s);
         let (mut x, mut out) = (self.x.as_slice(), self.out.as_mut_slice());
         let work = parts.iter_mut().map(|part| {
             let tokens = part.act.shape().rows;
@@ -482,15 +515,7 @@ impl ProductInstance {
             (part, x_part, out_part)
         });
         on_threads(work, |(part, x, out)| {
-            product(
-                i2s,
-                laid_out,
-                x,
-                &mut part.act,
-                &mut part.scratch,
-                out,
-                kernel,
-            )
+            product(weights, x, &mut part.act, &mut part.scratch, out, kernel)
         })
     }
 }
@@ -498,8 +523,7 @@ impl ProductInstance {
 /// Quantises the activations `x` into `act` (of their shape) and multiplies them with the
 /// weights in the layout measured, into `out`.
 fn product(
-    i2s: &I2sMatrix,
-    laid_out: &LaidOut,
+    weights: Weights<'_>,
     x: &[f32],
     act: &mut QuantizedActivations,
     scratch: &mut LutScratch,
@@ -507,10 +531,10 @@ fn product(
     kernel: QuantKernel,
 ) -> Result<(), RunError> {
     act.quantize_into(x, kernel).map_err(failed)?;
-    match laid_out {
-        LaidOut::I2s => gemm_i2s(i2s, act, out, kernel),
-        LaidOut::Tl1(m) => gemm_tl1(m, act, out, scratch, kernel),
-        LaidOut::Tl2(m) => gemm_tl2(m, act, out, scratch, kernel),
+    match weights {
+        Weights::I2s(m) => gemm_i2s(m, act, out, kernel),
+        Weights::Tl1(m) => gemm_tl1(m, act, out, scratch, kernel),
+        Weights::Tl2(m) => gemm_tl2(m, act, out, scratch, kernel),
     }
     .map_err(failed)
 }
@@ -674,7 +698,8 @@ mod tests {
                 assert_eq!(*first, d, "{} on {path}", w.id);
             }
         }
-        assert_eq!(by_shape.len(), 3, "{by_shape:?}");
+        // quantize, the GEMV, the GEMM and the decode step.
+        assert_eq!(by_shape.len(), 4, "{by_shape:?}");
     }
 
     #[test]

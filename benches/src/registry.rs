@@ -115,9 +115,20 @@ pub enum Unit {
     Operations,
     /// int8 multiply-accumulates (reported as G MAC/s).
     Macs,
+    /// Tokens decoded by a model's forward step (reported as tokens/s).
+    Tokens,
 }
 
 impl Unit {
+    pub const ALL: [Unit; 6] = [
+        Unit::Bytes,
+        Unit::Weights,
+        Unit::Files,
+        Unit::Operations,
+        Unit::Macs,
+        Unit::Tokens,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Unit::Bytes => "bytes",
@@ -125,6 +136,7 @@ impl Unit {
             Unit::Files => "files",
             Unit::Operations => "operations",
             Unit::Macs => "macs",
+            Unit::Tokens => "tokens",
         }
     }
 }
@@ -147,7 +159,7 @@ macro_rules! impl_name_traits {
         }
     )*};
 }
-impl_name_traits!(Family, Size, KernelPath);
+impl_name_traits!(Family, Size, KernelPath, Unit);
 
 /// A roofline reference: one thing the machine does as fast as it can, measured as a
 /// workload of the `roof` family at every tier.

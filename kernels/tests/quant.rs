@@ -90,6 +90,14 @@ proptest! {
     }
 
     #[test]
+    fn relayouts_equal_their_layouts_stated_weight_by_weight((shape, _t, w, _q, scale) in product_case()) {
+        let m = I2sMatrix::pack(&w, shape, scale).unwrap();
+        let (tl1, tl2) = (Tl1Matrix::from_i2s(&m), Tl2Matrix::from_i2s(&m));
+        prop_assert_eq!(tl1.as_bytes(), tl1_by_weight(&m));
+        prop_assert_eq!(tl2.as_bytes(), tl2_by_weight(&m));
+    }
+
+    #[test]
     fn ternarisation_is_identical_on_every_kernel_and_follows_the_formula(
         (shape, values) in (1usize..40, 1usize..700).prop_flat_map(|(r, c)| {
             (Just(Shape::new(r, c)), prop::collection::vec(
@@ -251,6 +259,71 @@ fn tiny_activations_use_the_floor_scale() {
     assert_eq!(act.scale(0), 127.0 / 1e-5);
     let m = ternarize_i2s(&[0.0; 4], Shape::new(2, 2), QuantKernel::Scalar).unwrap();
     assert_eq!(m.scale(), 1e-5);
+}
+
+/// The weight at (`row`, `col`), zero outside the shape (padding rows and columns).
+fn weight_or_zero(m: &I2sMatrix, row: usize, col: usize) -> i32 {
+    i32::from(m.weight(row, col).unwrap_or(0))
+}
+
+/// TL1 bytes as the layout states them (tl1.rs), one weight lookup at a time: in tile t,
+/// group g, byte r = index(row r, pair 2g) | index(row r, pair 2g+1) << 4, index(w0, w1)
+/// = 3·w0 + w1 + 4. The oracle of `Tl1Matrix::from_i2s`, which reads whole tiles.
+fn tl1_by_weight(m: &I2sMatrix) -> Vec<u8> {
+    let Shape { rows, cols } = m.shape();
+    let groups = cols.div_ceil(4);
+    let index = |row, k| (3 * weight_or_zero(m, row, k) + weight_or_zero(m, row, k + 1) + 4) as u8;
+    let mut bytes = Vec::new();
+    for tile in 0..rows.div_ceil(32) {
+        for g in 0..groups {
+            for r in 0..32 {
+                let row = tile * 32 + r;
+                bytes.push(index(row, 4 * g) | index(row, 4 * g + 2) << 4);
+            }
+        }
+    }
+    bytes
+}
+
+/// TL2 bytes as the layout states them (tl2.rs), one weight lookup at a time: per tile,
+/// the |v| index groups, the sign words, then the remainder pair when K mod 3 ≠ 0.
+fn tl2_by_weight(m: &I2sMatrix) -> Vec<u8> {
+    let Shape { rows, cols } = m.shape();
+    let triples = cols / 3;
+    let value = |row, j: usize| {
+        if j < triples {
+            (0..3).fold(0, |v, i| 3 * v + weight_or_zero(m, row, 3 * j + i))
+        } else {
+            0
+        }
+    };
+    let mut bytes = Vec::new();
+    for tile in 0..rows.div_ceil(32) {
+        let rows_of_tile = (0..32).map(|r| tile * 32 + r);
+        for g in 0..triples.div_ceil(2) {
+            for row in rows_of_tile.clone() {
+                let (lo, hi) = (value(row, 2 * g), value(row, 2 * g + 1));
+                bytes.push(lo.unsigned_abs() as u8 | (hi.unsigned_abs() as u8) << 4);
+            }
+        }
+        for j in 0..triples {
+            let negative = rows_of_tile
+                .clone()
+                .enumerate()
+                .filter(|(_, row)| value(*row, j) < 0)
+                .fold(0u32, |word, (r, _)| word | 1 << r);
+            bytes.extend_from_slice(&negative.to_le_bytes());
+        }
+        if cols % 3 != 0 {
+            let k = 3 * triples;
+            for row in rows_of_tile {
+                bytes.push(
+                    (3 * weight_or_zero(m, row, k) + weight_or_zero(m, row, k + 1) + 4) as u8,
+                );
+            }
+        }
+    }
+    bytes
 }
 
 #[test]

@@ -17,7 +17,7 @@ const GIB: f64 = MIB * 1024.0;
 /// The throughput of `units` of `unit` done in `ns` nanoseconds, in the unit's customary
 /// form: bytes as GiB/s (MiB/s, KiB/s when smaller), weights as G weights/s, files as
 /// ns per file (plus ms per 1000 files when one run covers at least 1000 files),
-/// operations as ns per operation, multiply-accumulates as G MAC/s.
+/// operations as ns per operation, multiply-accumulates as G MAC/s, tokens as tokens/s.
 pub fn format_throughput(unit: Unit, units: u64, ns: f64) -> String {
     if ns.is_nan() || ns <= 0.0 || units == 0 {
         return "n/a".into();
@@ -47,6 +47,7 @@ pub fn format_throughput(unit: Unit, units: u64, ns: f64) -> String {
         }
         Unit::Operations => format!("{}/op", format_time(ns / units as f64)),
         Unit::Macs => format!("{:.1} G MAC/s", per_second / 1e9),
+        Unit::Tokens => format!("{} tokens/s", three_significant(per_second)),
     }
 }
 
@@ -143,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn weights_files_and_operations_use_their_own_units() {
+    fn weights_files_operations_and_tokens_use_their_own_units() {
         assert_eq!(
             format_throughput(Unit::Weights, 16_777_216, 4e6),
             "4.194 G weights/s"
@@ -161,6 +162,10 @@ mod tests {
             format_throughput(Unit::Operations, 1000, 42_000.0),
             "42.0 ns/op"
         );
+        // One decode step of 40 ms, of 2.5 s, and 4 tokens in 5 ms.
+        assert_eq!(format_throughput(Unit::Tokens, 1, 40e6), "25.0 tokens/s");
+        assert_eq!(format_throughput(Unit::Tokens, 1, 2.5e9), "0.40 tokens/s");
+        assert_eq!(format_throughput(Unit::Tokens, 4, 5e6), "800 tokens/s");
     }
 
     #[test]

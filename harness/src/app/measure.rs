@@ -35,8 +35,9 @@ pub struct MeasureArgs {
     /// Id of the measurement (default: the program's file name).
     #[arg(long)]
     pub id: Option<String>,
-    /// Unit of work one run of the command performs (bytes, weights, files, operations).
-    #[arg(long, requires = "units", value_parser = parse_unit)]
+    /// Unit of work one run of the command performs (bytes, weights, files, operations,
+    /// tokens).
+    #[arg(long, requires = "units", value_parser = str::parse::<Unit>)]
     pub unit: Option<Unit>,
     /// Units of work per run of the command.
     #[arg(long, requires = "unit")]
@@ -51,18 +52,6 @@ pub struct MeasureArgs {
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
-}
-
-fn parse_unit(text: &str) -> Result<Unit, String> {
-    match text {
-        "bytes" => Ok(Unit::Bytes),
-        "weights" => Ok(Unit::Weights),
-        "files" => Ok(Unit::Files),
-        "operations" => Ok(Unit::Operations),
-        other => Err(format!(
-            "unknown unit `{other}` (valid: bytes, weights, files, operations)"
-        )),
-    }
 }
 
 pub fn execute(args: MeasureArgs) -> Result<Outcome> {

@@ -133,6 +133,7 @@ fn throughput(unit: Unit, median_ns: f64, units: u64) -> (&'static str, &'static
             per_unit_ns,
             Better::Smaller,
         ),
+        Unit::Tokens => ("tokens-per-second", "tokens/s", per_second, Better::Bigger),
     }
 }
 
@@ -371,6 +372,11 @@ mod tests {
         );
         assert_eq!(throughput(Unit::Files, 4000.0, 2).0, "nanoseconds-per-file");
         assert_eq!(throughput(Unit::Weights, 1e9, 5).1, "weights/s");
+        // One decode step in 40 ms.
+        assert_eq!(
+            throughput(Unit::Tokens, 40e6, 1),
+            ("tokens-per-second", "tokens/s", 25.0, Better::Bigger)
+        );
     }
 
     #[test]

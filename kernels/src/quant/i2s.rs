@@ -6,8 +6,8 @@
 //! layout), and the f32 scale follows the packed data, little-endian.
 
 use super::{
-    I2S_BLOCK, I2S_BLOCK_BYTES, QuantError, QuantKernel, QuantizedActivations, Shape, check_len,
-    check_product, check_scale, dequantize,
+    I2S_BLOCK, I2S_BLOCK_BYTES, QuantError, QuantKernel, QuantizedActivations, Shape, TILE_ROWS,
+    check_len, check_product, check_scale, dequantize,
 };
 
 /// Ternary weights in the I2_S layout, scale included.
@@ -147,6 +147,33 @@ impl I2sMatrix {
             self.packed()[row * self.row_bytes() + col / I2S_BLOCK * I2S_BLOCK_BYTES + col % 32];
         let shift = 6 - 2 * (col % I2S_BLOCK / 32);
         Some(((byte >> shift) & 3) as i8 - 1)
+    }
+
+    /// The weights of the [`TILE_ROWS`] rows of tile `tile` as −1/0/1 into `out`, each row
+    /// `width` (≥ K) wide; zero outside the shape, where [`Self::weight`] is `None`. What
+    /// the TL1/TL2 re-layouts read: one pass over the packed bytes, not a lookup per weight.
+    pub(super) fn tile_weights(&self, tile: usize, width: usize, out: &mut Vec<i8>) {
+        let Shape { rows, cols } = self.shape;
+        debug_assert!(width >= cols, "{width} < {cols}");
+        out.clear();
+        out.resize(TILE_ROWS * width, 0);
+        let row_bytes = self.row_bytes();
+        let first = tile * TILE_ROWS;
+        for (row, dst) in (first..rows.min(first + TILE_ROWS)).zip(out.chunks_exact_mut(width)) {
+            let packed = &self.packed()[row * row_bytes..][..row_bytes];
+            for (b, block) in packed.chunks_exact(I2S_BLOCK_BYTES).enumerate() {
+                // Slot by slot, so the loops are straight byte maps the compiler vectorises.
+                let mut block_weights = [0i8; I2S_BLOCK];
+                for (slot, shift) in [6u32, 4, 2, 0].into_iter().enumerate() {
+                    for (w, byte) in block_weights[slot * 32..][..32].iter_mut().zip(block) {
+                        *w = ((byte >> shift) & 3) as i8 - 1;
+                    }
+                }
+                let start = b * I2S_BLOCK;
+                let n = (cols - start).min(I2S_BLOCK);
+                dst[start..start + n].copy_from_slice(&block_weights[..n]);
+            }
+        }
     }
 
     /// All weights as −1/0/1, row-major, unpadded.

@@ -33,18 +33,18 @@ impl Tl1Matrix {
         let groups = shape.cols.div_ceil(4);
         let tiles = shape.rows.div_ceil(TILE_ROWS);
         let mut bytes = vec![0u8; tiles * groups * TILE_ROWS];
-        // Outside the shape (padding rows and columns) weights are zero.
-        let weight = |r: usize, k: usize| m.weight(r, k).unwrap_or(0);
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            let (tile, g, r) = (
-                i / (groups * TILE_ROWS),
-                i / TILE_ROWS % groups,
-                i % TILE_ROWS,
-            );
-            let row = tile * TILE_ROWS + r;
-            let lo = pair_index(weight(row, 4 * g), weight(row, 4 * g + 1));
-            let hi = pair_index(weight(row, 4 * g + 2), weight(row, 4 * g + 3));
-            *byte = lo | hi << 4;
+        // Each tile's rows, 4·groups wide; outside the shape (padding rows and columns)
+        // weights are zero.
+        let width = 4 * groups;
+        let mut weights = Vec::new();
+        for (tile, dst) in bytes.chunks_exact_mut(groups * TILE_ROWS).enumerate() {
+            m.tile_weights(tile, width, &mut weights);
+            for (g, group) in dst.chunks_exact_mut(TILE_ROWS).enumerate() {
+                for (byte, row) in group.iter_mut().zip(weights.chunks_exact(width)) {
+                    let w = &row[4 * g..][..4];
+                    *byte = pair_index(w[0], w[1]) | pair_index(w[2], w[3]) << 4;
+                }
+            }
         }
         Tl1Matrix {
             shape,

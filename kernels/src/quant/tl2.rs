@@ -60,32 +60,35 @@ impl Tl2Matrix {
         let layout = TileLayout::of(shape);
         let tiles = shape.rows.div_ceil(TILE_ROWS);
         let mut bytes = vec![0u8; tiles * layout.total()];
-        // Outside the shape (padding rows and columns) weights are zero.
-        let weight = |r: usize, k: usize| i32::from(m.weight(r, k).unwrap_or(0));
-        let value = |r: usize, j: usize| {
-            if j < triples {
-                9 * weight(r, 3 * j) + 3 * weight(r, 3 * j + 1) + weight(r, 3 * j + 2)
-            } else {
-                0
-            }
-        };
+        // Each tile's rows, wide enough for the remainder pair's second column (K + 1);
+        // outside the shape (padding rows and columns) weights are zero.
+        let width = shape.cols + 1;
+        let mut weights = Vec::new();
+        // One row's triple values, padded with a zero triple to whole index bytes.
+        let mut values = vec![0i32; 2 * triples.div_ceil(2)];
         for (tile, dst) in bytes.chunks_exact_mut(layout.total()).enumerate() {
+            m.tile_weights(tile, width, &mut weights);
             let (index, rest) = dst.split_at_mut(layout.index_bytes);
             let (signs, tail) = rest.split_at_mut(layout.sign_bytes);
-            for r in 0..TILE_ROWS {
-                let row = tile * TILE_ROWS + r;
-                for (g, group) in index.chunks_exact_mut(TILE_ROWS).enumerate() {
-                    let (lo, hi) = (value(row, 2 * g), value(row, 2 * g + 1));
-                    group[r] = lo.unsigned_abs() as u8 | (hi.unsigned_abs() as u8) << 4;
+            for (r, row) in weights.chunks_exact(width).enumerate() {
+                let weight = |k: usize| i32::from(row[k]);
+                for (v, w) in values[..triples].iter_mut().zip(row.chunks_exact(3)) {
+                    *v = 9 * i32::from(w[0]) + 3 * i32::from(w[1]) + i32::from(w[2]);
                 }
-                for (j, word) in signs.chunks_exact_mut(4).enumerate() {
-                    if value(row, j) < 0 {
+                for (group, pair) in index
+                    .chunks_exact_mut(TILE_ROWS)
+                    .zip(values.chunks_exact(2))
+                {
+                    group[r] = pair[0].unsigned_abs() as u8 | (pair[1].unsigned_abs() as u8) << 4;
+                }
+                for (word, v) in signs.chunks_exact_mut(4).zip(&values) {
+                    if *v < 0 {
                         word[r / 8] |= 1 << (r % 8);
                     }
                 }
                 if let Some(byte) = tail.get_mut(r) {
                     let k = 3 * triples;
-                    *byte = (3 * weight(row, k) + weight(row, k + 1) + 4) as u8;
+                    *byte = (3 * weight(k) + weight(k + 1) + 4) as u8;
                 }
             }
         }

@@ -79,7 +79,7 @@ impl Metric {
     pub(crate) fn expects(self) -> &'static str {
         match self {
             Metric::Throughput => {
-                "a rate (GiB/s, G weights/s, files/s) or a time per unit (ns/file, ns/op)"
+                "a rate (GiB/s, G weights/s, files/s, tokens/s) or a time per unit (ns/file, ns/op)"
             }
             Metric::LatencyP50 | Metric::LatencyP95 | Metric::LatencyP99 => {
                 "a time (ns, us, ms, s) or a time per unit (ns/file)"

@@ -69,10 +69,36 @@ mod tests {
         assert_eq!(Target::parse(">= 80 %").unwrap().base_value(), 0.8);
         assert_eq!(Target::parse(">= 3.2x").unwrap().base_value(), 3.2);
         assert_eq!(Target::parse("<= 25 ns/op").unwrap().base_value(), 25.0);
+        let t = Target::parse(">= 5 tokens/s").unwrap();
+        assert_eq!(t.unit.dimension, Dimension::Rate(Unit::Tokens));
+        assert_eq!(t.base_value(), 5.0);
+        let t = Target::parse("<= 200 ms/token").unwrap();
+        assert_eq!(t.unit.dimension, Dimension::TimePerWork(Unit::Tokens));
+        assert_eq!(t.base_value(), 200e6);
         assert_eq!(Target::parse("<= 3 min").unwrap().base_value(), 180e9);
         assert_eq!(
             Target::parse("≤ 20 ms").unwrap().comparator,
             Comparator::AtMost
+        );
+    }
+
+    #[test]
+    fn a_process_counts_any_unit_of_work_and_a_bad_one_lists_them() {
+        let file = |unit: &str| {
+            format!(
+                "schema = \"benchseal.slo/1\"\n[[process]]\nid = \"gen\"\n\
+                 command = [\"true\"]\nunit = \"{unit}\"\nunits = 128\n"
+            )
+        };
+        let slo = SloFile::parse(&file("tokens"), "t.toml").unwrap();
+        assert_eq!(slo.process("gen").unwrap().unit, Some(Unit::Tokens));
+        let err = SloFile::parse(&file("furlongs"), "t.toml").unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "process `gen`: unknown unit `furlongs` \
+                 (valid: bytes, weights, files, operations, macs, tokens)"
+            ),
+            "{err}"
         );
     }
 
@@ -108,7 +134,7 @@ mod tests {
 
         #[test]
         fn target_display_reparses(mantissa in 0u128..10u128.pow(9), scale in 0u32..4,
-            unit in prop::sample::select(vec!["GiB/s", "ns/file", "ms", "MiB", "x", "%", "G weights/s", "ms/1000 files", "M instr"])) {
+            unit in prop::sample::select(vec!["GiB/s", "ns/file", "ms", "MiB", "x", "%", "G weights/s", "ms/1000 files", "M instr", "tokens/s"])) {
             let t = Target::parse(&format!(">= {} {unit}", Decimal { mantissa, scale })).unwrap();
             prop_assert_eq!(Target::parse(&t.to_string()).unwrap(), t);
         }

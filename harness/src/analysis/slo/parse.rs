@@ -617,15 +617,9 @@ impl Parser<'_> {
         })?;
         let unit = match &raw.unit {
             None => None,
-            Some(u) => Some(match u.get_ref().as_str() {
-                "bytes" => Unit::Bytes,
-                "weights" => Unit::Weights,
-                "files" => Unit::Files,
-                "operations" => Unit::Operations,
-                other => {
-                    return Err(self.field(u.span(), None, "unit", format!("process `{id}`: unknown unit `{other}` (valid: bytes, weights, files, operations)")));
-                }
-            }),
+            Some(u) => Some(u.get_ref().parse::<Unit>().map_err(|why| {
+                self.field(u.span(), None, "unit", format!("process `{id}`: {why}"))
+            })?),
         };
         Ok(ProcessSpec {
             id,

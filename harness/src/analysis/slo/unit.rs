@@ -11,7 +11,7 @@ use crate::analysis::format::significant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "work", rename_all = "snake_case")]
 pub enum Dimension {
-    /// Units of work per second (bytes/s, weights/s, files/s, operations/s).
+    /// Units of work per second (bytes/s, weights/s, files/s, operations/s, tokens/s).
     Rate(Unit),
     /// Nanoseconds per unit of work (ns/file, ns/op).
     TimePerWork(Unit),
@@ -45,6 +45,7 @@ fn singular(unit: Unit) -> &'static str {
         Unit::Files => "file",
         Unit::Operations => "operation",
         Unit::Macs => "MAC",
+        Unit::Tokens => "token",
     }
 }
 
@@ -112,7 +113,7 @@ fn work_word(text: &str) -> Option<(Unit, u128)> {
     if let Some(prefix) = text.strip_suffix('B') {
         return binary_or_decimal_bytes(prefix).map(|f| (Unit::Bytes, f));
     }
-    const WORDS: [(&str, Unit); 12] = [
+    const WORDS: [(&str, Unit); 14] = [
         ("bytes", Unit::Bytes),
         ("byte", Unit::Bytes),
         ("weights", Unit::Weights),
@@ -125,6 +126,8 @@ fn work_word(text: &str) -> Option<(Unit, u128)> {
         ("op", Unit::Operations),
         ("MACs", Unit::Macs),
         ("MAC", Unit::Macs),
+        ("tokens", Unit::Tokens),
+        ("token", Unit::Tokens),
     ];
     WORDS.iter().find_map(|(word, unit)| {
         let prefix = text.strip_suffix(word)?;
