@@ -9,10 +9,11 @@
 mod support;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use benchseal_benches::protocol::samples_within;
 use benchseal_benches::{Size, Unit};
-use criterion::{Criterion, Throughput};
+use criterion::{Criterion, SamplingMode, Throughput};
 use support::{Case, env_number, selected_cases};
 
 /// Samples per benchmark (criterion needs at least 10).
@@ -31,14 +32,14 @@ fn throughput(case: &Case) -> Throughput {
 
 fn main() {
     let cases = selected_cases(&[Size::Small]);
+    let samples = env_number(SAMPLE_SIZE_VAR, 100).max(10) as usize;
+    let measurement = Duration::from_millis(env_number(MEASUREMENT_MS_VAR, 5000).max(1));
     let mut criterion = Criterion::default()
-        .sample_size(env_number(SAMPLE_SIZE_VAR, 100).max(10) as usize)
+        .sample_size(samples)
         .warm_up_time(Duration::from_millis(
             env_number(WARM_UP_MS_VAR, 3000).max(1),
         ))
-        .measurement_time(Duration::from_millis(
-            env_number(MEASUREMENT_MS_VAR, 5000).max(1),
-        ))
+        .measurement_time(measurement)
         .configure_from_args();
 
     let mut failed = false;
@@ -57,6 +58,21 @@ fn main() {
                 }
             };
             let path = case.path;
+            // One untimed call (part of the warm-up) says how long a call takes.
+            let started = Instant::now();
+            if let Err(err) = instance.run(path) {
+                eprintln!("benchseal: {}: {err}", case.key());
+                std::process::exit(1);
+            }
+            let fit = samples_within(started.elapsed(), measurement, samples);
+            group.sample_size(fit);
+            // Flat: every sample the same number of calls (one for a slow case), instead of
+            // 1, 2, … n calls, which is what makes few samples of a slow call affordable.
+            group.sampling_mode(if fit < samples {
+                SamplingMode::Flat
+            } else {
+                SamplingMode::Auto
+            });
             group.bench_function(path.name(), |b| {
                 b.iter(|| {
                     if let Err(err) = black_box(&mut instance).run(black_box(path)) {

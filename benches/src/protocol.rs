@@ -9,6 +9,8 @@
 //! files; and writes the path label the measured process saw into a file under
 //! [`LABELS_VAR`].
 
+use std::time::Duration;
+
 /// The variable naming the cases to run.
 pub const CASES_VAR: &str = "BENCHSEAL_CASES";
 
@@ -64,9 +66,27 @@ pub fn instr_case_index(text: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
+/// The criterion samples the wall bench executable takes of a case whose call takes `run`:
+/// the configured count where that many calls fit in `measurement`, else as many as fit,
+/// never fewer than criterion's least (10). A whole-model decode step on the scalar oracle
+/// takes seconds; 100 samples of linearly growing call counts would take most of an hour.
+pub fn samples_within(run: Duration, measurement: Duration, configured: usize) -> usize {
+    let fit = measurement.as_secs_f64() / run.as_secs_f64().max(1e-9);
+    configured.min(fit.floor().max(10.0) as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slow_calls_get_fewer_samples_never_below_ten() {
+        let ms = Duration::from_millis;
+        assert_eq!(samples_within(ms(1), ms(2000), 50), 50);
+        assert_eq!(samples_within(ms(100), ms(2000), 50), 20);
+        assert_eq!(samples_within(ms(2500), ms(2000), 50), 10);
+        assert_eq!(samples_within(Duration::ZERO, ms(2000), 50), 50);
+    }
     use crate::{KernelPath, WorkloadId};
 
     #[test]
