@@ -54,6 +54,9 @@ pub struct Computed {
     pub path_extra: Vec<(KernelPath, Vec<ExtraValue>)>,
     /// Per path that ran, the allocations of its second (warm) run.
     pub allocations: Vec<(KernelPath, Allocations)>,
+    /// Paths whose second and third runs allocated differently on the calling thread
+    /// (work handed to threads of the kernel's own): no count is recorded for them.
+    pub unsteady_allocations: Vec<KernelPath>,
 }
 
 /// A workload metric as [`benchseal_benches::Instance::extra_metrics`] reports it:
@@ -81,6 +84,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
                 extra: Vec::new(),
                 path_extra: Vec::new(),
                 allocations: Vec::new(),
+                unsteady_allocations: Vec::new(),
             };
         }
     };
@@ -94,6 +98,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
     let mut extra = Vec::new();
     let mut path_extra = Vec::new();
     let mut allocations = Vec::new();
+    let mut unsteady_allocations = Vec::new();
     for path in order {
         let output = match instance.run(path) {
             Ok(()) => {
@@ -112,13 +117,24 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
                 }
                 // A second run, counted: what each timed (warm) run allocates.
                 if let (Ok(()), allocs) = crate::sys::alloc::counted(|| instance.run(path)) {
-                    allocations.push((
-                        path,
-                        Allocations {
-                            per_run: allocs.count,
-                            bytes_per_run: allocs.bytes,
-                        },
-                    ));
+                    let counted = Allocations {
+                        per_run: allocs.count,
+                        bytes_per_run: allocs.bytes,
+                    };
+                    // The count is of the calling thread: a kernel that hands work to
+                    // threads of its own allocates there too, and how much lands here can
+                    // change from run to run. A third run must agree, or nothing is
+                    // recorded (a varying count would read as a change when compared).
+                    let steady = allocs.count == 0
+                        || matches!(
+                            crate::sys::alloc::counted(|| instance.run(path)),
+                            (Ok(()), again) if again == allocs
+                        );
+                    if steady {
+                        allocations.push((path, counted));
+                    } else {
+                        unsteady_allocations.push(path);
+                    }
                 }
                 PathOutput::Digest(hasher.finish_hex())
             }
@@ -133,6 +149,7 @@ pub fn compute(workload: &Workload, paths: &[KernelPath]) -> Computed {
         extra,
         path_extra,
         allocations,
+        unsteady_allocations,
     }
 }
 
@@ -280,6 +297,13 @@ pub fn digest_record(
              (`benchseal digests --write` records one)"
         ));
     }
+    for path in &computed.unsteady_allocations {
+        notes.push(format!(
+            "{id}@{path}: allocations not recorded: two warm runs allocated differently on the \
+             calling thread (the kernel works on threads of its own, whose allocations are not \
+             counted)"
+        ));
+    }
     let verdicts = judge(&computed, golden_entry);
     let paths = selected
         .paths
@@ -364,6 +388,7 @@ mod tests {
             extra: Vec::new(),
             path_extra: Vec::new(),
             allocations: Vec::new(),
+            unsteady_allocations: Vec::new(),
         }
     }
 
@@ -423,6 +448,7 @@ mod tests {
             extra: Vec::new(),
             path_extra: Vec::new(),
             allocations: Vec::new(),
+            unsteady_allocations: Vec::new(),
         };
         let v = judge(&c, None);
         assert_eq!(
