@@ -20,3 +20,4 @@ mod sync;
 pub use registry::{
     Family, Instance, KernelPath, Parallel, RunError, Size, Unit, Workload, WorkloadId, registry,
 };
+pub use sync::{PlanTrees, write_plan_trees};
