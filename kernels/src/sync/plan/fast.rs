@@ -9,12 +9,14 @@
 //!   than the whole path from the root. Descriptors of up to [`HELD_DIRS`] directories per
 //!   tree stay open for the content pass; files in further directories are opened by path,
 //!   so a tree of any size stays within the descriptor limit.
-//! - **Both trees at once.** The source and the target are walked on two threads.
+//! - **Both trees at once.** The source and the target are walked as two tasks, claimed
+//!   the same way.
 //! - **Contents on every core.** The merge only notes each same-size pair; the pairs are
-//!   then split into contiguous runs of about equal work and compared on
-//!   `available_parallelism` threads, and the results are put back in path order. A
-//!   read-failure problem concerns only its own file, so deciding the pairs after the
-//!   merge gives exactly the oracle's entries and problems, in the oracle's order.
+//!   then compared in small tasks that `available_parallelism` threads claim one at a
+//!   time (a thread slowed by another process on its core just claims fewer), and the
+//!   results are put back in path order. A read-failure problem concerns only its own
+//!   file, so deciding the pairs after the merge gives exactly the oracle's entries and
+//!   problems, in the oracle's order.
 //!
 //! Small jobs (few pairs, few bytes) stay on the calling thread: starting a thread costs
 //! more than it saves there.
@@ -24,7 +26,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use super::dir::{Dir, RawEntry};
@@ -40,10 +42,11 @@ const HELD_DIRS: usize = 256;
 /// calling thread.
 const MIN_PARALLEL_PAIRS: usize = 32;
 const MIN_PARALLEL_BYTES: u64 = 256 * 1024;
-/// The cost of opening, reading and closing a pair, in bytes of hashing, for splitting
-/// the pairs into runs of equal work.
-const PAIR_OVERHEAD_BYTES: u64 = 8 * 1024;
-/// At most this many comparing threads.
+/// Pairs per task of the content pass: small enough that a thread slowed by another
+/// process on its core leaves the rest to the others, large enough that claiming a task
+/// costs nothing next to it.
+const PAIRS_PER_TASK: usize = 8;
+/// At most this many threads.
 const MAX_THREADS: usize = 16;
 
 /// How the content pass opens files.
@@ -221,24 +224,47 @@ fn list_tree(
     Ok(Some(walker.out))
 }
 
-/// Runs `a` on this thread and `b` on another (on this one too when no thread can start).
-fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    // A failed spawn drops its closure, so `b` waits in a slot the thread takes it from.
-    let slot = Mutex::new(Some(b));
-    let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-    thread::scope(|scope| {
-        let spawned = thread::Builder::new().spawn_scoped(scope, || take().map(|b| b()));
-        let a = a();
-        let b = spawned.ok().and_then(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
-        });
-        match b {
-            Some(b) => (a, b),
-            None => (a, take().expect("`b` runs on the thread or here")()),
+/// Runs `work(state, i)` for every task `i` in `0..tasks` on the calling thread and up to
+/// `threads - 1` helpers, each with its own `state` from `init`; results in task order.
+///
+/// Tasks are claimed one at a time from a shared counter, not split up front: on a machine
+/// where another process holds a core, a helper that gets little time claims few tasks,
+/// and the calling thread does the rest rather than waiting for it. A helper that cannot
+/// start is no error: the others claim its share.
+fn run_tasks<S, T: Send>(
+    tasks: usize,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, usize) -> T + Sync,
+) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let claim = || {
+        let mut state = init();
+        let mut done = Vec::new();
+        loop {
+            let task = next.fetch_add(1, Ordering::Relaxed);
+            if task >= tasks {
+                return done;
+            }
+            done.push((task, work(&mut state, task)));
         }
-    })
+    };
+    let mut done = thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads.min(tasks))
+            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, claim).ok())
+            .collect();
+        let mut done = claim();
+        for helper in helpers {
+            done.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(task, _)| *task);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// A same-size pair noted by the merge: its index in each listing and its size; its path
@@ -258,71 +284,37 @@ struct Trees<'a> {
 }
 
 impl Trees<'_> {
-    fn compare_run(&self, pairs: &[Pair]) -> Vec<PairResult> {
-        let mut reader = PairReader::new();
-        pairs
-            .iter()
-            .map(|pair| {
-                let (root, tree) = self.source;
-                let source = tree
-                    .open(root, pair.source, pair.path, self.opener)
-                    .map_err(|e| (Side::Source, e))?;
-                let (root, tree) = self.target;
-                let target = tree
-                    .open(root, pair.target, pair.path, self.opener)
-                    .map_err(|e| (Side::Target, e))?;
-                reader.digest_and_compare_files(source, target, pair.size)
-            })
-            .collect()
+    fn compare(&self, reader: &mut PairReader, pair: &Pair) -> PairResult {
+        let (root, tree) = self.source;
+        let source = tree
+            .open(root, pair.source, pair.path, self.opener)
+            .map_err(|e| (Side::Source, e))?;
+        let (root, tree) = self.target;
+        let target = tree
+            .open(root, pair.target, pair.path, self.opener)
+            .map_err(|e| (Side::Target, e))?;
+        reader.digest_and_compare_files(source, target, pair.size)
     }
 
-    /// Compares every pair, in runs on up to `threads` threads; results in `pairs`' order.
+    /// Compares every pair, on up to `threads` threads; results in `pairs`' order.
     fn compare_all(&self, pairs: &[Pair], threads: usize) -> Vec<PairResult> {
         let bytes: u64 = pairs.iter().map(|p| p.size).sum();
-        if threads < 2 || pairs.len() < MIN_PARALLEL_PAIRS || bytes < MIN_PARALLEL_BYTES {
-            return self.compare_run(pairs);
-        }
-        let runs = split_by_work(pairs, threads);
-        thread::scope(|scope| {
-            let handles: Vec<_> = runs[1..]
+        let threads = if pairs.len() < MIN_PARALLEL_PAIRS || bytes < MIN_PARALLEL_BYTES {
+            1
+        } else {
+            threads
+        };
+        let tasks: Vec<&[Pair]> = pairs.chunks(PAIRS_PER_TASK).collect();
+        run_tasks(tasks.len(), threads, PairReader::new, |reader, task| {
+            tasks[task]
                 .iter()
-                .map(|run| {
-                    let spawned =
-                        thread::Builder::new().spawn_scoped(scope, || self.compare_run(run));
-                    (run, spawned)
-                })
-                .collect();
-            let mut results = self.compare_run(runs[0]);
-            for (run, spawned) in handles {
-                results.extend(match spawned {
-                    Ok(handle) => handle
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                    Err(_) => self.compare_run(run),
-                });
-            }
-            results
+                .map(|pair| self.compare(reader, pair))
+                .collect::<Vec<_>>()
         })
+        .into_iter()
+        .flatten()
+        .collect()
     }
-}
-
-/// Splits `pairs` into at most `parts` contiguous runs of about equal work (bytes plus a
-/// fixed cost per pair); every run but possibly the last is non-empty.
-fn split_by_work<'p, 'a>(pairs: &'p [Pair<'a>], parts: usize) -> Vec<&'p [Pair<'a>]> {
-    let work = |p: &Pair| p.size + PAIR_OVERHEAD_BYTES;
-    let total: u64 = pairs.iter().map(work).sum();
-    let mut runs = Vec::with_capacity(parts);
-    let (mut start, mut done) = (0, 0u64);
-    for (i, pair) in pairs.iter().enumerate() {
-        done += work(pair);
-        let boundary = total * (runs.len() as u64 + 1) / parts as u64;
-        if done >= boundary && runs.len() + 1 < parts {
-            runs.push(&pairs[start..=i]);
-            start = i + 1;
-        }
-    }
-    runs.push(&pairs[start..]);
-    runs
 }
 
 /// Plans as the oracle does; see the module docs for how.
@@ -332,10 +324,22 @@ pub(super) fn plan(
     excludes: &Excludes,
     opener: Opener<'_>,
 ) -> Result<Plan, PlanError> {
-    let (src, dst) = join(
-        || list_tree(Side::Source, source, excludes),
-        || list_tree(Side::Target, target, excludes),
-    );
+    let threads = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
+    let sides = [(Side::Source, source), (Side::Target, target)];
+    let [src, dst]: [_; 2] = run_tasks(
+        2,
+        threads,
+        || (),
+        |(), i| {
+            let (side, root) = sides[i];
+            list_tree(side, root, excludes)
+        },
+    )
+    .try_into()
+    .ok()
+    .expect("run_tasks gives one listing per side");
     let mut src = src?.expect("source root is required");
     let mut dst = dst?.unwrap_or_default();
 
@@ -372,9 +376,6 @@ pub(super) fn plan(
         target: (target, &dst),
         opener,
     };
-    let threads = thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS);
     let mut results = trees.compare_all(&pairs, threads).into_iter();
     drop(pairs);
     let entries = std::mem::take(&mut plan.entries);
@@ -408,24 +409,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn work_is_split_into_contiguous_runs_covering_every_pair() {
-        let pairs: Vec<Pair> = (0..100)
-            .map(|i| Pair {
-                source: i,
-                target: i,
-                size: (i as u64 * 37) % 4096,
-                path: Path::new("f"),
-            })
-            .collect();
-        for parts in 1..6 {
-            let runs = split_by_work(&pairs, parts);
-            assert!(runs.len() <= parts);
-            let joined: Vec<usize> = runs
-                .iter()
-                .flat_map(|r| r.iter().map(|p| p.source))
-                .collect();
-            assert_eq!(joined, (0..100).collect::<Vec<_>>());
+    fn tasks_run_once_each_and_come_back_in_order() {
+        for threads in [1, 2, 5] {
+            let runs = AtomicUsize::new(0);
+            let out = run_tasks(100, threads, Vec::new, |seen: &mut Vec<usize>, task| {
+                runs.fetch_add(1, Ordering::Relaxed);
+                seen.push(task);
+                task * 2
+            });
+            assert_eq!(out, (0..100).map(|t| t * 2).collect::<Vec<_>>());
+            assert_eq!(runs.load(Ordering::Relaxed), 100);
         }
-        assert!(split_by_work(&[], 2).iter().all(|r| r.is_empty()));
+        assert!(run_tasks(0, 4, || (), |(), t| t).is_empty());
     }
 }
