@@ -22,3 +22,4 @@ pub use registry::{
     Family, Instance, KernelPath, Parallel, Roof, RoofKind, RunError, Size, Unit, Workload,
     WorkloadId, registry,
 };
+pub use sync::{PlanTrees, write_plan_trees};

@@ -14,7 +14,10 @@
 //! own. Every comparison size has a `memcmp-*` reference workload: slice `==`, which
 //! lowers to the C library's `memcmp`/`bcmp`, on the same identical pair, so the ratio
 //! "ours vs the platform's" comes from one run. Planning and the cache have one real
-//! implementation, so they register only the `Scalar` path.
+//! implementation each for the registry, so they register only the `Scalar` path: for
+//! planning that is the fast planner `benchseal sync plan` runs (its tests hold it to the
+//! one-thread oracle), as a file-system-bound kernel has no vector path.
+//! [`write_plan_trees`] writes a planning workload's trees to disk for whole commands.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -473,6 +476,14 @@ fn write_tree(root: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     Ok(())
 }
 
+/// Generates the trees of `files` source files from the stream `stem` and writes them.
+fn write_trees(stem: &str, files: usize, source: &Path, target: &Path) -> Result<TreeSpec, String> {
+    let spec = tree_spec(&mut InputStream::new(stem), files);
+    write_tree(source, &spec.source)?;
+    write_tree(target, &spec.target)?;
+    Ok(spec)
+}
+
 struct PlanInstance {
     /// Owns the on-disk trees; removed when the instance is dropped.
     _dir: tempfile::TempDir,
@@ -520,12 +531,44 @@ impl Instance for PlanInstance {
     }
 }
 
+/// Source files per size tier of `sync/plan/tree-26-dirs`.
+const PLAN_TIERS: [(Size, usize); 3] = [
+    (Size::Tiny, 104),
+    (Size::Small, 1000),
+    (Size::Medium, 10_000),
+];
+
+/// What [`write_plan_trees`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanTrees {
+    /// The workload whose trees they are.
+    pub workload: WorkloadId,
+    pub source_files: usize,
+    pub target_files: usize,
+}
+
+/// Writes the source and target trees that `sync/plan/tree-26-dirs/<size>` plans, from
+/// the workload's own seeded stream, under `source` and `target` (created as needed;
+/// existing files of the same names are overwritten), so a whole command can be timed on
+/// the workload's exact work. An error names the path that could not be written.
+pub fn write_plan_trees(size: Size, source: &Path, target: &Path) -> Result<PlanTrees, String> {
+    let Some(&(_, files)) = PLAN_TIERS.iter().find(|(s, _)| *s == size) else {
+        return Err(format!(
+            "sync/plan/tree-26-dirs has no {} tier (tiers: tiny, small, medium)",
+            size.name()
+        ));
+    };
+    let workload = id("plan", "tree-26-dirs", size);
+    let spec = write_trees(&workload.stem(), files, source, target)?;
+    Ok(PlanTrees {
+        workload,
+        source_files: spec.source.len(),
+        target_files: spec.target.len(),
+    })
+}
+
 fn plan_workloads(all: &mut Vec<Workload>) {
-    for (size, files) in [
-        (Size::Tiny, 104usize),
-        (Size::Small, 1000),
-        (Size::Medium, 10_000),
-    ] {
+    for (size, files) in PLAN_TIERS {
         let wid = id("plan", "tree-26-dirs", size);
         let stem = wid.stem();
         all.push(Workload::new(
@@ -538,12 +581,10 @@ fn plan_workloads(all: &mut Vec<Workload>) {
                  (stat, SHA-256 of same-size pairs, exclusion glob **/*.tmp)"
             ),
             move || {
-                let spec = tree_spec(&mut InputStream::new(&stem), files);
                 let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
                 let source = dir.path().join("source");
                 let target = dir.path().join("target");
-                write_tree(&source, &spec.source)?;
-                write_tree(&target, &spec.target)?;
+                let spec = write_trees(&stem, files, &source, &target)?;
                 let excludes = Excludes::new(&["**/*.tmp"]).map_err(|e| e.to_string())?;
                 Ok(Box::new(PlanInstance {
                     _dir: dir,
@@ -784,8 +825,8 @@ mod tests {
         assert!(d.offset > (1 << 20) * 98 / 100);
     }
 
-    #[test]
-    fn plan_workload_exercises_every_action_and_the_exclusion() {
+    /// The output of one run of `sync/plan/tree-26-dirs/tiny`.
+    fn tiny_plan_output() -> Vec<u8> {
         let w = workloads()
             .into_iter()
             .find(|w| w.id.to_string() == "sync/plan/tree-26-dirs/tiny")
@@ -794,7 +835,12 @@ mod tests {
         inst.run(KernelPath::Scalar).unwrap();
         let mut out = Vec::new();
         inst.output(&mut |b: &[u8]| out.extend_from_slice(b));
-        let text = String::from_utf8(out).unwrap();
+        out
+    }
+
+    #[test]
+    fn plan_workload_exercises_every_action_and_the_exclusion() {
+        let text = String::from_utf8(tiny_plan_output()).unwrap();
         for action in ["create\t", "update\t", "delete\t", "unchanged\t"] {
             assert!(
                 text.lines().any(|l| l.starts_with(action)),
@@ -805,6 +851,29 @@ mod tests {
         assert!(
             text.lines()
                 .any(|l| l.starts_with("update") && l.contains("\tcontent\t"))
+        );
+    }
+
+    /// The trees `write_plan_trees` writes are the workload's: planning them gives the
+    /// workload's output byte for byte.
+    #[test]
+    fn written_plan_trees_plan_as_the_workload() {
+        let expected = tiny_plan_output();
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("s"), dir.path().join("d"));
+        let written = write_plan_trees(Size::Tiny, &src, &dst).unwrap();
+        assert_eq!(written.workload.to_string(), "sync/plan/tree-26-dirs/tiny");
+        assert_eq!(written.source_files, 104);
+        let excludes = Excludes::new(&["**/*.tmp"]).unwrap();
+        let mut got = Vec::new();
+        plan(&src, &dst, &excludes)
+            .unwrap()
+            .write_canonical(&mut got);
+        assert_eq!(String::from_utf8(got), String::from_utf8(expected));
+        assert!(
+            write_plan_trees(Size::Large, &src, &dst)
+                .unwrap_err()
+                .contains("no large tier")
         );
     }
 

@@ -1,5 +1,5 @@
 //! The kernels' own command-line tools, on real files: `codec decode|generate` ([`codec`])
-//! and `sync plan` ([`sync`]). The `benchseal` binary mounts them as its `codec` and `sync`
+//! and `sync plan|tree` ([`sync`]). The `benchseal` binary mounts them as its `codec` and `sync`
 //! subcommands.
 //!
 //! Each tool exposes its clap arguments and an `execute` that prints its report and returns

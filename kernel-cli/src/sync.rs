@@ -3,6 +3,11 @@
 //! `benchseal.sync-plan/2`). Planning itself lives in `benchseal_kernels::sync::plan`; this
 //! module only parses, renders and maps outcomes to exit codes.
 //!
+//! `benchseal sync tree SRC DST` writes the two trees a `sync/plan/tree-26-dirs` workload
+//! plans (the registry's own seeded generator, `benchseal_benches::write_plan_trees`), so a
+//! whole command (`benchseal sync plan`, `rsync -an --checksum --delete`) can be timed on
+//! exactly the work the workload times. It writes only into missing or empty directories.
+//!
 //! Names are file-system bytes, not always UTF-8. Both outputs write them losslessly in one
 //! escaped form ([`escape_name`]): UTF-8 text as it is, a backslash as `\\`, and every byte
 //! that is not part of valid UTF-8 as `\xNN` (two lowercase hex digits), so `n\xff` and
@@ -19,6 +24,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use benchseal_benches::{Size, write_plan_trees};
 use benchseal_kernels::sync::plan::{EntryKind, Excludes, Plan, PlanEntry, plan};
 use clap::Subcommand;
 use serde::Serialize;
@@ -46,6 +52,14 @@ pub struct SyncArgs {
     pub command: SyncCommand,
 }
 
+/// Examples and exit codes of `sync tree`, after `--help`.
+const TREE_HELP: &str = r#"Examples:
+  benchseal sync tree /tmp/t/src /tmp/t/dst
+  benchseal sync tree --size medium src/ dst/ && rsync -an --checksum --delete src/ dst/
+
+Exit codes: 0 written; 1 an I/O error while writing; 2 bad input (SRC or DST is not a
+missing or empty directory)."#;
+
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
     /// Plan the sync of DST from SRC (create / update / delete / unchanged); writes nothing.
@@ -53,6 +67,41 @@ pub enum SyncCommand {
     /// Exits 1 when some paths could not be planned (they are listed with the reason).
     #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
+    /// Write the source and target trees of the sync/plan/tree-26-dirs workload.
+    ///
+    /// The same seeded files the workload plans, for timing whole commands on them.
+    #[command(after_help = TREE_HELP)]
+    Tree(TreeArgs),
+}
+
+/// Arguments of `benchseal sync tree`.
+#[derive(Debug, clap::Args)]
+pub struct TreeArgs {
+    /// The workload's size tier: tiny (104 source files), small (1000), medium (10 000).
+    #[arg(long, value_enum, default_value_t = TreeSize::Small)]
+    pub size: TreeSize,
+    /// Where the source tree goes: a missing or empty directory.
+    pub src: PathBuf,
+    /// Where the target tree goes: a missing or empty directory.
+    pub dst: PathBuf,
+}
+
+/// The size tiers of `sync/plan/tree-26-dirs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TreeSize {
+    Tiny,
+    Small,
+    Medium,
+}
+
+impl TreeSize {
+    fn size(self) -> Size {
+        match self {
+            TreeSize::Tiny => Size::Tiny,
+            TreeSize::Small => Size::Small,
+            TreeSize::Medium => Size::Medium,
+        }
+    }
 }
 
 /// Arguments of `benchseal sync plan`.
@@ -78,7 +127,48 @@ pub struct PlanArgs {
 pub fn execute(args: SyncArgs) -> Result<ToolExit> {
     match args.command {
         SyncCommand::Plan(args) => execute_plan(args),
+        SyncCommand::Tree(args) => execute_tree(args),
     }
+}
+
+/// Refuses a path that exists and is not an empty directory: writing a tree into one
+/// would mix the workload's files with others (or overwrite them).
+fn check_missing_or_empty(path: &Path, role: &str) -> Result<()> {
+    let mut entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if path.exists() && !path.is_dir() => {
+            return Err(bad_input(format!(
+                "{role} {}: not a directory ({e})",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(bad_input(format!("{role} {}: {e}", path.display()))),
+    };
+    if entries.next().is_some() {
+        return Err(bad_input(format!(
+            "{role} {} is not empty; sync tree writes only into a missing or empty directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn execute_tree(args: TreeArgs) -> Result<ToolExit> {
+    check_missing_or_empty(&args.src, "source")?;
+    check_missing_or_empty(&args.dst, "target")?;
+    let written = write_plan_trees(args.size.size(), &args.src, &args.dst)
+        .map_err(anyhow::Error::msg)
+        .context("writing the sync plan trees")?;
+    println!(
+        "wrote {} ({} source files) to {} and {} target files to {}",
+        written.workload,
+        written.source_files,
+        args.src.display(),
+        written.target_files,
+        args.dst.display()
+    );
+    Ok(ToolExit::Success)
 }
 
 fn execute_plan(args: PlanArgs) -> Result<ToolExit> {

@@ -15,9 +15,44 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use benchseal_kernels::sync::plan::{
-    Action, EntryKind, Evidence, Excludes, FileOpener, FsOpener, Plan, PlanError, ProblemKind,
-    Side, plan, plan_with_opener,
+    self as planner, Action, EntryKind, Evidence, Excludes, FileOpener, FsOpener, Plan, PlanError,
+    ProblemKind, Side,
 };
+
+/// The fast planner's result, checked against the oracle's: the same plan, or the same
+/// error.
+fn same_as_oracle(
+    fast: Result<Plan, PlanError>,
+    oracle: Result<Plan, PlanError>,
+) -> Result<Plan, PlanError> {
+    match (&fast, &oracle) {
+        (Ok(f), Ok(o)) => assert_eq!(f, o, "the fast plan differs from the oracle's"),
+        (Err(f), Err(o)) => assert_eq!(f.to_string(), o.to_string()),
+        _ => panic!("fast {fast:?} but oracle {oracle:?}"),
+    }
+    fast
+}
+
+/// [`planner::plan`], held to [`planner::plan_oracle`].
+fn plan(src: &Path, dst: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
+    same_as_oracle(
+        planner::plan(src, dst, excludes),
+        planner::plan_oracle(src, dst, excludes),
+    )
+}
+
+/// [`planner::plan_with_opener`], held to [`planner::plan_oracle_with_opener`].
+fn plan_with_opener(
+    src: &Path,
+    dst: &Path,
+    excludes: &Excludes,
+    opener: &dyn FileOpener,
+) -> Result<Plan, PlanError> {
+    same_as_oracle(
+        planner::plan_with_opener(src, dst, excludes, opener),
+        planner::plan_oracle_with_opener(src, dst, excludes, opener),
+    )
+}
 
 fn write(root: &Path, rel: &str, contents: &str) {
     let path = root.join(rel);
@@ -248,16 +283,15 @@ fn kind_change_updates_the_entry_and_plans_the_old_children() {
 fn missing_target_plans_everything_as_created_and_bad_roots_are_errors() {
     let (dir, src, _dst) = trees();
     write(&src, "f", "1");
-    let plan = plan(&src, &dir.path().join("nope"), &Excludes::none()).unwrap();
-    assert_eq!(actions(&plan), owned(&[("f", "create", "presence")]));
+    let planned = plan(&src, &dir.path().join("nope"), &Excludes::none()).unwrap();
+    assert_eq!(actions(&planned), owned(&[("f", "create", "presence")]));
 
     let missing = dir.path().join("missing-source");
-    let err = benchseal_kernels::sync::plan::plan(&missing, &src, &Excludes::none()).unwrap_err();
+    let err = plan(&missing, &src, &Excludes::none()).unwrap_err();
     assert!(matches!(err, PlanError::SourceRoot { .. }));
     assert!(err.to_string().contains("missing-source"), "{err}");
 
-    let err =
-        benchseal_kernels::sync::plan::plan(&src.join("f"), &src, &Excludes::none()).unwrap_err();
+    let err = plan(&src.join("f"), &src, &Excludes::none()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -371,4 +405,130 @@ fn planning_writes_nothing_to_either_tree_not_even_file_access_times() {
     );
     let after = (snapshot(&src), snapshot(&dst));
     assert_eq!(before, after);
+}
+
+/// Refuses to open files whose name ends with `fail_suffix`, in the tree whose path holds
+/// `fail_in`; opens everything else from disk.
+struct FailingSuffix {
+    fail_suffix: &'static str,
+    fail_in: &'static str,
+}
+
+impl FileOpener for FailingSuffix {
+    fn open(&self, path: &Path) -> io::Result<fs::File> {
+        let text = path.to_string_lossy();
+        if text.ends_with(self.fail_suffix) && text.contains(self.fail_in) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("Permission denied (injected) {}", path.display()),
+            ));
+        }
+        FsOpener.open(path)
+    }
+}
+
+/// A seeded mix of everything the planner distinguishes, large enough that the fast path
+/// compares contents on several threads: same and edited same-size files, grown files,
+/// one-sided files, kind changes, symlinks, FIFOs, excluded files, nested directories.
+fn generated_trees(seed: u64, files: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (dir, src, dst) = trees();
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    for i in 0..files {
+        let rel = format!("d{}/e{}/f{i:04}.txt", next(7), next(3));
+        let body = "x".repeat(next(9000) as usize + 1);
+        write(&src, &rel, &body);
+        match next(20) {
+            0 => {}
+            1 => write(&dst, &rel, &format!("{body}grown")),
+            2 => write(&dst, &format!("{rel}.stale"), "stale"),
+            3 => write(&dst, &format!("{rel}/now-a-dir"), "kind"),
+            4 => {
+                fs::create_dir_all(dst.join(&rel).parent().unwrap()).unwrap();
+                symlink(&body[..8.min(body.len())], dst.join(&rel)).unwrap();
+            }
+            5 => write(&src, &format!("{rel}.tmp"), "excluded"),
+            6 => {
+                let edited = format!("{}y", &body[..body.len() - 1]);
+                write(&dst, &rel, &edited);
+            }
+            _ => write(&dst, &rel, &body),
+        }
+        if next(50) == 0 {
+            symlink("../elsewhere", src.join(format!("{rel}.link"))).unwrap();
+        }
+    }
+    fs::create_dir_all(dst.join("d0")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(dst.join("d0/pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    (dir, src, dst)
+}
+
+#[test]
+fn fast_plan_equals_the_oracle_on_generated_trees() {
+    let excludes = Excludes::new(&["**/*.tmp"]).unwrap();
+    for seed in 1..4 {
+        let (_dir, src, dst) = generated_trees(seed, 400);
+        let plan = plan(&src, &dst, &excludes).unwrap();
+        let content = plan
+            .entries
+            .iter()
+            .filter(|e| e.evidence == Evidence::Content)
+            .count();
+        assert!(content > 100, "the pairs are compared on several threads");
+        for (suffix, side) in [("0.txt", "/src/"), ("7.txt", "/dst/")] {
+            let opener = FailingSuffix {
+                fail_suffix: suffix,
+                fail_in: side,
+            };
+            let failed = plan_with_opener(&src, &dst, &excludes, &opener).unwrap();
+            let read_failures: Vec<_> = failed
+                .problems
+                .iter()
+                .filter(|p| p.kind == ProblemKind::ReadFile)
+                .collect();
+            assert!(!read_failures.is_empty());
+            for p in read_failures {
+                assert!(p.path.to_string_lossy().ends_with(suffix), "{p:?}");
+                assert!(p.detail.contains(&*p.path.to_string_lossy()), "{p:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn files_beyond_the_held_directory_descriptors_are_opened_by_path() {
+    // More directories than the fast path keeps open (256 per tree).
+    let (_dir, src, dst) = trees();
+    for i in 0..420 {
+        let rel = format!("{:02}/{i}/f", i % 5);
+        write(&src, &rel, "same");
+        write(&dst, &rel, if i % 7 == 0 { "diff" } else { "same" });
+    }
+    let plan = plan(&src, &dst, &Excludes::none()).unwrap();
+    assert_eq!(plan.summary().update, 60);
+    assert!(plan.problems.is_empty());
+}
+
+#[test]
+fn missing_roots_are_errors_naming_the_path_on_both_paths() {
+    let (dir, src, _dst) = trees();
+    let missing = dir.path().join("no-such-source");
+    let err = plan(&missing, &src, &Excludes::none()).unwrap_err();
+    assert!(err.to_string().contains("no-such-source"), "{err}");
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let err = plan(&src, &file, &Excludes::none()).unwrap_err();
+    assert!(err.to_string().contains("a-file"), "{err}");
+    assert!(err.to_string().contains("not a directory"), "{err}");
 }

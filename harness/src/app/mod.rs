@@ -64,7 +64,7 @@ pub enum Command {
     Measure(measure::MeasureArgs),
     /// Decode COBOL copybook records.
     Codec(benchseal_kernel_cli::codec::CodecArgs),
-    /// Repository sync: plan a directory sync.
+    /// Repository sync: plan a directory sync; write a planning workload's trees.
     Sync(benchseal_kernel_cli::sync::SyncArgs),
     /// Show, check or rewrite the committed golden output digests.
     Digests(digests::DigestsArgs),

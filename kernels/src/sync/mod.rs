@@ -10,9 +10,10 @@
 //!
 //! `detect` and `compare` are byte kernels with a scalar oracle and an explicit SIMD path
 //! (AVX-512BW or AVX2, chosen once by [`crate::simd::SimdLevel::detect`]); property tests
-//! hold the fast paths to the oracle's exact result. `plan` is file-system bound and
-//! `cache` is hash-table bound, so each has one implementation: there is no vector fast
-//! path to pretend about.
+//! hold the fast paths to the oracle's exact result. `plan` is file-system bound: its
+//! fast path saves system calls and uses every core, and tests hold it to a one-thread
+//! `std::fs` oracle (`plan::plan_oracle`). `cache` is hash-table bound and has one
+//! implementation: there is no vector fast path to pretend about.
 
 pub mod cache;
 pub mod compare;

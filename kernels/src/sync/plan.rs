@@ -10,6 +10,12 @@
 //! what comparing the two digests would decide (equal bytes, equal digests; and a byte
 //! comparison cannot collide) while hashing only one side.
 //!
+//! Two implementations make the same decisions through one merge ([`merge`]): the oracle
+//! ([`plan_oracle`]: `std::fs` by path, one thread, each pair read as the merge meets it)
+//! and the fast planner ([`plan`], module `fast`: directory descriptors, both trees walked
+//! at once, the pairs compared on every core after the merge). Tests hold the fast
+//! planner to the oracle's exact plan and errors.
+//!
 //! Rules that keep planning safe on trees nobody vetted:
 //!
 //! - **Read-only.** Nothing is created, modified or renamed in either tree. Files are opened
@@ -49,6 +55,9 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+
+mod dir;
+pub mod fast;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -358,8 +367,8 @@ impl Excludes {
 }
 
 /// Opens files for reading; injectable so tests can make opens fail (as root, permission
-/// bits cannot make a file unreadable).
-pub trait FileOpener {
+/// bits cannot make a file unreadable). Shared by the threads that compare contents.
+pub trait FileOpener: Sync {
     /// Opens the regular file at `path` (absolute) for reading, without following a
     /// symlink.
     fn open(&self, path: &Path) -> io::Result<File>;
@@ -413,8 +422,18 @@ impl PairReader {
         target: &Path,
         size: u64,
     ) -> Result<(ContentDigest, bool), (Side, io::Error)> {
-        let mut source_file = opener.open(source).map_err(|e| (Side::Source, e))?;
-        let mut target_file = opener.open(target).map_err(|e| (Side::Target, e))?;
+        let source_file = opener.open(source).map_err(|e| (Side::Source, e))?;
+        let target_file = opener.open(target).map_err(|e| (Side::Target, e))?;
+        self.digest_and_compare_files(source_file, target_file, size)
+    }
+
+    /// As [`PairReader::digest_and_compare`], on a pair already open.
+    fn digest_and_compare_files(
+        &mut self,
+        mut source_file: File,
+        mut target_file: File,
+        size: u64,
+    ) -> Result<(ContentDigest, bool), (Side, io::Error)> {
         let mut hasher = Sha256::new();
         let mut same = true;
         let mut remaining = size;
@@ -490,14 +509,20 @@ struct Walker<'a> {
     out: Listing,
 }
 
-impl Walker<'_> {
-    fn problem(&mut self, path: PathBuf, kind: ProblemKind, detail: impl Into<String>) {
-        self.out.problems.push(Problem {
-            side: self.side,
+impl Listing {
+    fn problem(&mut self, side: Side, path: PathBuf, kind: ProblemKind, detail: String) {
+        self.problems.push(Problem {
+            side,
             path,
             kind,
-            detail: detail.into(),
+            detail,
         });
+    }
+}
+
+impl Walker<'_> {
+    fn problem(&mut self, path: PathBuf, kind: ProblemKind, detail: impl Into<String>) {
+        self.out.problem(self.side, path, kind, detail.into());
     }
 
     /// Lists `dir` (relative `rel`), children sorted by name so the pre-order walk yields
@@ -606,8 +631,9 @@ fn special_file_name(file_type: &fs::FileType) -> &'static str {
     }
 }
 
-/// Walks one root; `Ok(None)` for a missing target root.
-fn list_tree(side: Side, root: &Path, excludes: &Excludes) -> Result<Option<Listing>, PlanError> {
+/// The (device, inode) of a root directory, following a symlink (a root is taken as
+/// given); `Ok(None)` for a missing target root.
+fn root_identity(side: Side, root: &Path) -> Result<Option<(u64, u64)>, PlanError> {
     let meta = match fs::metadata(root) {
         Ok(meta) => meta,
         Err(e) if side == Side::Target && e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -625,39 +651,84 @@ fn list_tree(side: Side, root: &Path, excludes: &Excludes) -> Result<Option<List
             path: root.to_path_buf(),
         });
     }
+    Ok(Some((meta.dev(), meta.ino())))
+}
+
+/// Walks one root; `Ok(None)` for a missing target root.
+fn list_tree(side: Side, root: &Path, excludes: &Excludes) -> Result<Option<Listing>, PlanError> {
+    let Some(id) = root_identity(side, root)? else {
+        return Ok(None);
+    };
     let mut walker = Walker {
         side,
         root,
         excludes,
-        ancestors: vec![(meta.dev(), meta.ino())],
+        ancestors: vec![id],
         out: Listing::default(),
     };
     walker.walk_dir(walker.root, Path::new(""));
     Ok(Some(walker.out))
 }
 
-/// Plans the sync of `target` from `source`, reading file contents from disk.
+/// Plans the sync of `target` from `source`, reading file contents from disk: the fast
+/// path (directory descriptors, both trees walked at once, contents compared on every
+/// core; see [`fast`]). Its result is [`plan_oracle`]'s, entry for entry.
 pub fn plan(source: &Path, target: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
-    plan_with_opener(source, target, excludes, &FsOpener)
+    fast::plan(source, target, excludes, fast::Opener::Fs)
 }
 
-/// As [`plan`], with files opened by `opener`.
+/// As [`plan`], with files opened by `opener` (by path).
 pub fn plan_with_opener(
     source: &Path,
     target: &Path,
     excludes: &Excludes,
     opener: &dyn FileOpener,
 ) -> Result<Plan, PlanError> {
+    fast::plan(source, target, excludes, fast::Opener::Custom(opener))
+}
+
+/// The oracle: one thread, `std::fs` by path, each same-size pair read as the merge meets
+/// it. Tests hold [`plan`] to its exact result.
+pub fn plan_oracle(source: &Path, target: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
+    plan_oracle_with_opener(source, target, excludes, &FsOpener)
+}
+
+/// As [`plan_oracle`], with files opened by `opener`.
+pub fn plan_oracle_with_opener(
+    source: &Path,
+    target: &Path,
+    excludes: &Excludes,
+    opener: &dyn FileOpener,
+) -> Result<Plan, PlanError> {
     let mut reader = PairReader::new();
-    let mut files = Files {
-        opener,
-        reader: &mut reader,
-        source_root: source,
-        target_root: target,
-    };
     let src = list_tree(Side::Source, source, excludes)?.expect("source root is required");
     let dst = list_tree(Side::Target, target, excludes)?.unwrap_or_default();
+    Ok(merge(src, dst, &mut |pair| {
+        reader.digest_and_compare(
+            opener,
+            &source.join(pair.path),
+            &target.join(pair.path),
+            pair.size,
+        )
+    }))
+}
 
+/// A same-size file pair the merge needs compared: its path, size, and index in each
+/// listing.
+struct PairAt<'a> {
+    path: &'a Path,
+    size: u64,
+    source: usize,
+    target: usize,
+}
+
+/// What comparing a pair gives: the source's digest and whether the target is equal, or
+/// which side could not be read.
+type PairResult = Result<(ContentDigest, bool), (Side, io::Error)>;
+
+/// Joins two listings into a plan, in path order; `compare` decides same-size file pairs,
+/// in path order.
+fn merge(src: Listing, dst: Listing, compare: &mut dyn FnMut(PairAt<'_>) -> PairResult) -> Plan {
     let mut plan = Plan {
         entries: Vec::with_capacity(src.entries.len().max(dst.entries.len())),
         problems: Vec::new(),
@@ -670,37 +741,45 @@ pub fn plan_with_opener(
     let is_withheld =
         |withheld: &[PathBuf], path: &Path| withheld.iter().any(|w| path.starts_with(w));
 
-    let mut s = src.entries.into_iter().peekable();
-    let mut d = dst.entries.into_iter().peekable();
+    let mut s = src.entries.into_iter().enumerate().peekable();
+    let mut d = dst.entries.into_iter().enumerate().peekable();
     loop {
         let order = match (s.peek(), d.peek()) {
             (None, None) => break,
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some((sp, _)), Some((dp, _))) => sp.cmp(dp),
+            (Some((_, (sp, _))), Some((_, (dp, _)))) => sp.cmp(dp),
         };
         let entry = match order {
             std::cmp::Ordering::Less => {
-                let (path, node) = s.next().expect("peeked");
+                let (_, (path, node)) = s.next().expect("peeked");
                 if is_withheld(&withheld, &path) {
                     continue;
                 }
                 one_sided(path, node, Action::Create)
             }
             std::cmp::Ordering::Greater => {
-                let (path, node) = d.next().expect("peeked");
+                let (_, (path, node)) = d.next().expect("peeked");
                 if is_withheld(&withheld, &path) {
                     continue;
                 }
                 one_sided(path, node, Action::Delete)
             }
             std::cmp::Ordering::Equal => {
-                let (path, src_node) = s.next().expect("peeked");
-                let (_, dst_node) = d.next().expect("peeked");
+                let (source, (path, src_node)) = s.next().expect("peeked");
+                let (target, (_, dst_node)) = d.next().expect("peeked");
                 if is_withheld(&withheld, &path) {
                     continue;
                 }
-                match both_sides(path, src_node, dst_node, &mut files) {
+                let mut pair = |path: &Path, size| {
+                    compare(PairAt {
+                        path,
+                        size,
+                        source,
+                        target,
+                    })
+                };
+                match both_sides(path, src_node, dst_node, &mut pair) {
                     Ok(entry) => entry,
                     Err(problem) => {
                         withheld.push(problem.path.clone());
@@ -712,7 +791,7 @@ pub fn plan_with_opener(
         };
         plan.entries.push(entry);
     }
-    Ok(plan)
+    plan
 }
 
 fn one_sided(path: PathBuf, node: Node, action: Action) -> PlanEntry {
@@ -733,19 +812,11 @@ fn one_sided(path: PathBuf, node: Node, action: Action) -> PlanEntry {
     }
 }
 
-/// What `both_sides` needs to read a file pair.
-struct Files<'a> {
-    opener: &'a dyn FileOpener,
-    reader: &'a mut PairReader,
-    source_root: &'a Path,
-    target_root: &'a Path,
-}
-
 fn both_sides(
     path: PathBuf,
     src: Node,
     dst: Node,
-    files: &mut Files<'_>,
+    compare: &mut dyn FnMut(&Path, u64) -> PairResult,
 ) -> Result<PlanEntry, Problem> {
     let kind = src.kind();
     let mut entry = PlanEntry {
@@ -773,20 +844,12 @@ fn both_sides(
                 entry.action = Action::Update;
             } else {
                 entry.evidence = Evidence::Content;
-                let (digest, same) = files
-                    .reader
-                    .digest_and_compare(
-                        files.opener,
-                        &files.source_root.join(&entry.path),
-                        &files.target_root.join(&entry.path),
-                        a,
-                    )
-                    .map_err(|(side, e)| Problem {
-                        side,
-                        path: entry.path.clone(),
-                        kind: ProblemKind::ReadFile,
-                        detail: e.to_string(),
-                    })?;
+                let (digest, same) = compare(&entry.path, a).map_err(|(side, e)| Problem {
+                    side,
+                    path: entry.path.clone(),
+                    kind: ProblemKind::ReadFile,
+                    detail: e.to_string(),
+                })?;
                 if !same {
                     entry.action = Action::Update;
                 }

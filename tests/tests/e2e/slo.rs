@@ -375,3 +375,103 @@ fn roof_fraction_reads_the_workload_against_its_roof_in_the_same_run() {
         SloVerdict::Skipped(why) if why.contains("skipped (no AVX2)")
     ));
 }
+
+/// Two processes doing the same work and a speedup of one over the other.
+fn peers_slo(objective_fields: &str) -> String {
+    format!(
+        "{HEAD}[[process]]\nid = \"ours\"\ncommand = [\"true\"]\n[[process]]\nid = \"peer\"\ncommand = [\"rsync\", \"-an\"]\n[[objective]]\nid = \"vs-peer\"\nworkload = \"ours\"\nmetric = \"speedup\"\n{objective_fields}target = \">= 2x\"\npriority = \"medium\"\n"
+    )
+}
+
+fn process_record(
+    id: &str,
+    status: benchseal::model::record::Status,
+    p50_ns: Option<f64>,
+) -> benchseal::model::record::ProcessRecord {
+    benchseal::model::record::ProcessRecord {
+        id: id.into(),
+        command: vec![id.into()],
+        status,
+        runs: u32::from(p50_ns.is_some()),
+        wall_p50_ns: p50_ns,
+        wall_p95_ns: p50_ns,
+        wall_p99_ns: p50_ns,
+        peak_rss_bytes: None,
+        samples_ns: p50_ns.into_iter().collect(),
+        unit: None,
+        units: None,
+    }
+}
+
+#[test]
+fn a_process_speedup_over_another_process_is_the_ratio_of_median_wall_times() {
+    use benchseal::model::record::Status;
+    let slo = parse(&peers_slo("relative_to = \"peer\"\n")).unwrap();
+    let mut run = fixture::run();
+    run.processes = vec![
+        process_record("ours", Status::Ok, Some(14e6)),
+        process_record("peer", Status::Ok, Some(41e6)),
+    ];
+    let e = evaluate(&slo.objectives[0], &run, None).unwrap();
+    assert_eq!(e.measured_base, Some(41.0 / 14.0));
+    assert_eq!(e.verdict, SloVerdict::Pass);
+    assert_eq!(e.source, "process ours over process peer, median wall");
+
+    run.processes[1].wall_p50_ns = Some(20e6);
+    let e = evaluate(&slo.objectives[0], &run, None).unwrap();
+    assert!(matches!(&e.verdict, SloVerdict::Fail(why) if why.contains("is not >= 2x")));
+}
+
+#[test]
+fn a_process_speedup_is_skipped_with_the_reason_a_peer_was_not_measured() {
+    use benchseal::model::record::Status;
+    let slo = parse(&peers_slo("relative_to = \"peer\"\n")).unwrap();
+    let mut run = fixture::run();
+    run.processes = vec![
+        process_record("ours", Status::Ok, Some(14e6)),
+        process_record(
+            "peer",
+            Status::Skipped("rsync not found on PATH".into()),
+            None,
+        ),
+    ];
+    let e = evaluate(&slo.objectives[0], &run, None).unwrap();
+    assert_eq!(
+        e.verdict,
+        SloVerdict::Skipped("reference peer: rsync not found on PATH".into())
+    );
+    assert_eq!(e.measured_base, None);
+
+    run.processes.pop();
+    let e = evaluate(&slo.objectives[0], &run, None).unwrap();
+    assert_eq!(
+        e.verdict,
+        SloVerdict::Skipped("reference peer: process not in run".into())
+    );
+
+    run.processes[0].status = Status::Invalid("run 1 of `true`: exit code 1".into());
+    let e = evaluate(&slo.objectives[0], &run, None).unwrap();
+    assert!(matches!(&e.verdict, SloVerdict::Fail(why) if why.starts_with("process ours:")));
+}
+
+#[test]
+fn a_process_speedup_names_a_process_reference() {
+    let err = parse(&peers_slo("relative_to = \"pear\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("field `relative_to`: `pear` is not a `[[process]]` of this file")
+            && err.contains("peer"),
+        "{err}"
+    );
+    let err = parse(&peers_slo("")).unwrap_err().to_string();
+    assert!(err.contains("needs `relative_to = process`"), "{err}");
+    let err = parse(&peers_slo("relative_to = \"ours\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the objective's own process"), "{err}");
+    let err = parse(&peers_slo("paths = [\"scalar\", \"simd\"]\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a process has no kernel paths"), "{err}");
+}

@@ -197,3 +197,68 @@ fn sync_plan_names_round_trip_losslessly_and_stay_on_one_row() {
         assert!(table.contains(&row), "{row:?} in\n{table}");
     }
 }
+
+#[test]
+fn tree_writes_the_workload_trees_that_plan_then_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    fs::create_dir(&dst).unwrap();
+    benchseal()
+        .args(["sync", "tree", "--size", "tiny"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "wrote sync/plan/tree-26-dirs/tiny (104 source files)",
+        ));
+    assert_eq!(fs::read_dir(&src).unwrap().count(), 26, "26 folders a..z");
+    let out = benchseal()
+        .args(["sync", "plan", "--json", "--exclude", "**/*.tmp"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for action in ["create", "update", "delete", "unchanged"] {
+        assert!(plan["summary"][action].as_u64().unwrap() > 0, "{action}");
+    }
+    assert!(plan["summary"]["excluded"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn tree_refuses_a_non_empty_directory_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    write(&dst, "precious.txt", "keep me");
+    benchseal()
+        .args(["sync", "tree"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "target {} is not empty",
+            dst.display()
+        )));
+    assert!(!src.exists(), "nothing is written when one side is refused");
+    assert_eq!(
+        fs::read_to_string(dst.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    benchseal()
+        .args(["sync", "tree"])
+        .arg(&file)
+        .arg(&src)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "source {}: not a directory",
+            file.display()
+        )));
+}

@@ -169,6 +169,43 @@ fn process<'r>(run: &'r RunRecord, id: &str) -> Found<&'r ProcessRecord> {
     }
 }
 
+/// A process's speedup over its `relative_to` process: the reference's median wall time
+/// over the subject's (both do the same work), with where it came from. Either process
+/// skipped (a command not installed) skips the objective, with that process's reason.
+fn process_speedup(
+    objective: &Objective,
+    run: &RunRecord,
+    id: &str,
+) -> Result<Found<(String, f64)>, SloError> {
+    let Some(SpeedupBase::Process { reference }) = &objective.speedup else {
+        return Err(SloError::Mismatch {
+            objective: objective.id.clone(),
+            message: "a process's speedup needs `relative_to` naming another process".into(),
+        });
+    };
+    let median = |process_id: &str, role: &str| match process(run, process_id) {
+        Found::Yes(p) => p.wall_p50_ns.filter(|ns| *ns > 0.0).map_or(
+            Found::Skip(format!("{role}{process_id}: wall time not recorded")),
+            Found::Yes,
+        ),
+        Found::Skip(why) => Found::Skip(format!("{role}{process_id}: {why}")),
+        Found::Fail(why) => Found::Fail(format!("{role}{process_id}: {why}")),
+    };
+    let subject = match median(id, "process ") {
+        Found::Yes(ns) => ns,
+        Found::Skip(why) => return Ok(Found::Skip(why)),
+        Found::Fail(why) => return Ok(Found::Fail(why)),
+    };
+    Ok(match median(reference, "reference ") {
+        Found::Yes(base) => Found::Yes((
+            format!("process {id} over process {reference}, median wall"),
+            base / subject,
+        )),
+        Found::Skip(why) => Found::Skip(why),
+        Found::Fail(why) => Found::Fail(why),
+    })
+}
+
 /// Linear-interpolated quantile (`q` in 0..=1) of unsorted samples; `None` when empty.
 pub fn quantile(samples: &[f64], q: f64) -> Option<f64> {
     if samples.is_empty() {
@@ -263,6 +300,13 @@ pub fn evaluate(
         }
     };
     match (&objective.subject, objective.metric) {
+        (Subject::Process(id), Metric::Speedup) => {
+            let (source, measured) = found!(
+                process_speedup(objective, run, id)?,
+                format!("process {id}")
+            );
+            Ok(measured_in(source, measured))
+        }
         (Subject::Process(id), metric) => {
             let source = format!("process {id}");
             let p = found!(process(run, id), source);
@@ -364,10 +408,12 @@ pub fn evaluate(
                         source,
                     )
                 }
-                None => {
+                Some(SpeedupBase::Process { .. }) | None => {
                     return Err(SloError::Mismatch {
                         objective: objective.id.clone(),
-                        message: "a speedup needs `paths` or `relative_to`".into(),
+                        message:
+                            "a workload's speedup needs `paths` or `relative_to` naming a workload"
+                                .into(),
                     });
                 }
             };

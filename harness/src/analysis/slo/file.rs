@@ -156,6 +156,9 @@ pub enum SpeedupBase {
     Path { base: KernelPath, fast: KernelPath },
     /// Another workload on the objective's path: `relative_to = "…"` (throughput ratio).
     Workload { reference: WorkloadId },
+    /// For a process: another `[[process]]` doing the same work (`relative_to = "…"`); the
+    /// ratio of their median wall times, the reference's over the subject's.
+    Process { reference: String },
 }
 
 /// One objective.

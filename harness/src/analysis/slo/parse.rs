@@ -428,13 +428,14 @@ impl Parser<'_> {
                 "peak_rss is measured by the process engine: `workload` must name a `[[process]]`",
             ));
         }
-        if matches!(subject, Subject::Process(_))
+        let process_subject = match &subject {
+            Subject::Process(process) => Some(process.as_str()),
+            _ => None,
+        };
+        if process_subject.is_some()
             && matches!(
                 metric,
-                Metric::Instructions
-                    | Metric::Speedup
-                    | Metric::DigestReproducibility
-                    | Metric::RoofFraction
+                Metric::Instructions | Metric::DigestReproducibility | Metric::RoofFraction
             )
         {
             return Err(self.field(
@@ -445,6 +446,9 @@ impl Parser<'_> {
             ));
         }
         let speedup = match (metric, &raw.paths, &raw.relative_to) {
+            (Metric::Speedup, _, _) if let Some(process) = process_subject => {
+                Some(self.process_speedup(raw, ctx, process, processes)?)
+            }
             (Metric::Speedup, Some(paths), None) => {
                 let [base, fast] = paths.get_ref().as_slice() else {
                     return Err(self.field(
@@ -566,6 +570,54 @@ impl Parser<'_> {
             path,
             speedup,
             threads,
+        })
+    }
+
+    /// A process's speedup over another `[[process]]` (`relative_to`): the only speedup a
+    /// process has, as it has no kernel paths.
+    fn process_speedup(
+        &self,
+        raw: &RawObjective,
+        ctx: Option<&str>,
+        process: &str,
+        processes: &[ProcessSpec],
+    ) -> Result<SpeedupBase, SloError> {
+        if let Some(paths) = &raw.paths {
+            return Err(self.field(
+                paths.span(),
+                ctx,
+                "paths",
+                "a process has no kernel paths; a process's speedup needs `relative_to = process`",
+            ));
+        }
+        let Some(reference) = &raw.relative_to else {
+            return Err(self.field(
+                raw.metric.span(),
+                ctx,
+                "relative_to",
+                "a process's speedup needs `relative_to = process` (another `[[process]]`)",
+            ));
+        };
+        let text = reference.get_ref();
+        if text == process {
+            return Err(self.field(
+                reference.span(),
+                ctx,
+                "relative_to",
+                format!("`{text}` is the objective's own process"),
+            ));
+        }
+        if !processes.iter().any(|p| &p.id == text) {
+            let hint = closest_hint(text, processes.iter().map(|p| p.id.as_str()));
+            return Err(self.field(
+                reference.span(),
+                ctx,
+                "relative_to",
+                format!("`{text}` is not a `[[process]]` of this file{hint}"),
+            ));
+        }
+        Ok(SpeedupBase::Process {
+            reference: text.clone(),
         })
     }
 

@@ -256,8 +256,38 @@ pub fn skipped_record(spec: &ProcessSpec, why: String) -> ProcessRecord {
     unmeasured(&plan, Status::Skipped(why))
 }
 
-/// Measures one `[[process]]` of the SLO file with the process engine.
+/// Why a program named without a directory (`rsync`) cannot run here: no executable file
+/// of that name in any directory of `path` (`$PATH`). A program named by a path is left
+/// to `spawn`, whose error names it: that is a mistake in the file, not a tool missing.
+pub fn not_on_path(program: &str, path: Option<&std::ffi::OsStr>) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return None;
+    }
+    let found = path.is_some_and(|path| {
+        std::env::split_paths(path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    (!found).then(|| format!("{program} not found on PATH"))
+}
+
+/// Measures one `[[process]]` of the SLO file with the process engine. A process whose
+/// program (or setup program) is not installed is `skipped (<program> not found on PATH)`:
+/// a peer tool this machine lacks is neither a failure nor a pass.
 pub fn measure_spec(spec: &ProcessSpec) -> anyhow::Result<ProcessRecord> {
+    let path = std::env::var_os("PATH");
+    let missing = spec
+        .setup
+        .iter()
+        .chain([&spec.command])
+        .filter_map(|argv| argv.first())
+        .filter(|program| !program.contains("{benchseal}"))
+        .find_map(|program| not_on_path(program, path.as_deref()));
+    if let Some(why) = missing {
+        return Ok(skipped_record(spec, why));
+    }
     let exe = std::env::current_exe().context("locating the benchseal executable")?;
     let exe = exe.to_string_lossy().into_owned();
     let scratch = tempfile::Builder::new()
@@ -370,6 +400,45 @@ mod tests {
             err.to_string()
                 .contains("/nonexistent/benchseal-test-program")
         );
+    }
+
+    #[test]
+    fn a_program_not_installed_is_named_and_a_path_is_left_to_spawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("peer-tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        let path = std::env::join_paths([dir.path()]).unwrap();
+        assert_eq!(
+            not_on_path("rsync-not-installed", Some(&path)).as_deref(),
+            Some("rsync-not-installed not found on PATH")
+        );
+        // Not executable: not a program.
+        assert!(not_on_path("peer-tool", Some(&path)).is_some());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(not_on_path("peer-tool", Some(&path)), None);
+        assert!(not_on_path("peer-tool", None).is_some());
+        assert_eq!(not_on_path("/no/such/program", Some(&path)), None);
+    }
+
+    #[test]
+    fn a_process_whose_program_is_not_installed_is_skipped_with_the_reason() {
+        let spec = ProcessSpec {
+            id: "peer".into(),
+            description: None,
+            command: vec!["benchseal-no-such-peer-tool".into(), "-an".into()],
+            setup: Some(vec!["{benchseal}".into(), "--version".into()]),
+            runs: 3,
+            warmup: 0,
+            unit: None,
+            units: None,
+        };
+        let record = measure_spec(&spec).unwrap();
+        assert_eq!(
+            record.status,
+            Status::Skipped("benchseal-no-such-peer-tool not found on PATH".into())
+        );
+        assert_eq!((record.runs, record.wall_p50_ns), (0, None));
     }
 
     #[test]
