@@ -380,19 +380,28 @@ fn compare_workloads(all: &mut Vec<Workload>) {
             let wid = id("compare", &format!("{name}-{label}"), size);
             // Every variant of one size compares against the same base text.
             let stem = format!("sync/compare/{label}");
-            all.push(Workload::new(
+            let workload = Workload::new(
                 wid,
                 Unit::Bytes,
                 len as u64,
                 BOTH_PATHS,
-                format!("compare two {len}-byte text buffers, {what}: equality, first difference, changed lines"),
+                format!(
+                    "compare two {len}-byte text buffers, {what}: equality, first difference, changed lines"
+                ),
                 move || {
                     Ok(Box::new(CompareInstance {
                         pair: ComparePair::make(&stem, len, change),
                         result: Comparison { difference: None },
                     }) as Box<dyn Instance>)
                 },
-            ).with_roof_at(RoofKind::Read, roof_at, 2.0, COMPARE_ROOF));
+            );
+            // An identical pair is read whole; the others stop at their difference, so
+            // they name no roof (their work is not a full read).
+            all.push(if matches!(change, Change::Identical) {
+                workload.with_roof_at(RoofKind::Read, roof_at, 2.0, COMPARE_ROOF)
+            } else {
+                workload
+            });
         }
         let stem = format!("sync/compare/{label}");
         all.push(
