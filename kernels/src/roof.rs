@@ -5,11 +5,12 @@
 //! A throughput alone does not say whether a kernel is at 50 % or at 95 % of what the
 //! machine allows; a kernel's figure over its roof's does. The loops here do nothing but
 //! the one thing they bound, on the widest path the CPU has, and each still produces an
-//! output (a fold of what was read, the bytes written, the dot products' sums) so that the
+//! output (a sum of what was read, the bytes written, the dot products' sums) so that the
 //! harness can prove the work was done, as it does for every kernel. Every fast path has a
 //! scalar oracle that gives the same bytes.
 //!
-//! * [`read_fold`]: XOR of every 64-bit word of a buffer (sequential loads, nothing stored).
+//! * [`read_sum`]: the sum of every 64-bit word of a buffer, over several passes (sequential
+//!   loads, nothing stored).
 //! * [`copy`]: the C library's `memcpy`, which picks its own best instructions.
 //! * [`write_fill`]: the C library's `memset`.
 //! * [`dot_i8`]: `u8 × i8` products summed four at a time into `i32` lanes, over an
@@ -38,15 +39,19 @@ pub enum RoofError {
     DotShape { len: usize },
 }
 
-/// XOR of every little-endian 64-bit word of `buf` (a last partial word is zero-padded):
-/// the scalar oracle of [`read_fold`].
-pub fn read_fold_scalar(buf: &[u8]) -> u64 {
-    let mut words = buf.chunks_exact(8);
+/// The wrapping sum of every little-endian 64-bit word of `buf` (a last partial word
+/// zero-padded), read `passes` times and summed: the scalar oracle of [`read_sum`].
+pub fn read_sum_scalar(buf: &[u8], passes: usize) -> u64 {
     let mut acc = 0u64;
-    for w in &mut words {
-        acc ^= u64::from_le_bytes(w.try_into().expect("chunks of 8"));
+    for _ in 0..passes {
+        // Hidden from the optimiser, so that a pass is not folded into a multiplication.
+        let mut words = black_box(buf).chunks_exact(8);
+        for w in &mut words {
+            acc = acc.wrapping_add(u64::from_le_bytes(w.try_into().expect("chunks of 8")));
+        }
+        acc = acc.wrapping_add(tail_word(words.remainder()));
     }
-    acc ^ tail_word(words.remainder())
+    acc
 }
 
 fn tail_word(tail: &[u8]) -> u64 {
@@ -55,22 +60,24 @@ fn tail_word(tail: &[u8]) -> u64 {
     u64::from_le_bytes(last)
 }
 
-/// [`read_fold_scalar`]'s value, read with the widest loads `kernel` allows (64-byte loads
-/// into eight independent accumulators with AVX-512, 32-byte with AVX2).
-pub fn read_fold(buf: &[u8], kernel: QuantKernel) -> u64 {
+/// [`read_sum_scalar`]'s value, read with the widest loads `kernel` allows (64-byte loads
+/// into eight independent accumulators with AVX-512, 32-byte with AVX2). The passes run
+/// inside the vector loop, so a small buffer measures its cache's bandwidth, not the
+/// cost of a call per pass.
+pub fn read_sum(buf: &[u8], passes: usize, kernel: QuantKernel) -> u64 {
     match kernel {
-        QuantKernel::Scalar => read_fold_scalar(buf),
+        QuantKernel::Scalar => read_sum_scalar(buf, passes),
         #[cfg(target_arch = "x86_64")]
         QuantKernel::Avx512Vnni if kernel.is_supported() => {
             // SAFETY: AVX-512 F support was just confirmed.
-            unsafe { x86::read_fold_avx512(buf) }
+            unsafe { x86::read_sum_avx512(buf, passes) }
         }
         #[cfg(target_arch = "x86_64")]
         QuantKernel::Avx2 | QuantKernel::Avx512Vnni if QuantKernel::Avx2.is_supported() => {
             // SAFETY: AVX2 support was just confirmed.
-            unsafe { x86::read_fold_avx2(buf) }
+            unsafe { x86::read_sum_avx2(buf, passes) }
         }
-        _ => read_fold_scalar(buf),
+        _ => read_sum_scalar(buf, passes),
     }
 }
 
@@ -181,51 +188,61 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX-512 F.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn read_fold_avx512(buf: &[u8]) -> u64 {
+    pub(super) unsafe fn read_sum_avx512(buf: &[u8], passes: usize) -> u64 {
         const STEP: usize = 8 * 64;
         let mut acc = [_mm512_setzero_si512(); 8];
         let whole = buf.len() / STEP * STEP;
-        for at in (0..whole).step_by(STEP) {
-            for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: at + 64k + 64 <= whole <= buf.len().
-                let v = unsafe { _mm512_loadu_si512(buf.as_ptr().add(at + 64 * k).cast()) };
-                *a = _mm512_xor_si512(*a, v);
+        for _ in 0..passes {
+            let p = black_box(buf.as_ptr());
+            for at in (0..whole).step_by(STEP) {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: at + 64k + 64 <= whole <= buf.len().
+                    let v = unsafe { _mm512_loadu_si512(p.add(at + 64 * k).cast()) };
+                    *a = _mm512_add_epi64(*a, v);
+                }
             }
         }
-        let folded = acc
+        let sum = acc
             .into_iter()
-            .fold(_mm512_setzero_si512(), |x, y| _mm512_xor_si512(x, y));
+            .fold(_mm512_setzero_si512(), |x, y| _mm512_add_epi64(x, y));
         let mut lanes = [0u64; 8];
         // SAFETY: `lanes` is 64 bytes.
-        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), folded) };
+        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), sum) };
         lanes
             .iter()
-            .fold(super::read_fold_scalar(&buf[whole..]), |x, y| x ^ y)
+            .fold(super::read_sum_scalar(&buf[whole..], passes), |x, &y| {
+                x.wrapping_add(y)
+            })
     }
 
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn read_fold_avx2(buf: &[u8]) -> u64 {
+    pub(super) unsafe fn read_sum_avx2(buf: &[u8], passes: usize) -> u64 {
         const STEP: usize = 8 * 32;
         let mut acc = [_mm256_setzero_si256(); 8];
         let whole = buf.len() / STEP * STEP;
-        for at in (0..whole).step_by(STEP) {
-            for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: at + 32k + 32 <= whole <= buf.len().
-                let v = unsafe { _mm256_loadu_si256(buf.as_ptr().add(at + 32 * k).cast()) };
-                *a = _mm256_xor_si256(*a, v);
+        for _ in 0..passes {
+            let p = black_box(buf.as_ptr());
+            for at in (0..whole).step_by(STEP) {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: at + 32k + 32 <= whole <= buf.len().
+                    let v = unsafe { _mm256_loadu_si256(p.add(at + 32 * k).cast()) };
+                    *a = _mm256_add_epi64(*a, v);
+                }
             }
         }
-        let folded = acc
+        let sum = acc
             .into_iter()
-            .fold(_mm256_setzero_si256(), |x, y| _mm256_xor_si256(x, y));
+            .fold(_mm256_setzero_si256(), |x, y| _mm256_add_epi64(x, y));
         let mut lanes = [0u64; 4];
         // SAFETY: `lanes` is 32 bytes.
-        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), folded) };
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sum) };
         lanes
             .iter()
-            .fold(super::read_fold_scalar(&buf[whole..]), |x, y| x ^ y)
+            .fold(super::read_sum_scalar(&buf[whole..], passes), |x, &y| {
+                x.wrapping_add(y)
+            })
     }
 
     /// # Safety
@@ -341,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn read_fold_equals_the_oracle_at_every_length() {
+    fn read_sum_equals_the_oracle_at_every_length_and_pass_count() {
         for len in [
             0,
             1,
@@ -358,13 +375,19 @@ mod tests {
             100_000,
         ] {
             let buf = bytes(len, len as u64 + 3);
-            let want = read_fold_scalar(&buf);
-            for kernel in kernels() {
-                assert_eq!(read_fold(&buf, kernel), want, "{kernel:?} at {len}");
+            for passes in [1, 2, 43] {
+                let want = read_sum_scalar(&buf, passes);
+                for kernel in kernels() {
+                    assert_eq!(read_sum(&buf, passes, kernel), want, "{kernel:?} at {len}");
+                }
+                assert_eq!(read_sum(&buf, passes, QuantKernel::Scalar), want);
             }
-            assert_eq!(read_fold(&buf, QuantKernel::Scalar), want);
         }
-        assert_eq!(read_fold_scalar(&[1, 0, 0, 0, 0, 0, 0, 0, 2]), 1 ^ 2);
+        let words = [1u8, 0, 0, 0, 0, 0, 0, 0, 2];
+        assert_eq!(read_sum_scalar(&words, 1), 1 + 2);
+        assert_eq!(read_sum_scalar(&words, 3), 3 * (1 + 2));
+        // Sums wrap.
+        assert_eq!(read_sum_scalar(&[0xFF; 16], 1), u64::MAX.wrapping_mul(2));
     }
 
     #[test]
