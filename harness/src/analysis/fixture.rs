@@ -355,6 +355,7 @@ pub fn run() -> RunRecord {
             samples_ns: vec![2.9e6, 3.0e6, 3.0e6, 3.2e6, 4.0e6],
             unit: None,
             units: None,
+            program_bytes: None,
         }],
         notes: Vec::new(),
         engine_failures: Vec::new(),

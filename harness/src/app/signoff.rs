@@ -621,6 +621,17 @@ fn unmeasured(
         .map(|why| format!("the suite was not run: {why}"))
 }
 
+/// Why a quick sign-off does not measure `spec`: its `quick = false` (a cold build, the
+/// whole test suite) leaves it to the release sign-off.
+fn left_to_release(quick: bool, spec: &crate::analysis::slo::ProcessSpec) -> Option<String> {
+    (quick && !spec.quick).then(|| {
+        format!(
+            "{}: `quick = false`, measured by the release sign-off only",
+            crate::analysis::signoff::BOUNDED_BY_POLICY
+        )
+    })
+}
+
 /// What a class's sign-off measures besides its run: the `[[process]]` commands (when
 /// `processes`, and only while no precondition blocks and the budget lasts), with the
 /// preconditions' rows it reports.
@@ -667,7 +678,7 @@ fn class_report(
                     "not measured: precondition `{}` {}",
                     p.command, p.status
                 )),
-                None => measure.budget.spent(),
+                None => left_to_release(args.quick, spec).or_else(|| measure.budget.spent()),
             };
             let record = match not_measured {
                 Some(why) => process::skipped_record(spec, why),
@@ -865,4 +876,23 @@ pub fn write_report(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_sign_off_leaves_release_only_processes_bounded_by_policy() {
+        let text = "schema = \"benchseal.slo/1\"\n[[process]]\nid = \"build\"\ncommand = [\"true\"]\nquick = false\n[[process]]\nid = \"start\"\ncommand = [\"true\"]\n";
+        let slo = SloFile::parse(text, "t.toml").unwrap();
+        let (build, start) = (slo.process("build").unwrap(), slo.process("start").unwrap());
+        let why = left_to_release(true, build).unwrap();
+        assert!(
+            why.starts_with("bounded by policy: `quick = false`"),
+            "{why}"
+        );
+        assert_eq!(left_to_release(false, build), None);
+        assert_eq!(left_to_release(true, start), None);
+    }
 }

@@ -625,6 +625,10 @@ pub struct ProcessRecord {
     /// Units of work per run of the command (e.g. input bytes), if it has one.
     pub unit: Option<Unit>,
     pub units: Option<u64>,
+    /// Size in bytes of the program file the command runs (`{benchseal}`: the release
+    /// binary); absent when it was not measured or in records made before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_bytes: Option<u64>,
 }
 
 impl RunRecord {

@@ -27,7 +27,7 @@ fn unknown_metric_names_line_column_objective_and_field() {
     );
     assert_eq!(
         parse(&text).unwrap_err().to_string(),
-        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility, speedup_threads, efficiency, roof_fraction)"
+        "t.toml:6:10: objective `a`: field `metric`: unknown metric `speed` (valid: throughput, latency_p50, latency_p95, latency_p99, instructions, peak_rss, speedup, digest_reproducibility, speedup_threads, efficiency, roof_fraction, program_size)"
     );
 }
 
@@ -400,6 +400,7 @@ fn process_record(
         samples_ns: p50_ns.into_iter().collect(),
         unit: None,
         units: None,
+        program_bytes: None,
     }
 }
 
@@ -474,4 +475,43 @@ fn a_process_speedup_names_a_process_reference() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("a process has no kernel paths"), "{err}");
+}
+
+#[test]
+fn program_size_reads_the_process_program_and_applies_to_processes_only() {
+    let slo = |workload: &str| {
+        format!(
+            "{HEAD}[[process]]\nid = \"tool\"\ncommand = [\"true\"]\nquick = false\n[[objective]]\nid = \"size\"\nworkload = \"{workload}\"\nmetric = \"program_size\"\ntarget = \"<= 1 MiB\"\npriority = \"medium\"\n"
+        )
+    };
+    let file = parse(&slo("tool")).unwrap();
+    assert!(!file.process("tool").unwrap().quick);
+    let err = parse(&slo("codec/display/cp037-10x50/large"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("program_size is measured by the process engine"),
+        "{err}"
+    );
+    let mut run = fixture::run();
+    let mut record = process_record("tool", benchseal::model::record::Status::Ok, Some(1e6));
+    let objective = &file.objectives[0];
+    run.processes = vec![record.clone()];
+    assert_eq!(
+        evaluate(objective, &run, None).unwrap().verdict,
+        SloVerdict::Skipped("program size not recorded".into())
+    );
+    record.program_bytes = Some(512 * 1024);
+    run.processes = vec![record.clone()];
+    let small = evaluate(objective, &run, None).unwrap();
+    assert_eq!(
+        (small.verdict, small.measured_base),
+        (SloVerdict::Pass, Some(512.0 * 1024.0))
+    );
+    record.program_bytes = Some(2 << 20);
+    run.processes = vec![record];
+    assert!(matches!(
+        evaluate(objective, &run, None).unwrap().verdict,
+        SloVerdict::Fail(_)
+    ));
 }

@@ -318,6 +318,13 @@ pub fn evaluate(
                         )),
                     source
                 ),
+                Metric::ProgramSize => found!(
+                    p.program_bytes
+                        .map_or(Found::Skip("program size not recorded".into()), |b| {
+                            Found::Yes(b as f64)
+                        }),
+                    source
+                ),
                 Metric::Throughput
                 | Metric::LatencyP50
                 | Metric::LatencyP95

@@ -26,10 +26,13 @@ pub enum Metric {
     /// The workload's throughput over its roof's at the same tier, in the same run
     /// (`analysis::roof`).
     RoofFraction,
+    /// Size of the program file a `[[process]]` runs (the release binary for
+    /// `{benchseal}`).
+    ProgramSize,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Metric::Throughput,
         Metric::LatencyP50,
         Metric::LatencyP95,
@@ -41,6 +44,7 @@ impl Metric {
         Metric::SpeedupThreads,
         Metric::Efficiency,
         Metric::RoofFraction,
+        Metric::ProgramSize,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Metric {
             Metric::SpeedupThreads => "speedup_threads",
             Metric::Efficiency => "efficiency",
             Metric::RoofFraction => "roof_fraction",
+            Metric::ProgramSize => "program_size",
         }
     }
 
@@ -67,7 +72,7 @@ impl Metric {
                 matches!(dimension, D::Time | D::TimePerWork(_))
             }
             Metric::Instructions => dimension == D::Count,
-            Metric::PeakRss => dimension == D::Memory,
+            Metric::PeakRss | Metric::ProgramSize => dimension == D::Memory,
             Metric::Speedup
             | Metric::DigestReproducibility
             | Metric::SpeedupThreads
@@ -85,7 +90,7 @@ impl Metric {
                 "a time (ns, us, ms, s) or a time per unit (ns/file)"
             }
             Metric::Instructions => "an instruction count (instr, K instr, M instr)",
-            Metric::PeakRss => "an amount of memory (KiB, MiB, GiB)",
+            Metric::PeakRss | Metric::ProgramSize => "an amount of memory (KiB, MiB, GiB)",
             Metric::Speedup => "a ratio (x or %)",
             Metric::DigestReproducibility | Metric::Efficiency | Metric::RoofFraction => {
                 "a percentage (%)"
@@ -194,6 +199,19 @@ pub struct ProcessSpec {
     pub warmup: u32,
     pub unit: Option<Unit>,
     pub units: Option<u64>,
+    /// Whether a quick sign-off measures it (`quick = false`: only a release sign-off
+    /// does; a cold build or the whole test suite takes many minutes). Left out of
+    /// reports when true, as files written before it existed read.
+    #[serde(default = "measured_quick", skip_serializing_if = "is_measured_quick")]
+    pub quick: bool,
+}
+
+fn measured_quick() -> bool {
+    true
+}
+
+fn is_measured_quick(quick: &bool) -> bool {
+    *quick
 }
 
 /// A parsed `slo.toml`.

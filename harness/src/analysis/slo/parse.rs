@@ -59,6 +59,7 @@ struct RawProcess {
     warmup: Option<u32>,
     unit: Option<Spanned<String>>,
     units: Option<u64>,
+    quick: Option<bool>,
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -419,13 +420,16 @@ impl Parser<'_> {
                 "a process objective has no kernel path",
             ));
         }
-        let process_metric = matches!(metric, Metric::PeakRss);
+        let process_metric = matches!(metric, Metric::PeakRss | Metric::ProgramSize);
         if process_metric && !matches!(subject, Subject::Process(_)) {
             return Err(self.field(
                 raw.metric.span(),
                 ctx,
                 "metric",
-                "peak_rss is measured by the process engine: `workload` must name a `[[process]]`",
+                format!(
+                    "{metric} is measured by the process engine: `workload` must name a \
+                     `[[process]]`"
+                ),
             ));
         }
         let process_subject = match &subject {
@@ -682,6 +686,7 @@ impl Parser<'_> {
             warmup: raw.warmup.unwrap_or(1),
             unit,
             units: raw.units,
+            quick: raw.quick.unwrap_or(true),
         })
     }
 }

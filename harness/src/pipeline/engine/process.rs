@@ -91,6 +91,7 @@ pub fn unmeasured(plan: &ProcessPlan, status: Status) -> ProcessRecord {
         samples_ns: Vec::new(),
         unit: plan.unit,
         units: plan.units,
+        program_bytes: None,
     }
 }
 
@@ -174,6 +175,12 @@ pub fn measure(plan: &ProcessPlan) -> Result<ProcessRecord, ProcessError> {
     record.wall_p95_ns = quantile(&record.samples_ns, 0.95);
     record.wall_p99_ns = quantile(&record.samples_ns, 0.99);
     record.peak_rss_bytes = (record.runs > 0).then_some(peak);
+    record.program_bytes = plan
+        .command
+        .first()
+        .and_then(|program| find_program(program, std::env::var_os("PATH").as_deref()))
+        .and_then(|file| std::fs::metadata(file).ok())
+        .map(|m| m.len());
     Ok(record)
 }
 
@@ -260,17 +267,27 @@ pub fn skipped_record(spec: &ProcessSpec, why: String) -> ProcessRecord {
 /// of that name in any directory of `path` (`$PATH`). A program named by a path is left
 /// to `spawn`, whose error names it: that is a mistake in the file, not a tool missing.
 pub fn not_on_path(program: &str, path: Option<&std::ffi::OsStr>) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
     if program.contains('/') {
         return None;
     }
-    let found = path.is_some_and(|path| {
-        std::env::split_paths(path).any(|dir| {
-            std::fs::metadata(dir.join(program))
+    find_program(program, path)
+        .is_none()
+        .then(|| format!("{program} not found on PATH"))
+}
+
+/// The file `program` names: itself when it holds a `/`, else the first executable file of
+/// that name in `path`'s directories.
+pub fn find_program(program: &str, path: Option<&std::ffi::OsStr>) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return Some(program.into());
+    }
+    std::env::split_paths(path?)
+        .map(|dir| dir.join(program))
+        .find(|file| {
+            std::fs::metadata(file)
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
-    });
-    (!found).then(|| format!("{program} not found on PATH"))
 }
 
 /// Measures one `[[process]]` of the SLO file with the process engine. A process whose
@@ -374,6 +391,19 @@ mod tests {
         let r = measure(&plan(&["true"], 5)).unwrap();
         assert_eq!(r.status, Status::Ok);
         assert_eq!(r.runs, 5);
+        // The program `true` resolves to on PATH, and its size.
+        let file = find_program("true", std::env::var_os("PATH").as_deref()).unwrap();
+        assert_eq!(
+            r.program_bytes,
+            Some(std::fs::metadata(file).unwrap().len())
+        );
+        assert!(
+            find_program(
+                "benchseal-no-such-tool",
+                std::env::var_os("PATH").as_deref()
+            )
+            .is_none()
+        );
         assert_eq!(r.samples_ns.len(), 5);
         let (p50, p95, p99) = (
             r.wall_p50_ns.unwrap(),
@@ -424,6 +454,7 @@ mod tests {
     #[test]
     fn a_process_whose_program_is_not_installed_is_skipped_with_the_reason() {
         let spec = ProcessSpec {
+            quick: true,
             id: "peer".into(),
             description: None,
             command: vec!["benchseal-no-such-peer-tool".into(), "-an".into()],
