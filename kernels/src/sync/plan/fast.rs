@@ -9,11 +9,11 @@
 //!   than the whole path from the root. Descriptors of up to [`HELD_DIRS`] directories per
 //!   tree stay open for the content pass; files in further directories are opened by path,
 //!   so a tree of any size stays within the descriptor limit.
-//! - **Both trees at once.** The source and the target are walked as two tasks, claimed
-//!   the same way.
+//! - **Both trees at once.** The source and the target are walked as two tasks, one per
+//!   thread.
 //! - **Contents on every core.** The merge only notes each same-size pair; the pairs are
-//!   then compared in small tasks that `available_parallelism` threads claim one at a
-//!   time (a thread slowed by another process on its core just claims fewer), and the
+//!   then compared in tasks split evenly among `available_parallelism` threads up front
+//!   (so every run executes the same work on each thread), and the
 //!   results are put back in path order. A read-failure problem concerns only its own
 //!   file, so deciding the pairs after the merge gives exactly the oracle's entries and
 //!   problems, in the oracle's order.
@@ -26,7 +26,6 @@ use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use super::dir::{Dir, RawEntry};
@@ -227,44 +226,48 @@ fn list_tree(
 /// Runs `work(state, i)` for every task `i` in `0..tasks` on the calling thread and up to
 /// `threads - 1` helpers, each with its own `state` from `init`; results in task order.
 ///
-/// Tasks are claimed one at a time from a shared counter, not split up front: on a machine
-/// where another process holds a core, a helper that gets little time claims few tasks,
-/// and the calling thread does the rest rather than waiting for it. A helper that cannot
-/// start is no error: the others claim its share.
+/// The tasks are split up front into contiguous, even ranges, one per thread, so each
+/// thread does the same work in every run: what a run executes, and so its instruction
+/// count and its allocations, is the same from run to run (tasks claimed from a shared
+/// counter made the instruction count of one executable differ between runs, which reads
+/// as broken reproducibility). A helper that cannot start is no error: the calling thread
+/// does its range too.
 fn run_tasks<S, T: Send>(
     tasks: usize,
     threads: usize,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, usize) -> T + Sync,
 ) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let claim = || {
+    let threads = threads.clamp(1, tasks.max(1));
+    let part = |t: usize| {
         let mut state = init();
-        let mut done = Vec::new();
-        loop {
-            let task = next.fetch_add(1, Ordering::Relaxed);
-            if task >= tasks {
-                return done;
-            }
-            done.push((task, work(&mut state, task)));
-        }
+        (t * tasks / threads..(t + 1) * tasks / threads)
+            .map(|task| work(&mut state, task))
+            .collect::<Vec<T>>()
     };
-    let mut done = thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads.min(tasks))
-            .filter_map(|_| thread::Builder::new().spawn_scoped(scope, claim).ok())
+    thread::scope(|scope| {
+        let part = &part;
+        let helpers: Vec<_> = (1..threads)
+            .map(|t| {
+                (
+                    t,
+                    thread::Builder::new().spawn_scoped(scope, move || part(t)),
+                )
+            })
             .collect();
-        let mut done = claim();
-        for helper in helpers {
-            done.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
+        let mut done = part(0);
+        for (t, helper) in helpers {
+            match helper {
+                Ok(helper) => done.extend(
+                    helper
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                ),
+                Err(_) => done.extend(part(t)),
+            }
         }
         done
-    });
-    done.sort_unstable_by_key(|(task, _)| *task);
-    done.into_iter().map(|(_, result)| result).collect()
+    })
 }
 
 /// A same-size pair noted by the merge: its index in each listing and its size; its path
@@ -410,6 +413,7 @@ mod tests {
 
     #[test]
     fn tasks_run_once_each_and_come_back_in_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         for threads in [1, 2, 5] {
             let runs = AtomicUsize::new(0);
             let out = run_tasks(100, threads, Vec::new, |seen: &mut Vec<usize>, task| {
