@@ -16,7 +16,7 @@ use benchseal_kernels::roof::{
 
 use std::hint::black_box;
 
-use crate::input::InputStream;
+use crate::input::{AlignedBytes, InputStream};
 use crate::registry::{Instance, KernelPath, RoofKind, RunError, Size, Unit, Workload};
 
 const BOTH_PATHS: &[KernelPath] = &[KernelPath::Scalar, KernelPath::Simd];
@@ -136,25 +136,28 @@ fn other_path(path: KernelPath) -> RunError {
     RunError::Unavailable(format!("the roof family has no {path} path"))
 }
 
+/// Buffers start on a 64-byte boundary: a 64-byte load that straddles two cache lines
+/// costs two, and the C library's `memcpy` and `memset` run a different prologue (another
+/// instruction count) for another start address.
 struct MemoryRoof {
     kind: RoofKind,
     /// Passes over the buffer per run; each gives the same output.
     passes: usize,
-    source: Vec<u8>,
-    target: Vec<u8>,
+    source: AlignedBytes,
+    target: AlignedBytes,
     sum: u64,
 }
 
 impl MemoryRoof {
     fn new(kind: RoofKind, stem: &str, bytes: usize, passes: usize) -> Self {
         let source = match kind {
-            RoofKind::Write => Vec::new(),
-            _ => InputStream::new(stem).bytes(bytes),
+            RoofKind::Write => AlignedBytes::new(&[]),
+            _ => AlignedBytes::new(&InputStream::new(stem).bytes(bytes)),
         };
         let target = match kind {
-            RoofKind::Read => Vec::new(),
+            RoofKind::Read => AlignedBytes::new(&[]),
             // Written once here, so that the timed runs do not fault its pages in.
-            _ => vec![0u8; bytes],
+            _ => AlignedBytes::new(&vec![0u8; bytes]),
         };
         MemoryRoof {
             kind,
@@ -210,7 +213,8 @@ impl Instance for MemoryRoof {
 }
 
 struct DotRoof {
-    block: Vec<u8>,
+    /// On a 64-byte boundary, so that no load straddles two cache lines.
+    block: AlignedBytes,
     weights: Vec<i8>,
     rounds: usize,
     sums: Vec<u8>,
@@ -221,11 +225,12 @@ impl DotRoof {
     /// exact ([`dot_i8`]).
     fn new(stem: &str, rounds: usize) -> Self {
         let mut stream = InputStream::new(stem);
-        let block = stream
+        let block: Vec<u8> = stream
             .bytes(DOT_BLOCK_VECTORS * DOT_VECTOR)
             .into_iter()
             .map(|b| b & 0x7F)
             .collect();
+        let block = AlignedBytes::new(&block);
         let weights = (0..DOT_VECTOR).map(|_| stream.below(5) as i8 - 2).collect();
         DotRoof {
             block,
@@ -307,7 +312,7 @@ mod tests {
                 RoofKind::Read => {
                     assert_eq!(outputs[0], read_sum_scalar(&roof.source, 3).to_le_bytes())
                 }
-                RoofKind::Copy => assert_eq!(outputs[0], roof.source),
+                RoofKind::Copy => assert_eq!(outputs[0], &roof.source[..]),
                 _ => assert!(outputs[0].iter().all(|&b| b == FILL) && outputs[0].len() == 10_000),
             }
             assert!(matches!(
