@@ -39,10 +39,11 @@ use super::{
 /// stay well under the usual soft limit of 1024 open descriptors per process.
 const HELD_DIRS: usize = 256;
 /// Below this many same-size pairs, or this many bytes, the pairs are compared on the
-/// calling thread: starting threads costs more than it saves there (on a 2-core VM the
-/// 1000-file tree, 1.7 MB of pairs, planned in 5.43 ms on two threads and 5.44 ms on one),
-/// and a run with threads executes a number of instructions that varies a little (a
-/// join's wait), so the tiers the instr engine counts (100 and 1000 files) stay exact.
+/// calling thread. A run with threads executes a number of instructions that varies a
+/// little (a join's wait), and the tiers the instr engine counts (104 and 1000 files) must
+/// count exactly. That costs the 1000-file tree its second core: 5.47 ms on one thread
+/// against 3.9 ms on two, idle, on a 2-core VM. Asking for one thread in the instr bench
+/// executable only would keep both.
 const MIN_PARALLEL_PAIRS: usize = 32;
 const MIN_PARALLEL_BYTES: u64 = 8 * 1024 * 1024;
 /// Pairs per task of the content pass: small enough that a thread slowed by another
