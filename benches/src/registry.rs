@@ -177,13 +177,6 @@ pub enum RoofKind {
 }
 
 impl RoofKind {
-    pub const ALL: [RoofKind; 4] = [
-        RoofKind::Read,
-        RoofKind::Copy,
-        RoofKind::Write,
-        RoofKind::DotI8,
-    ];
-
     /// The kernel segment of the roof's workload ids.
     pub fn kernel(self) -> &'static str {
         match self {

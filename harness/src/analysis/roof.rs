@@ -21,8 +21,6 @@ pub struct RoofFraction {
     pub roof: WorkloadId,
     /// The roof's path that gave the roof (its fastest valid one).
     pub roof_path: KernelPath,
-    /// What one unit of the workload needs of the roof: `bytes copied per input byte`.
-    pub basis: String,
 }
 
 impl RoofFraction {
@@ -79,12 +77,11 @@ pub fn fraction(
         fraction: rate * roof.per_unit / roof_rate,
         roof: roof.workload.clone(),
         roof_path,
-        basis: roof.basis.clone(),
     }))
 }
 
 /// The roof workload's best throughput in `record` (units per second) and its path.
-pub fn roof_rate(record: &RunRecord, roof: &WorkloadId) -> Result<(KernelPath, f64), String> {
+fn roof_rate(record: &RunRecord, roof: &WorkloadId) -> Result<(KernelPath, f64), String> {
     let Some(measured) = record.workloads.iter().find(|w| w.id == *roof) else {
         return Err(format!("roof {roof} not in this run"));
     };
@@ -174,7 +171,7 @@ mod tests {
         for p in w.paths.iter().filter(|p| units_per_second(w, p).is_some()) {
             let got = fraction(&run, w, p.path).unwrap().unwrap();
             let own = units_per_second(w, p).unwrap();
-            assert!((got.fraction - own * w.units as f64 / w.units as f64 / best).abs() < 1e-12);
+            assert!((got.fraction - own / best).abs() < 1e-12);
             assert_eq!(got.roof.to_string(), "roof/copy/memcpy/small");
         }
         // Twice the bytes per unit, twice the fraction.
