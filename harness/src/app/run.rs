@@ -41,8 +41,9 @@ pub struct RunArgs {
     /// [default: small with --quick, else all]
     #[arg(long = "size", value_name = "TIER", value_delimiter = ',')]
     pub sizes: Vec<Size>,
-    /// Tiers the instr engine runs, comma-separated [default: tiny and small among the
-    /// selected tiers]; valgrind runs code about 50x slower, so larger tiers only on request
+    /// Tiers the instr engine counts among the selected workloads and the roofs they read
+    /// against, comma-separated [default: tiny and small]; valgrind runs code about 50x
+    /// slower, so larger tiers only on request
     #[arg(long = "instr-size", value_name = "TIER", value_delimiter = ',')]
     pub instr_sizes: Vec<Size>,
     /// The quick suite: small tier (unless --size says otherwise), 3 executions and short

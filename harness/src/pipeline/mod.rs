@@ -168,18 +168,15 @@ impl Plan {
         } else {
             Size::ALL.to_vec()
         };
-        // valgrind slows code about 50x: larger tiers only when asked for by name.
-        let instr_sizes: Vec<Size> = sizes
-            .iter()
-            .copied()
-            .filter(|s| {
-                if args.instr_sizes.is_empty() {
-                    matches!(s, Size::Tiny | Size::Small)
-                } else {
-                    args.instr_sizes.contains(s)
-                }
-            })
-            .collect();
+        // valgrind slows code about 50x: larger tiers only when asked for by name. The tiers
+        // are not intersected with the run's: a workload named by its full id, or a roof a
+        // selected workload reads against, may sit on another tier and is counted when that
+        // tier is among these.
+        let instr_sizes: Vec<Size> = if args.instr_sizes.is_empty() {
+            vec![Size::Tiny, Size::Small]
+        } else {
+            dedup(&args.instr_sizes)
+        };
         let suites = if args.suites.is_empty() {
             Family::ALL.to_vec()
         } else {
@@ -782,6 +779,35 @@ mod tests {
     use super::*;
     use crate::analysis::fixture::record_with;
     use crate::model::record::Status;
+
+    /// A quick run of a small comparison adds the tiny read roof it reads against, and the
+    /// instr engine counts that roof too: every tiny or small case of the record then has
+    /// an instruction count, which the record check of `.ci/run` requires.
+    #[test]
+    fn roofs_on_another_tier_are_counted_by_the_instr_engine() {
+        let config = RunConfig {
+            quick: true,
+            workloads: vec!["sync/compare/identical-4kib/small".into()],
+            ..RunConfig::default()
+        };
+        let plan = Plan::from_config(&config, &benchseal_benches::registry()).unwrap();
+        let ids: Vec<String> = plan
+            .selected
+            .iter()
+            .map(|s| s.workload.id.to_string())
+            .collect();
+        assert_eq!(
+            ids,
+            ["sync/compare/identical-4kib/small", "roof/read/seq/tiny"]
+        );
+        assert_eq!(plan.instr_sizes, [Size::Tiny, Size::Small]);
+        let explicit = RunConfig {
+            instr_sizes: vec![Size::Medium, Size::Medium],
+            ..config
+        };
+        let plan = Plan::from_config(&explicit, &benchseal_benches::registry()).unwrap();
+        assert_eq!(plan.instr_sizes, [Size::Medium]);
+    }
 
     #[test]
     fn digest_mismatch_outranks_other_failures() {

@@ -497,12 +497,14 @@ impl Engines<'_> {
     ) -> Result<Duration> {
         let all = Self::cases(recorder, None);
         let cases = Self::cases(recorder, Some(sizes));
+        let tiers: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
+        let why = format!(
+            "the instr engine counts the {} tier(s) of this run; --instr-size names others",
+            tiers.join(" and ")
+        );
         for case in all.iter().filter(|c| !cases.iter().any(|k| k.key == c.key)) {
             recorder.path_mut(case).instr = Some(EngineResult {
-                status: Status::Skipped(
-                    "the instr engine runs the tiny and small tiers unless --size names others"
-                        .into(),
-                ),
+                status: Status::Skipped(why.clone()),
                 metrics: None,
             });
         }
