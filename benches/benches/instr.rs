@@ -61,7 +61,8 @@ fn prepare(index: usize) -> Option<Prepared> {
     let case = case_at(SIZES, index)?;
     let key = case.key();
     write_label(&case);
-    match case.prepare() {
+    // Threads started and joined would make the count vary between runs.
+    match case.prepare(true) {
         Ok(Some(instance)) => Some(Prepared {
             key,
             instance,

@@ -48,7 +48,7 @@ fn main() {
         let mut group = criterion.benchmark_group(&id);
         group.throughput(throughput(&same_workload[0]));
         for case in same_workload {
-            let mut instance = match case.prepare() {
+            let mut instance = match case.prepare(false) {
                 Ok(Some(instance)) => instance,
                 Ok(None) => continue,
                 Err(err) => {

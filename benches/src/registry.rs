@@ -439,6 +439,13 @@ pub trait Instance: Send {
     fn extra_metrics(&self) -> Vec<(String, f64, String)> {
         Vec::new()
     }
+    /// From now on, runs on the calling thread only. A kernel that starts threads of its own
+    /// in `run` (directory planning) executes a number of instructions that varies a little
+    /// from run to run (a join's wait, and a started thread's malloc arena), so the instr
+    /// bench executable calls this before the first run. The wall bench executable never
+    /// does: it times the kernel as its users run it. The output is the same either way.
+    /// Kernels that start no threads ignore it.
+    fn stay_on_calling_thread(&mut self) {}
     /// Runs the kernel once on `path` with its work divided into `threads` contiguous ranges
     /// of the workload's [`Parallel`] unit, each on its own thread (one: the calling thread).
     /// The output is byte-identical to `run(path)`'s. Per-thread buffers are allocated by the

@@ -26,7 +26,7 @@ use benchseal_kernels::simd::SimdLevel;
 use benchseal_kernels::sync::cache::TtlCache;
 use benchseal_kernels::sync::compare::{Comparison, compare, compare_scalar};
 use benchseal_kernels::sync::detect::{Detection, detect, detect_at};
-use benchseal_kernels::sync::plan::{Excludes, Plan, plan};
+use benchseal_kernels::sync::plan::{Excludes, Plan, plan, plan_on};
 
 use crate::input::{AlignedBytes, InputStream};
 use crate::registry::{
@@ -500,6 +500,9 @@ struct PlanInstance {
     target: PathBuf,
     spec: TreeSpec,
     excludes: Excludes,
+    /// `None`: one per core, as `benchseal sync plan` runs; one once the instr bench
+    /// executable asks for exact counts.
+    threads: Option<NonZeroUsize>,
     plan: Plan,
 }
 
@@ -520,8 +523,11 @@ impl Instance for PlanInstance {
     }
 
     fn run(&mut self, _path: KernelPath) -> Result<(), RunError> {
-        self.plan = plan(&self.source, &self.target, &self.excludes)
-            .map_err(|e| RunError::Failed(e.to_string()))?;
+        self.plan = match self.threads {
+            None => plan(&self.source, &self.target, &self.excludes),
+            Some(threads) => plan_on(&self.source, &self.target, &self.excludes, threads),
+        }
+        .map_err(|e| RunError::Failed(e.to_string()))?;
         if let Some(p) = self.plan.problems.first() {
             return Err(RunError::Failed(format!(
                 "{} {}: {}",
@@ -531,6 +537,10 @@ impl Instance for PlanInstance {
             )));
         }
         Ok(())
+    }
+
+    fn stay_on_calling_thread(&mut self) {
+        self.threads = Some(NonZeroUsize::MIN);
     }
 
     fn output(&self, sink: &mut dyn FnMut(&[u8])) {
@@ -601,6 +611,7 @@ fn plan_workloads(all: &mut Vec<Workload>) {
                     target,
                     spec,
                     excludes,
+                    threads: None,
                     plan: Plan::default(),
                 }) as Box<dyn Instance>)
             },
@@ -834,17 +845,35 @@ mod tests {
         assert!(d.offset > (1 << 20) * 98 / 100);
     }
 
-    /// The output of one run of `sync/plan/tree-26-dirs/tiny`.
-    fn tiny_plan_output() -> Vec<u8> {
+    /// The output of one run of `sync/plan/tree-26-dirs/<size>`, on the calling thread only
+    /// if `one_thread`.
+    fn plan_output(size: &str, one_thread: bool) -> Vec<u8> {
         let w = workloads()
             .into_iter()
-            .find(|w| w.id.to_string() == "sync/plan/tree-26-dirs/tiny")
+            .find(|w| w.id.to_string() == format!("sync/plan/tree-26-dirs/{size}"))
             .unwrap();
         let mut inst = w.setup().unwrap();
+        if one_thread {
+            inst.stay_on_calling_thread();
+        }
         inst.run(KernelPath::Scalar).unwrap();
         let mut out = Vec::new();
         inst.output(&mut |b: &[u8]| out.extend_from_slice(b));
         out
+    }
+
+    /// The output of one run of `sync/plan/tree-26-dirs/tiny`.
+    fn tiny_plan_output() -> Vec<u8> {
+        plan_output("tiny", false)
+    }
+
+    /// What the instr engine counts (the calling thread only) plans what the wall engine
+    /// times (a thread per core).
+    #[test]
+    fn plan_workload_output_is_the_same_on_the_calling_thread_only() {
+        for size in ["tiny", "small"] {
+            assert_eq!(plan_output(size, true), plan_output(size, false), "{size}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
+use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -33,24 +34,42 @@ fn same_as_oracle(
     fast
 }
 
-/// [`planner::plan`], held to [`planner::plan_oracle`].
-fn plan(src: &Path, dst: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
-    same_as_oracle(
-        planner::plan(src, dst, excludes),
-        planner::plan_oracle(src, dst, excludes),
-    )
+/// The thread counts every fast plan is made with: the calling thread only (what the instr
+/// bench executable asks for), two threads and three, whatever the machine's cores.
+const THREADS: [NonZeroUsize; 3] = [NonZeroUsize::MIN, two(), NonZeroUsize::new(3).unwrap()];
+
+const fn two() -> NonZeroUsize {
+    NonZeroUsize::new(2).unwrap()
 }
 
-/// [`planner::plan_with_opener`], held to [`planner::plan_oracle_with_opener`].
+/// [`planner::plan`] and [`planner::plan_on`] at each of [`THREADS`], held to
+/// [`planner::plan_oracle`].
+fn plan(src: &Path, dst: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
+    let oracle = || planner::plan_oracle(src, dst, excludes);
+    for threads in THREADS {
+        let _ = same_as_oracle(planner::plan_on(src, dst, excludes, threads), oracle());
+    }
+    same_as_oracle(planner::plan(src, dst, excludes), oracle())
+}
+
+/// [`planner::plan_with_opener`] at each of [`THREADS`], held to
+/// [`planner::plan_oracle_with_opener`].
 fn plan_with_opener(
     src: &Path,
     dst: &Path,
     excludes: &Excludes,
     opener: &dyn FileOpener,
 ) -> Result<Plan, PlanError> {
+    let oracle = || planner::plan_oracle_with_opener(src, dst, excludes, opener);
+    for threads in &THREADS[1..] {
+        let _ = same_as_oracle(
+            planner::plan_with_opener(src, dst, excludes, opener, *threads),
+            oracle(),
+        );
+    }
     same_as_oracle(
-        planner::plan_with_opener(src, dst, excludes, opener),
-        planner::plan_oracle_with_opener(src, dst, excludes, opener),
+        planner::plan_with_opener(src, dst, excludes, opener, NonZeroUsize::MIN),
+        oracle(),
     )
 }
 
@@ -480,12 +499,16 @@ fn fast_plan_equals_the_oracle_on_generated_trees() {
     for seed in 1..4 {
         let (_dir, src, dst) = generated_trees(seed, 400);
         let plan = plan(&src, &dst, &excludes).unwrap();
-        let content = plan
+        let pairs: Vec<u64> = plan
             .entries
             .iter()
             .filter(|e| e.evidence == Evidence::Content)
-            .count();
-        assert!(content > 100, "the pairs are compared on several threads");
+            .map(|e| e.size.unwrap())
+            .collect();
+        // Above the fast path's thresholds for threads (32 pairs, 256 KiB), so the plans
+        // made on two and three threads compare pairs on several.
+        assert!(pairs.len() > 100, "{} pairs", pairs.len());
+        assert!(pairs.iter().sum::<u64>() > 512 * 1024, "{pairs:?}");
         for (suffix, side) in [("0.txt", "/src/"), ("7.txt", "/dst/")] {
             let opener = FailingSuffix {
                 fail_suffix: suffix,

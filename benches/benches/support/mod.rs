@@ -30,9 +30,15 @@ impl Case {
     }
 
     /// Builds the instance and checks that the path can run here. `Ok(None)`: the path is
-    /// unavailable on this machine (the reason is printed).
-    pub fn prepare(&self) -> Result<Option<Box<dyn Instance>>, String> {
+    /// unavailable on this machine (the reason is printed). With `calling_thread_only`
+    /// the kernel is asked to start no threads ([`Instance::stay_on_calling_thread`])
+    /// before its first run: a thread started once leaves state behind (a malloc arena of
+    /// its own) that changes the instructions of later runs.
+    pub fn prepare(&self, calling_thread_only: bool) -> Result<Option<Box<dyn Instance>>, String> {
         let mut instance = self.workload.setup()?;
+        if calling_thread_only {
+            instance.stay_on_calling_thread();
+        }
         match instance.run(self.path) {
             Ok(()) => Ok(Some(instance)),
             Err(RunError::Unavailable(why)) => {

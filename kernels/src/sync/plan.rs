@@ -51,6 +51,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
+use std::num::NonZeroUsize;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -674,17 +675,36 @@ fn list_tree(side: Side, root: &Path, excludes: &Excludes) -> Result<Option<List
 /// path (directory descriptors, both trees walked at once, contents compared on every
 /// core; see [`fast`]). Its result is [`plan_oracle`]'s, entry for entry.
 pub fn plan(source: &Path, target: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
-    fast::plan(source, target, excludes, fast::Opener::Fs)
+    plan_on(source, target, excludes, fast::every_core())
 }
 
-/// As [`plan`], with files opened by `opener` (by path).
+/// As [`plan`], on at most `threads` threads; one runs everything on the calling thread,
+/// so a run executes the same instructions every time (what an instruction count needs).
+/// The plan is the same whatever the number.
+pub fn plan_on(
+    source: &Path,
+    target: &Path,
+    excludes: &Excludes,
+    threads: NonZeroUsize,
+) -> Result<Plan, PlanError> {
+    fast::plan(source, target, excludes, fast::Opener::Fs, threads)
+}
+
+/// As [`plan_on`], with files opened by `opener` (by path).
 pub fn plan_with_opener(
     source: &Path,
     target: &Path,
     excludes: &Excludes,
     opener: &dyn FileOpener,
+    threads: NonZeroUsize,
 ) -> Result<Plan, PlanError> {
-    fast::plan(source, target, excludes, fast::Opener::Custom(opener))
+    fast::plan(
+        source,
+        target,
+        excludes,
+        fast::Opener::Custom(opener),
+        threads,
+    )
 }
 
 /// The oracle: one thread, `std::fs` by path, each same-size pair read as the merge meets

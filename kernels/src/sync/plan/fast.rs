@@ -9,22 +9,27 @@
 //!   than the whole path from the root. Descriptors of up to [`HELD_DIRS`] directories per
 //!   tree stay open for the content pass; files in further directories are opened by path,
 //!   so a tree of any size stays within the descriptor limit.
-//! - **Both trees, one thread.** The source and the target are walked one after the other
-//!   on the calling thread (threads would make the instruction count vary).
+//! - **Both trees at once.** The source and the target are walked as two tasks, one per
+//!   thread.
 //! - **Contents on every core.** The merge only notes each same-size pair; the pairs are
-//!   then compared in tasks split evenly among `available_parallelism` threads up front
-//!   (so every run executes the same work on each thread), and the
-//!   results are put back in path order. A read-failure problem concerns only its own
+//!   then compared in tasks split evenly among the threads up front (so every run executes
+//!   the same work on each thread), and the results are put back in path order. A read-failure problem concerns only its own
 //!   file, so deciding the pairs after the merge gives exactly the oracle's entries and
 //!   problems, in the oracle's order.
 //!
-//! Small jobs (under [`MIN_PARALLEL_BYTES`] of pairs) stay on the calling thread: starting
-//! a thread costs more than it saves there, and without threads the instruction count of a
-//! run is exact.
+//! Small jobs (under [`MIN_PARALLEL_PAIRS`] pairs or [`MIN_PARALLEL_BYTES`]) are compared
+//! on the calling thread: starting a thread costs more than it saves there.
+//!
+//! The caller says how many threads ([`super::plan_on`]; [`super::plan`] takes one per
+//! core). One thread runs everything on the calling thread, which is what the instr bench
+//! executable asks for: a run that starts and joins threads executes a number of
+//! instructions that varies a little from run to run (the join's wait), and a count must be
+//! exact to be compared.
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
+use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -39,19 +44,16 @@ use super::{
 /// stay well under the usual soft limit of 1024 open descriptors per process.
 const HELD_DIRS: usize = 256;
 /// Below this many same-size pairs, or this many bytes, the pairs are compared on the
-/// calling thread. A run with threads executes a number of instructions that varies a
-/// little (a join's wait), and the tiers the instr engine counts (104 and 1000 files) must
-/// count exactly. That costs the 1000-file tree its second core: 5.47 ms on one thread
-/// against 3.9 ms on two, idle, on a 2-core VM. Asking for one thread in the instr bench
-/// executable only would keep both.
+/// calling thread. The 1000-file tree (1.7 MB of pairs) is above both: on a 2-core VM,
+/// idle, it planned in 3.9 ms on two threads against 5.47 ms on one.
 const MIN_PARALLEL_PAIRS: usize = 32;
-const MIN_PARALLEL_BYTES: u64 = 8 * 1024 * 1024;
+const MIN_PARALLEL_BYTES: u64 = 256 * 1024;
 /// Pairs per task of the content pass: small enough that a thread slowed by another
 /// process on its core leaves the rest to the others, large enough that claiming a task
 /// costs nothing next to it.
 const PAIRS_PER_TASK: usize = 8;
 /// At most this many threads.
-const MAX_THREADS: usize = 16;
+const MAX_THREADS: NonZeroUsize = NonZeroUsize::new(16).expect("16 is not zero");
 
 /// How the content pass opens files.
 #[derive(Clone, Copy)]
@@ -325,23 +327,24 @@ impl Trees<'_> {
     }
 }
 
-/// Plans as the oracle does; see the module docs for how.
+/// One thread per core, at most [`MAX_THREADS`].
+pub(super) fn every_core() -> NonZeroUsize {
+    thread::available_parallelism().map_or(NonZeroUsize::MIN, |n| n.min(MAX_THREADS))
+}
+
+/// Plans as the oracle does, on up to `threads` threads; see the module docs for how.
 pub(super) fn plan(
     source: &Path,
     target: &Path,
     excludes: &Excludes,
     opener: Opener<'_>,
+    threads: NonZeroUsize,
 ) -> Result<Plan, PlanError> {
-    let threads = thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS);
+    let threads = threads.get().min(MAX_THREADS.get());
     let sides = [(Side::Source, source), (Side::Target, target)];
-    // The walks stay on the calling thread: a thread started and joined runs a number of
-    // instructions that varies from run to run (the join's wait), which would make the
-    // instruction count of one executable differ between runs.
     let [src, dst]: [_; 2] = run_tasks(
         2,
-        1,
+        threads,
         || (),
         |(), i| {
             let (side, root) = sides[i];
