@@ -36,20 +36,29 @@ fn same_as_oracle(
 
 /// The thread counts every fast plan is made with: the calling thread only (what the instr
 /// bench executable asks for), two threads and three, whatever the machine's cores.
-const THREADS: [NonZeroUsize; 3] = [NonZeroUsize::MIN, two(), NonZeroUsize::new(3).unwrap()];
+const THREADS: [NonZeroUsize; 3] = [
+    NonZeroUsize::MIN,
+    NonZeroUsize::new(2).unwrap(),
+    NonZeroUsize::new(3).unwrap(),
+];
 
-const fn two() -> NonZeroUsize {
-    NonZeroUsize::new(2).unwrap()
+/// `fast` at each of [`THREADS`], each held to `oracle`; the one-thread plan.
+fn at_every_thread_count(
+    fast: impl Fn(NonZeroUsize) -> Result<Plan, PlanError>,
+    oracle: impl Fn() -> Result<Plan, PlanError>,
+) -> Result<Plan, PlanError> {
+    for threads in &THREADS[1..] {
+        let _ = same_as_oracle(fast(*threads), oracle());
+    }
+    same_as_oracle(fast(THREADS[0]), oracle())
 }
 
 /// [`planner::plan`] and [`planner::plan_on`] at each of [`THREADS`], held to
 /// [`planner::plan_oracle`].
 fn plan(src: &Path, dst: &Path, excludes: &Excludes) -> Result<Plan, PlanError> {
     let oracle = || planner::plan_oracle(src, dst, excludes);
-    for threads in THREADS {
-        let _ = same_as_oracle(planner::plan_on(src, dst, excludes, threads), oracle());
-    }
-    same_as_oracle(planner::plan(src, dst, excludes), oracle())
+    let _ = same_as_oracle(planner::plan(src, dst, excludes), oracle());
+    at_every_thread_count(|t| planner::plan_on(src, dst, excludes, t), oracle)
 }
 
 /// [`planner::plan_with_opener`] at each of [`THREADS`], held to
@@ -60,16 +69,9 @@ fn plan_with_opener(
     excludes: &Excludes,
     opener: &dyn FileOpener,
 ) -> Result<Plan, PlanError> {
-    let oracle = || planner::plan_oracle_with_opener(src, dst, excludes, opener);
-    for threads in &THREADS[1..] {
-        let _ = same_as_oracle(
-            planner::plan_with_opener(src, dst, excludes, opener, *threads),
-            oracle(),
-        );
-    }
-    same_as_oracle(
-        planner::plan_with_opener(src, dst, excludes, opener, NonZeroUsize::MIN),
-        oracle(),
+    at_every_thread_count(
+        |t| planner::plan_with_opener(src, dst, excludes, opener, t),
+        || planner::plan_oracle_with_opener(src, dst, excludes, opener),
     )
 }
 

@@ -267,9 +267,6 @@ pub fn skipped_record(spec: &ProcessSpec, why: String) -> ProcessRecord {
 /// of that name in any directory of `path` (`$PATH`). A program named by a path is left
 /// to `spawn`, whose error names it: that is a mistake in the file, not a tool missing.
 pub fn not_on_path(program: &str, path: Option<&std::ffi::OsStr>) -> Option<String> {
-    if program.contains('/') {
-        return None;
-    }
     find_program(program, path)
         .is_none()
         .then(|| format!("{program} not found on PATH"))

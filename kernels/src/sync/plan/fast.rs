@@ -12,10 +12,11 @@
 //! - **Both trees at once.** The source and the target are walked as two tasks, one per
 //!   thread.
 //! - **Contents on every core.** The merge only notes each same-size pair; the pairs are
-//!   then compared in tasks split evenly among the threads up front (so every run executes
-//!   the same work on each thread), and the results are put back in path order. A read-failure problem concerns only its own
-//!   file, so deciding the pairs after the merge gives exactly the oracle's entries and
-//!   problems, in the oracle's order.
+//!   then split evenly among the threads up front, in contiguous ranges (so every run does
+//!   the same work on each thread, and the calling thread's allocations are the same from
+//!   run to run), and the results are put back in path order. A read-failure problem
+//!   concerns only its own file, so deciding the pairs after the merge gives exactly the
+//!   oracle's entries and problems, in the oracle's order.
 //!
 //! Small jobs (under [`MIN_PARALLEL_PAIRS`] pairs or [`MIN_PARALLEL_BYTES`]) are compared
 //! on the calling thread: starting a thread costs more than it saves there.
@@ -48,12 +49,8 @@ const HELD_DIRS: usize = 256;
 /// idle, it planned in 3.9 ms on two threads against 5.47 ms on one.
 const MIN_PARALLEL_PAIRS: usize = 32;
 const MIN_PARALLEL_BYTES: u64 = 256 * 1024;
-/// Pairs per task of the content pass: small enough that a thread slowed by another
-/// process on its core leaves the rest to the others, large enough that claiming a task
-/// costs nothing next to it.
-const PAIRS_PER_TASK: usize = 8;
 /// At most this many threads.
-const MAX_THREADS: NonZeroUsize = NonZeroUsize::new(16).expect("16 is not zero");
+const MAX_THREADS: usize = 16;
 
 /// How the content pass opens files.
 #[derive(Clone, Copy)]
@@ -314,22 +311,15 @@ impl Trees<'_> {
         } else {
             threads
         };
-        let tasks: Vec<&[Pair]> = pairs.chunks(PAIRS_PER_TASK).collect();
-        run_tasks(tasks.len(), threads, PairReader::new, |reader, task| {
-            tasks[task]
-                .iter()
-                .map(|pair| self.compare(reader, pair))
-                .collect::<Vec<_>>()
+        run_tasks(pairs.len(), threads, PairReader::new, |reader, i| {
+            self.compare(reader, &pairs[i])
         })
-        .into_iter()
-        .flatten()
-        .collect()
     }
 }
 
-/// One thread per core, at most [`MAX_THREADS`].
+/// One thread per core ([`plan`] takes at most [`MAX_THREADS`]).
 pub(super) fn every_core() -> NonZeroUsize {
-    thread::available_parallelism().map_or(NonZeroUsize::MIN, |n| n.min(MAX_THREADS))
+    thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Plans as the oracle does, on up to `threads` threads; see the module docs for how.
@@ -340,7 +330,7 @@ pub(super) fn plan(
     opener: Opener<'_>,
     threads: NonZeroUsize,
 ) -> Result<Plan, PlanError> {
-    let threads = threads.get().min(MAX_THREADS.get());
+    let threads = threads.get().min(MAX_THREADS);
     let sides = [(Side::Source, source), (Side::Target, target)];
     let [src, dst]: [_; 2] = run_tasks(
         2,
