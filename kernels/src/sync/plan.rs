@@ -57,6 +57,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+mod cpus;
 mod dir;
 pub mod fast;
 use sha2::{Digest, Sha256};

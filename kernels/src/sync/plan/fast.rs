@@ -18,6 +18,11 @@
 //!   concerns only its own file, so deciding the pairs after the merge gives exactly the
 //!   oracle's entries and problems, in the oracle's order.
 //!
+//! - **Helpers on CPUs of their own.** A kernel that queues a new thread behind its parent
+//!   on one CPU (as VM kernels that pack virtual CPUs do) would run the two halves one after
+//!   the other; so a helper that has not started within 100 µs of being created gets the
+//!   CPU, and the calling thread steps aside to another one (see `cpus.rs`).
+//!
 //! Small jobs (under [`MIN_PARALLEL_PAIRS`] pairs or [`MIN_PARALLEL_BYTES`]) are compared
 //! on the calling thread: starting a thread costs more than it saves there.
 //!
@@ -33,8 +38,10 @@ use std::io;
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::thread;
 
+use super::cpus::{self, Spread};
 use super::dir::{Dir, RawEntry};
 use super::{
     Action, ContentDigest, Evidence, Excludes, FileOpener, FsOpener, Listing, Node, PairReader,
@@ -234,8 +241,9 @@ fn list_tree(
 /// thread does the same work in every run: what a run executes, and so its instruction
 /// count and its allocations, is the same from run to run (tasks claimed from a shared
 /// counter made the instruction count of one executable differ between runs, which reads
-/// as broken reproducibility). A helper that cannot start is no error: the calling thread
-/// does its range too.
+/// as broken reproducibility). Each helper starts on a CPU of its own ([`Spread`]); one
+/// thread starts none and touches no CPU mask. A helper that cannot start is no error: the
+/// calling thread does its range too.
 fn run_tasks<S, T: Send>(
     tasks: usize,
     threads: usize,
@@ -249,16 +257,28 @@ fn run_tasks<S, T: Send>(
             .map(|task| work(&mut state, task))
             .collect::<Vec<T>>()
     };
+    if threads == 1 {
+        return part(0);
+    }
+    let started: Vec<AtomicBool> = (0..threads).map(|_| AtomicBool::new(false)).collect();
     thread::scope(|scope| {
         let part = &part;
+        let mut spread = Spread::begin();
+        let mask = spread.helper_mask();
         let helpers: Vec<_> = (1..threads)
             .map(|t| {
-                (
-                    t,
-                    thread::Builder::new().spawn_scoped(scope, move || part(t)),
-                )
+                let started = &started[t];
+                let helper = thread::Builder::new().spawn_scoped(scope, move || {
+                    cpus::settle(started, mask);
+                    part(t)
+                });
+                if helper.is_ok() {
+                    spread.place(started);
+                }
+                (t, helper)
             })
             .collect();
+        drop(spread);
         let mut done = part(0);
         for (t, helper) in helpers {
             match helper {
