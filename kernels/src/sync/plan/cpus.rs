@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long the calling thread waits for a helper to start before stepping aside. A
-/// helper placed on an idle CPU of these VMs started 10–40 µs after it was created.
+/// helper placed on an idle CPU of these VMs started within about 40 µs of being created.
 pub(super) const START_WAIT: Duration = Duration::from_micros(100);
 
 /// Bits for 1024 CPUs, as the kernel reads and writes an affinity mask.
@@ -133,21 +133,15 @@ impl Spread {
             return;
         }
         let deadline = Instant::now() + START_WAIT;
-        while Instant::now() < deadline {
-            if started.load(Ordering::Acquire) {
+        while !started.load(Ordering::Acquire) {
+            if Instant::now() >= deadline {
+                let cpu = self.others[self.steps % self.others.len()];
+                self.steps += 1;
+                let _ = CpuMask::only(cpu).apply_to_this_thread();
                 return;
             }
             std::hint::spin_loop();
         }
-        if !started.load(Ordering::Acquire) {
-            self.step_aside();
-        }
-    }
-
-    fn step_aside(&mut self) {
-        let cpu = self.others[self.steps % self.others.len()];
-        self.steps += 1;
-        let _ = CpuMask::only(cpu).apply_to_this_thread();
     }
 }
 
@@ -163,7 +157,7 @@ pub(super) fn settle(started: &AtomicBool, mask: Option<CpuMask>) {
 impl Drop for Spread {
     /// The calling thread takes back its CPUs.
     fn drop(&mut self) {
-        if let (Some(mask), true) = (self.original, self.steps > 0) {
+        if let Some(mask) = self.original.filter(|_| self.steps > 0) {
             let _ = mask.apply_to_this_thread();
         }
     }

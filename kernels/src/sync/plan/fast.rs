@@ -260,14 +260,15 @@ fn run_tasks<S, T: Send>(
     if threads == 1 {
         return part(0);
     }
-    let started: Vec<AtomicBool> = (0..threads).map(|_| AtomicBool::new(false)).collect();
+    // Per helper (thread 1 onwards): set as it starts running.
+    let started: Vec<AtomicBool> = (1..threads).map(|_| AtomicBool::new(false)).collect();
     thread::scope(|scope| {
         let part = &part;
         let mut spread = Spread::begin();
         let mask = spread.helper_mask();
         let helpers: Vec<_> = (1..threads)
             .map(|t| {
-                let started = &started[t];
+                let started = &started[t - 1];
                 let helper = thread::Builder::new().spawn_scoped(scope, move || {
                     cpus::settle(started, mask);
                     part(t)
